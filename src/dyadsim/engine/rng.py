@@ -1,0 +1,33 @@
+"""Random streams. A dyad's stream depends only on (seed, dyad id): its key is
+``fold_in(PRNGKey(seed), dyad_id)``; day ``t`` uses ``fold_in(dyad_key, t + 1)`` and the
+initial draws use ``fold_in(dyad_key, 0)``. So results do not depend on chunking, on the
+number of workers or on which other dyads are simulated.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..model.step import N_NORMAL, N_UNIFORM
+
+INIT_STREAM = 0
+
+
+def dyad_keys(seed, ids):
+    base = jax.random.PRNGKey(seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(ids)
+
+
+def day_draws(keys, day):
+    """The day's normal (dyads x N_NORMAL) and uniform (dyads x N_UNIFORM) draws."""
+    def one(k):
+        k = jax.random.fold_in(k, day + 1)
+        k_u, k_z = jax.random.split(k)
+        return (jax.random.normal(k_z, (N_NORMAL,), jnp.float32),
+                jax.random.uniform(k_u, (N_UNIFORM,), jnp.float32))
+    return jax.vmap(one)(keys)
+
+
+def init_key(keys):
+    return jax.vmap(lambda k: jax.random.fold_in(k, INIT_STREAM))(keys)

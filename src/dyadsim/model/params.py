@@ -1,0 +1,222 @@
+"""Every parameter of the model, declared once: name, default, bounds, unit, meaning, source.
+
+Edge weights come from :mod:`dyadsim.model.graph` (one per edge); node time constants,
+baselines and noise from the node declarations; everything else (event rates, windows,
+trajectories, classification thresholds) is declared in ``_MECHANISM`` below. A value whose
+source starts with ``guess`` is a guess and says why; calibration (issue 4) fits them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .graph import EDGES, NODES
+
+
+class ParameterError(ValueError):
+    """A parameter name is unknown or a value lies outside its declared bounds."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: float
+    lo: float
+    hi: float
+    unit: str
+    meaning: str
+    source: str
+
+    @property
+    def is_guess(self) -> bool:
+        return self.source.startswith("guess")
+
+
+# Nodes whose rise and fall differ (declared second time constant "<node>.tau_down").
+ASYMMETRIC_TAU: dict[str, tuple[float, str]] = {
+    "tolerance": (7.0, "mechanisms.md s1b: tolerance passes off over 3-14 days"),
+    "physical_dependence": (30.0, "mechanisms.md s1b: protracted withdrawal ~40 d to normal"),
+    "stress_sensitization": (365.0, "Koob 2008: persists into protracted abstinence; "
+                             "HPA normalisation ~12 months on methadone (mechanisms.md s2)"),
+    "action_schema": (730.0, "mechanisms.md s1a: cue reactivity does not decay over >= 1 year"),
+    "drug_reward_salience": (365.0, "mechanisms.md s1a: cue reactivity persists > 1 year"),
+}
+
+_MECHANISM: tuple[Param, ...] = (
+    # stressor events
+    Param("stressor.event_prob", 0.10, 0.0, 0.5, "per day",
+          "Daily probability of a life-stressor event", "guess: about one notable event "
+          "every 10 days in a low-income perinatal sample"),
+    Param("stressor.event_size", 2.0, 0.0, 6.0, "logit", "Push of a stressor event on the "
+          "stressor target", "guess"),
+    # pregnancy and birth
+    Param("gestation.mean_weeks", 38.5, 34.0, 41.0, "weeks",
+          "Mean gestational age at birth", "external: preterm birth is more common with "
+          "prenatal opioid exposure (mean set below 39 w); guess"),
+    Param("gestation.sd_weeks", 1.5, 0.1, 3.0, "weeks", "SD of gestational age at birth",
+          "guess"),
+    # maternal hormones (trajectory)
+    Param("maternal_hormones.nonpregnant", 0.2, 0.0, 1.0, "0-1",
+          "Hormone milieu outside pregnancy", "guess"),
+    Param("maternal_hormones.birth_peak", 0.9, 0.0, 1.0, "0-1",
+          "Level at birth (oxytocin/prolactin peak)", "Reese 2021 Salience section; Bridges "
+          "2015; level a guess"),
+    Param("maternal_hormones.postpartum_tau", 120.0, 14.0, 730.0, "days",
+          "Decay of the postpartum hormone milieu towards the non-pregnant level",
+          "guess: Levine 2007 shows OT stable to 1 month postpartum; lactation extends it"),
+    Param("maternal_hormones.trait_sd", 0.15, 0.0, 0.5, "0-1",
+          "Between-mother SD of the hormone trajectory", "Levine 2007: 'high individual "
+          "stability' of OT; size a guess"),
+    # motivation for change (trajectory)
+    Param("motivation_for_change.pregnancy", 0.75, 0.0, 1.0, "0-1",
+          "Motivation level during pregnancy", "Reese 2021 Introduction (Asta 2021); level a "
+          "guess"),
+    Param("motivation_for_change.nonpregnant", 0.35, 0.0, 1.0, "0-1",
+          "Motivation level outside the perinatal window", "guess"),
+    Param("motivation_for_change.postpartum_tau", 180.0, 14.0, 1000.0, "days",
+          "Decay of prenatal motivation after birth", "guess: Frazer 2019 and Goodman 2020 "
+          "report recovery maintained postpartum; decay over months"),
+    # MOUD start and discontinuation (daily hazards, logit)
+    Param("moud.start_logit", -7.0, -15.0, 0.0, "logit/day",
+          "Baseline daily hazard of starting MOUD when off and offered", "guess"),
+    Param("moud.stop_logit", -6.6, -15.0, 0.0, "logit/day",
+          "Baseline daily hazard of discontinuing MOUD", "external: Schiff 2021 (64% on MOUD "
+          "12 months postpartum); Williams 2020; level calibrated later"),
+    Param("moud.induction_level", 0.3, 0.05, 1.0, "0-1",
+          "Dose coverage on the first day of MOUD (titrated up with moud tau)", "guess"),
+    # overdose
+    Param("overdose.fatal_fraction", 0.08, 0.0, 0.5, "fraction",
+          "Share of overdoses that are fatal", "guess: community overdose case-fatality is "
+          "a few percent to ~10%"),
+    # neonatal withdrawal
+    Param("neonatal_withdrawal.exposure_tau", 30.0, 5.0, 120.0, "days",
+          "Window over which late-pregnancy exposure accumulates", "guess"),
+    Param("neonatal_withdrawal.diagnosis_logit", -6.0, -12.0, 5.0, "logit",
+          "Logit of a NOWS diagnosis at zero exposure weight", "external: Krans 2021 (57.9% "
+          "of births to mothers with OUD); calibrated later"),
+    Param("neonatal_withdrawal.exposure_weight", 9.5, 0.0, 20.0, "logit",
+          "Weight of fetal exposure (0-1) on the logit of a NOWS diagnosis",
+          "guess: spans untreated share 30-95% across exposure (Timpson 2018)"),
+    Param("neonatal_withdrawal.onset_days", 3.0, 1.0, 8.0, "days",
+          "Days from birth to peak NOWS", "mechanisms.md s5: onset 24-72 h (methadone up to "
+          "a week)"),
+    # attachment classification at 12 months (Strange Situation)
+    Param("attachment.disorganization_tau", 90.0, 14.0, 365.0, "days",
+          "Time constant of the disorganization risk state", "guess"),
+    Param("attachment.disorganized_logit", -1.2, -8.0, 2.0, "logit",
+          "Logit of disorganized classification at zero risk", "van IJzendoorn 1999 (~15% "
+          "D in normative samples)"),
+    Param("attachment.disorganization_weight", 2.5, 0.0, 8.0, "logit",
+          "Weight of the disorganization risk state on the D logit", "guess: D 2-3x higher in "
+          "clinical groups (van IJzendoorn 1999)"),
+    Param("attachment.disorganized_security_slope", 2.0, 0.0, 10.0, "logit per unit",
+          "How much lower security raises the D logit", "guess: sensitivity vs "
+          "disorganization r=-.19 (Madigan 2024)"),
+    Param("attachment.secure_slope", 6.0, 0.5, 20.0, "logit per unit",
+          "Slope of P(secure | organized) on the security score", "guess"),
+    Param("attachment.secure_midpoint", 0.6, 0.0, 1.0, "0-1",
+          "Security score at which secure and insecure-organized are equally likely",
+          "guess: set so low-risk dyads fall in Ainsworth's 57-73% secure range"),
+    Param("attachment.avoidant_share", 0.65, 0.0, 1.0, "fraction",
+          "Avoidant share of insecure-organized infants", "Ainsworth 1978: A 22% vs C 12%"),
+    Param("attachment.classification_day", 365.0, 240.0, 600.0, "postpartum days",
+          "Age at the Strange Situation", "Reese 2021 / SSP at 12-20 months"),
+    # child well-being domains
+    Param("child_wellbeing.domain_tau", 180.0, 30.0, 730.0, "days",
+          "Time constant of each well-being domain", "guess"),
+    # intervention skills (Figure 2): growth from sessions and home practice
+    Param("skill.session_gain", 0.06, 0.0, 0.5, "per session",
+          "Fractional skill gain per attended session", "guess: tuned so 8 MORE sessions "
+          "give g~0.5 in trait mindfulness (Visted 2015)"),
+    Param("skill.practice_gain", 0.006, 0.0, 0.05, "per practice day",
+          "Fractional skill gain per day of home practice", "guess: practice->outcome r~0.26 "
+          "(Parsons 2017)"),
+    Param("skill.baseline", 0.3, 0.0, 1.0, "0-1",
+          "Untrained skill level (trait mindfulness without training)", "guess"),
+    # individual differences ("for some mothers")
+    Param("individual.neuroadaptation_sd", 0.4, 0.0, 1.5, "log multiplier SD",
+          "Between-mother SD of the log weight of use -> stress sensitization and reward "
+          "dysregulation", "Reese 2021 abstract: 'for some mothers'; size a guess"),
+    Param("individual.skill_responsiveness_sd", 0.3, 0.0, 1.5, "log multiplier SD",
+          "Between-mother SD of the log skill gain", "guess"),
+)
+
+
+def _declare() -> dict[str, Param]:
+    out: dict[str, Param] = {}
+
+    def add(p: Param) -> None:
+        if p.name in out:
+            raise RuntimeError(f"parameter {p.name} declared twice")
+        out[p.name] = p
+
+    for n in NODES:
+        if n.dynamics in ("relax", "event", "derived"):
+            add(Param(f"{n.id}.bias", n.bias, n.bias - 8.0, n.bias + 8.0, "logit",
+                      f"Baseline logit of the {n.label.lower()} target / daily probability",
+                      "guess: sets the untreated population level; calibrated in issue 4"))
+        if n.dynamics in ("relax",) and n.noise > 0:
+            add(Param(f"{n.id}.noise", n.noise, 0.0, 3.0 * n.noise + 0.5, "logit/day",
+                      f"Daily process noise on the {n.label.lower()} target",
+                      "guess: between-day variability (Stull 2022: day-level variance large)"))
+        if n.tau is not None:
+            add(Param(f"{n.id}.tau", n.tau, max(0.5, n.tau / 10), n.tau * 10, "days",
+                      f"Time constant of {n.label.lower()}"
+                      + (" (rise)" if n.id in ASYMMETRIC_TAU else ""), n.tau_source))
+        if n.id in ASYMMETRIC_TAU:
+            tau, src = ASYMMETRIC_TAU[n.id]
+            add(Param(f"{n.id}.tau_down", tau, max(1.0, tau / 10), tau * 10, "days",
+                      f"Time constant of {n.label.lower()} recovery (fall)", src))
+    for e in EDGES:
+        add(Param(e.weight_name, e.weight, 0.0, max(4.0 * e.weight, 1.0), "logit weight",
+                  f"Weight of the edge {e.source} -> {e.target} ({e.type}, sign {e.sign})",
+                  e.weight_source))
+    for p in _MECHANISM:
+        add(p)
+    return out
+
+
+PARAMS: dict[str, Param] = _declare()
+
+
+class Parameters(Mapping[str, float]):
+    """An immutable, validated parameter set: the defaults with ``overrides`` applied."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, overrides: Mapping[str, float] | None = None) -> None:
+        values = {k: p.default for k, p in PARAMS.items()}
+        for name, value in (overrides or {}).items():
+            if name not in PARAMS:
+                raise ParameterError(f"unknown parameter {name!r} (see `dyadsim params`)")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ParameterError(f"parameter {name!r} must be a number, got {value!r}")
+            spec = PARAMS[name]
+            v = float(value)
+            if not (spec.lo <= v <= spec.hi):
+                raise ParameterError(
+                    f"parameter {name!r} = {v:g} is outside its bounds [{spec.lo:g}, {spec.hi:g}]"
+                )
+            values[name] = v
+        self._values = values
+
+    def __getitem__(self, key: str) -> float:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def replace(self, overrides: Mapping[str, float]) -> Parameters:
+        """A new parameter set with ``overrides`` applied on top of this one."""
+        return Parameters({**self.changed(), **overrides})
+
+    def changed(self) -> dict[str, float]:
+        """The values that differ from the declared defaults."""
+        return {k: v for k, v in self._values.items() if v != PARAMS[k].default}
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self._values)

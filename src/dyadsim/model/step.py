@@ -1,0 +1,113 @@
+"""One day of one dyad (vectorised over dyads): a pure function
+
+    (state, parameters, per-dyad constants, draws, day, do) -> state
+
+Nodes are updated in ``ORDER`` (Gauss-Seidel: a node sees the values its parents already
+took today, so a stressor can become threat, arousal and craving the same day). Each
+mechanism function reads only its declared parents (tested), and a ``do`` clamp replaces a
+node's own update right after it (Pearl's do: downstream nodes respond, the node does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax.numpy as jnp
+
+from . import addiction, allostasis, infant, parenting, skills, stress
+from .graph import NODE_BY_ID, NODE_IDS
+from .infant import DOMAINS
+
+Mechanism = Callable[..., dict]
+
+ORDER: tuple[tuple[str, Mechanism], ...] = (
+    ("mindfulness", skills.mindfulness),
+    ("reappraisal", skills.reappraisal),
+    ("savoring", skills.savoring),
+    ("mindful_parenting", skills.mindful_parenting),
+    ("parenting_program", skills.parenting_program),
+    ("supportive_group", skills.supportive_group),
+    ("maternal_hormones", parenting.maternal_hormones),
+    ("motivation_for_change", parenting.motivation_for_change),
+    ("coping_resources", stress.coping_resources),
+    ("stressor", stress.stressor),
+    ("cognitive_appraisal", stress.cognitive_appraisal),
+    ("stress_arousal", stress.stress_arousal),
+    ("problem_focused_coping", stress.problem_focused_coping),
+    ("emotion_focused_coping", stress.emotion_focused_coping),
+    ("drug_cue", addiction.drug_cue),
+    ("moud", addiction.moud),
+    ("craving", addiction.craving),
+    ("opioid_use", addiction.opioid_use),
+    ("overdose", addiction.overdose),
+    ("tolerance", addiction.tolerance),
+    ("physical_dependence", addiction.physical_dependence),
+    ("withdrawal", addiction.withdrawal),
+    ("negative_affect", stress.negative_affect),
+    ("positive_affect", stress.positive_affect),
+    ("resilience", stress.resilience),
+    ("allostatic_load", allostasis.allostatic_load),
+    ("stress_sensitization", allostasis.stress_sensitization),
+    ("natural_reward_responsiveness", allostasis.natural_reward_responsiveness),
+    ("drug_reward_salience", allostasis.drug_reward_salience),
+    ("reward_dysregulation", allostasis.reward_dysregulation),
+    ("action_schema", addiction.action_schema),
+    ("attentional_bias", addiction.attentional_bias),
+    ("executive_control", addiction.executive_control),
+    ("shame_self_judgment", parenting.shame_self_judgment),
+    ("maternal_depression", parenting.maternal_depression),
+    ("prenatal_bonding", parenting.prenatal_bonding),
+    ("salience_of_infant_cues", parenting.salience_of_infant_cues),
+    ("parenting_behavior", parenting.parenting_behavior),
+    ("neonatal_withdrawal", infant.neonatal_withdrawal),
+    ("infant_affect_behavior", infant.infant_affect_behavior),
+    ("infant_positive_affect", infant.infant_positive_affect),
+    ("dyadic_synchrony", infant.dyadic_synchrony),
+    ("infant_self_regulation", infant.infant_self_regulation),
+    ("infant_stress_reactivity", infant.infant_stress_reactivity),
+    ("attachment", infant.attachment),
+    ("child_wellbeing", infant.child_wellbeing),
+    ("cps_report", infant.cps_report),
+)
+MECHANISM: dict[str, Mechanism] = dict(ORDER)
+
+# Internal state owned by one node (updated only by that node's mechanism).
+SUBSTATES: dict[str, tuple[str, ...]] = {
+    "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed"),
+    "attachment": ("attachment.disorganization",),
+    "child_wellbeing": ("child_wellbeing.nows_history",)
+    + tuple(f"child_wellbeing.{d}" for d in DOMAINS),
+}
+STATE_KEYS: tuple[str, ...] = NODE_IDS + tuple(k for v in SUBSTATES.values() for k in v)
+
+CONTEXT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "context")
+NOISE_NODES: tuple[str, ...] = tuple(
+    n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "relax" and NODE_BY_ID[n].noise > 0
+)
+# Uniform draws per dyad-day, by name.
+UNIFORMS: tuple[str, ...] = ("stressor_event", "drug_cue", "moud", "opioid_use", "overdose",
+                             "overdose_fatal", "cps_report", "attend", "practice")
+N_NORMAL = len(NOISE_NODES)
+N_UNIFORM = len(UNIFORMS)
+
+
+def unpack_draws(z_vec, u_vec):
+    """Name the columns of the day's normal (dyads x N_NORMAL) and uniform draws."""
+    z = {n: z_vec[:, i] for i, n in enumerate(NOISE_NODES)}
+    u = {n: u_vec[:, i] for i, n in enumerate(UNIFORMS)}
+    return z, u
+
+
+def make_clock(day, dyad):
+    return {"day": day, "postpartum_day": day - dyad["birth_day"]}
+
+
+def step(s, p, dyad, day, z, u, do_mask, do_value):
+    """Advance every dyad by one day. ``do_mask``/``do_value`` map node -> scalar."""
+    clock = make_clock(day, dyad)
+    s = dict(s)
+    for node, mechanism in ORDER:
+        for key, value in mechanism(s, p, dyad, clock, z, u).items():
+            s[key] = value
+        s[node] = jnp.where(do_mask[node], do_value[node], s[node]).astype(jnp.float32)
+    return s

@@ -1,0 +1,273 @@
+"""The one entry point: :func:`simulate` -> ``xarray.Dataset``.
+
+One data variable per node (named by node id; dimensions ``dyad``, ``time``), per-dyad
+outcomes as extra variables, attrs holding the version, seed, scenario and the full
+parameter set. Continuous nodes are recorded as their value at the end of each period;
+event nodes (``opioid_use``, ``drug_cue``, ``overdose``, ``cps_report``) as the share of days
+in the period with the event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .engine._engine import CHUNK, Schedule, chunks, run_chunk, _init_spec
+from .model import outcomes
+from .model.graph import NODE_BY_ID, NODE_IDS
+from .model.params import ParameterError, Parameters
+from .model.populations import PopulationError, get_population
+
+RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
+SCENARIO_KEYS = {"population", "params", "do", "start", "horizon", "record", "dyads", "seed",
+                 "name", "description"}
+
+
+class ScenarioError(ValueError):
+    """A scenario, start, horizon, record option or do-intervention is invalid."""
+
+
+def load_scenario(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario file not found: {p}")
+    try:
+        return tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"malformed TOML in {p}: {exc}") from None
+
+
+def parse_start(start: str | None, pregnancy: bool, default: str) -> tuple[int, int]:
+    """Return (gestational day at start, postpartum day at start); one of them is -1."""
+    text = (start or default).strip().lower()
+    m = re.fullmatch(r"(gw|pp|day)(\d+)(w?)", text)
+    if not m:
+        raise ScenarioError(f"start {text!r} must look like 'gw20' (gestational week), "
+                            "'pp42' or 'pp6w' (postpartum day/week) or 'day0'")
+    kind, num, weeks = m.group(1), int(m.group(2)), m.group(3) == "w"
+    if kind == "gw":
+        if not pregnancy:
+            raise ScenarioError("start in gestation needs a population with a pregnancy")
+        if not 4 <= num <= 36:
+            raise ScenarioError(f"gestational week {num} at start must be within 4-36")
+        return num * 7, -1
+    if kind == "pp":
+        if not pregnancy:
+            raise ScenarioError("a postpartum start needs a population with a pregnancy")
+        return -1, num * 7 if weeks else num
+    if pregnancy:
+        raise ScenarioError("start 'dayN' is for populations without a pregnancy; use gwN or ppN")
+    return -1, -1
+
+
+def parse_horizon(horizon: int | str | None) -> int:
+    """Days (int) or '24m', '40w', '90d'; months are 365.25/12 days."""
+    if horizon is None:
+        horizon = "24m"
+    if isinstance(horizon, bool):
+        raise ScenarioError("horizon must be days or a string like '24m'")
+    if isinstance(horizon, int):
+        days = horizon
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*([dwm]?)\s*", str(horizon))
+        if not m:
+            raise ScenarioError(f"horizon {horizon!r} must be days or like '24m', '40w', '90d'")
+        n, unit = int(m.group(1)), m.group(2) or "d"
+        days = round(n * {"d": 1, "w": 7, "m": 365.25 / 12}[unit])
+    if not 1 <= days <= 20 * 365:
+        raise ScenarioError(f"horizon of {days} days must be within 1 day and 20 years")
+    return int(days)
+
+
+def _validate_do(do: Mapping[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for node, value in (do or {}).items():
+        if node not in NODE_BY_ID:
+            raise ScenarioError(f"unknown node {node!r} in do (see `dyadsim graph`)")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioError(f"do[{node!r}] must be a number, got {value!r}")
+        n = NODE_BY_ID[node]
+        if not n.lo <= value <= n.hi:
+            raise ScenarioError(f"do[{node!r}] = {value} is outside the node's range "
+                                f"[{n.lo:g}, {n.hi:g}]")
+        out[node] = float(value)
+    return out
+
+
+def simulate(
+    scenario: str | Path | Mapping[str, Any] | None = None,
+    *,
+    dyads: int | None = None,
+    seed: int | None = None,
+    population: str | None = None,
+    params: Mapping[str, float] | None = None,
+    do: Mapping[str, float] | None = None,
+    start: str | None = None,
+    horizon: int | str | None = None,
+    record: str | None = None,
+    schedule: Schedule | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> xr.Dataset:
+    """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
+    pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
+    no pregnancy). Keyword options override the scenario's entries.
+
+    ``record``: 'daily', 'weekly' (default), 'monthly' or 'none' (outcomes only; use it
+    for very large runs). ``do={"node": value}`` clamps a node for the whole run;
+    ``params`` overrides declared parameters. Raises ``ScenarioError``,
+    ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
+    """
+    sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
+    unknown = set(sc) - SCENARIO_KEYS
+    if unknown:
+        raise ScenarioError(f"unknown scenario key(s): {', '.join(sorted(unknown))}")
+    pop_entry = sc.get("population", "pregnant_oud_moud")
+    pop_init, pop_params = {}, {}
+    if isinstance(pop_entry, Mapping):
+        extra = set(pop_entry) - {"preset", "init", "params"}
+        if extra:
+            raise ScenarioError(f"unknown key(s) in [population]: {', '.join(sorted(extra))}")
+        pop_name = pop_entry.get("preset", "pregnant_oud_moud")
+        pop_init, pop_params = pop_entry.get("init", {}), pop_entry.get("params", {})
+        if not isinstance(pop_init, Mapping) or not isinstance(pop_params, Mapping):
+            raise ScenarioError("[population] init and params must be tables")
+    else:
+        pop_name = pop_entry
+    pop_name = population or pop_name
+    if not isinstance(pop_name, str):
+        raise ScenarioError("population must be a preset name")
+    pop = get_population(pop_name).with_overrides(pop_init, pop_params)
+
+    for key, val in (("params", sc.get("params", {})), ("do", sc.get("do", {}))):
+        if not isinstance(val, Mapping):
+            raise ScenarioError(f"scenario {key} must be a table")
+    pars = Parameters({**pop.params, **sc.get("params", {}), **(params or {})})
+    do_ = _validate_do({**sc.get("do", {}), **(do or {})})
+
+    n = dyads if dyads is not None else sc.get("dyads", 1000)
+    sd = seed if seed is not None else sc.get("seed", 0)
+    for name, v, lo, hi in (("dyads", n, 1, 10**8), ("seed", sd, 0, 2**31 - 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ScenarioError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+    rec = record or sc.get("record", "weekly")
+    if rec not in (*RECORD_PERIODS, "none"):
+        raise ScenarioError(f"record must be one of daily, weekly, monthly, none; got {rec!r}")
+    start_gd, start_pp = parse_start(start or sc.get("start"), pop.pregnancy, pop.default_start)
+    horizon_days = parse_horizon(horizon if horizon is not None else sc.get("horizon"))
+    if pop.pregnancy and start_gd >= 0:
+        total = 42 * 7 - start_gd + horizon_days + 1
+    elif pop.pregnancy:
+        total = horizon_days - start_pp + 1
+        if total < 1:
+            raise ScenarioError("horizon ends before the postpartum start")
+    else:
+        total = horizon_days
+    period = RECORD_PERIODS.get(rec, total)
+    n_periods = math.ceil(total / period)
+
+    sched = schedule or Schedule.none(n)
+    if any(len(v) != n for v in sched.arrays.values()):
+        raise ScenarioError("schedule arrays must have one entry per dyad")
+    p_j = {k: jnp.float32(v) for k, v in pars.items()}
+    names, spec = _init_spec(pop)
+    spec_j = {k: jnp.asarray(v) for k, v in spec.items()}
+    do_mask = {k: jnp.bool_(k in do_) for k in NODE_IDS}
+    do_value = {k: jnp.float32(do_.get(k, 0.0)) for k in NODE_IDS}
+
+    traj_parts: dict[str, list[np.ndarray]] = {}
+    out_parts: dict[str, list[np.ndarray]] = {}
+    for first, ids in chunks(n):
+        m = min(CHUNK, n - first)
+        sched_c = {}
+        for k, v in sched.arrays.items():
+            pad = np.resize(v[first:first + m], CHUNK) if m < CHUNK else v[first:first + m]
+            sched_c[k] = jnp.asarray(pad)
+        traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
+                                 float(start_gd), int(start_pp), sched_c, do_mask, do_value,
+                                 n_periods=n_periods, period=period, record=rec != "none")
+        if traj is not None:
+            for k, v in traj.items():
+                traj_parts.setdefault(k, []).append(np.asarray(v)[:, :m].T)
+        for k, v in acc.items():
+            out_parts.setdefault(k, []).append(np.asarray(v)[:m])
+        if progress is not None:
+            progress(m)
+
+    data_vars: dict[str, Any] = {}
+    coords: dict[str, Any] = {"dyad": np.arange(n)}
+    if traj_parts:
+        coords["time"] = (np.arange(n_periods) + 1) * period - 1
+        for k, parts in traj_parts.items():
+            arr = np.concatenate(parts)
+            if k == "postpartum_day":
+                data_vars[k] = (("dyad", "time"), arr.astype(np.int32))
+            else:
+                node = NODE_BY_ID[k]
+                data_vars[k] = (("dyad", "time"), arr.astype(np.float32),
+                                {"long_name": node.label, "units": node.unit,
+                                 "meaning": node.meaning})
+    outs = {k: np.concatenate(v) for k, v in out_parts.items()}
+    data_vars.update(_outcome_vars(outs, pop.pregnancy))
+    ds = xr.Dataset(data_vars, coords=coords)
+    if "time" in ds.coords:
+        ds["time"].attrs = {"long_name": "study day (end of recording period)", "units": "days"}
+    ds.attrs = {
+        "title": "dyadsim simulation",
+        "dyadsim_version": __version__,
+        "seed": sd,
+        "dyads": n,
+        "population": json.dumps(pop.to_dict()),
+        "start": (start or sc.get("start") or pop.default_start),
+        "horizon_days": horizon_days,
+        "record": rec,
+        "do": json.dumps(do_),
+        "parameters": json.dumps(pars.to_dict()),
+        "changed_parameters": json.dumps(pars.changed()),
+    }
+    return ds
+
+
+def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
+    """Per-dyad outcome variables with readable names and missing values as NaN."""
+    def day_or_nan(x):
+        return np.where(x < 0, np.nan, x)
+
+    obs = np.maximum(o["days_observed"], 1)
+    v: dict[str, Any] = {
+        "use_days": ("dyad", o["use_days"]),
+        "use_share": ("dyad", o["use_days"] / obs),
+        "use_days_pregnancy": ("dyad", o["use_days_pregnancy"]),
+        "use_days_postpartum": ("dyad", o["use_days_postpartum"]),
+        "first_use_day": ("dyad", day_or_nan(o["first_use_day"])),
+        "overdoses": ("dyad", o["overdoses"]),
+        "overdose_fatal_day": ("dyad", day_or_nan(o["overdose_fatal_day"])),
+        "cps_report_day": ("dyad", day_or_nan(o["cps_report_day"])),
+        "moud_days": ("dyad", o["moud_days"]),
+        "birth_day": ("dyad", np.where(o["birth_day"] > 1e7, np.nan, o["birth_day"])),
+    }
+    if pregnancy:
+        pp_days = np.maximum(o["postpartum_days"], 1)
+        codes = o["attachment_class"].astype(int)
+        v.update({
+            "moud_at_12m": ("dyad", np.where(o["moud_at_12m"] < 0, np.nan, o["moud_at_12m"])),
+            "nows": ("dyad", o["nows_diagnosed"]),
+            "parenting_mean": ("dyad", o["parenting_postpartum_sum"] / pp_days),
+            "attachment_class": ("dyad", np.array(outcomes.ATTACHMENT_CLASSES, dtype=object)[codes]
+                                 .astype(str)),
+            "attachment_security_12m": ("dyad", o["attachment_security_12m"]),
+        })
+        for m in outcomes.AGES_MONTHS:
+            for d in outcomes.DOMAINS:
+                k = f"wellbeing_{d}_{m}m"
+                v[k] = ("dyad", o[k])
+    return v

@@ -1,0 +1,623 @@
+"""Tests of the measurement layer (dyadsim.trials.instruments).
+
+Tolerances (stated so the tests can fail):
+- error SD: SD(observed - true) within 10% of sqrt(SEM^2 + step^2/12) over 20,000 draws
+  (sampling error of an SD at n=20k is about 0.5%; rounding adds step^2/12);
+- anchors: mean observed score at a published anchor within +-1 scale point (n=20,000);
+- missingness: observed missing fraction within +-0.01 of missing_rate (n=40,000; binomial
+  SD <= 0.0025);
+- EMA compliance: answered fraction within +-0.02 of the compliance (>= 16,800 prompts);
+- SSP: misclassified fraction within +-0.005 of 0.05 (n=40,000; SD 0.0011);
+- monotonicity: mean at latent 0.8 minus mean at 0.2 exceeds 3 standard errors in the
+  declared direction (n=20,000 per level);
+- urine window and Finnegan rule: exact on hand-built sequences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from dyadsim.trials.instruments import (
+    ASQ3_DOMAINS,
+    ATTACHMENT_CLASSES,
+    COMM_CUTOFF_PAIN_CLINIC,
+    EVENT_NODES,
+    INSTRUMENTS,
+    UDS_WINDOW_DAYS,
+    Anchor,
+    CodedClassification,
+    EMAScale,
+    Instrument,
+    ScaleScore,
+    UnknownInstrumentError,
+    asq3_referral,
+    ema_prompts,
+    epds_positive,
+    finnegan_scores,
+    finnegan_treatment_rule,
+    get_instrument,
+    kips_band,
+    misuse_positive,
+    pbq_positive,
+    registry_table,
+)
+
+BINARY_SERIES = EVENT_NODES | {"moud"}
+LATENT_NODES = {
+    "cognitive_appraisal",
+    "stress_arousal",
+    "negative_affect",
+    "positive_affect",
+    "craving",
+    "opioid_use",
+    "attentional_bias",
+    "natural_reward_responsiveness",
+    "drug_reward_salience",
+    "mindfulness",
+    "reappraisal",
+    "maternal_depression",
+    "parenting_behavior",
+    "stressor",
+    "infant_affect_behavior",
+    "prenatal_bonding",
+    "salience_of_infant_cues",
+    "dyadic_synchrony",
+    "infant_stress_reactivity",
+    "neonatal_withdrawal",
+    "wellbeing_physical",
+    "wellbeing_psychological",
+    "wellbeing_cognitive",
+    "wellbeing_social",
+    "wellbeing_economic",
+    "moud",
+    "overdose",
+    "cps_report",
+    "attachment_class",
+}
+REQUIRED = {
+    "pss10",
+    "comm",
+    "tlfb_use_days",
+    "uds_opioid",
+    "ema_craving",
+    "ema_stress",
+    "ema_positive_affect",
+    "dot_probe_ms",
+    "hrv_reward_response",
+    "csosi",
+    "ffmq",
+    "epds",
+    "kips",
+    "psi_sf",
+    "pbq",
+    "infant_cue_reward",
+    "coregulation",
+    "infant_cortisol",
+    "finnegan",
+    "ssp",
+    "moud_retained",
+    "records_overdose",
+    "records_cps",
+} | {f"asq3_{d}" for d in ASQ3_DOMAINS}
+
+NUMERIC = sorted(n for n, i in INSTRUMENTS.items() if not isinstance(i, CodedClassification))
+SCALE_SCORES = sorted(n for n, i in INSTRUMENTS.items() if isinstance(i, ScaleScore))
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def build_inputs(
+    inst: Instrument, n: int, rng: np.random.Generator, levels: dict[str, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Inputs at constant latent levels (default 0.5); event/MOUD series are Bernoulli."""
+    levels = levels or {}
+    out: dict[str, np.ndarray] = {}
+    for r in inst.reads:
+        p = levels.get(r, 0.5)
+        if r == "attachment_class":
+            out[r] = np.array(["secure"] * n, dtype=object)
+        elif inst.series and r in BINARY_SERIES:
+            out[r] = (rng.random((n, inst.window_days)) < p).astype(float)
+        elif inst.series:
+            out[r] = np.full((n, inst.window_days), p)
+        else:
+            out[r] = np.full(n, p)
+    return out
+
+
+def at_composite(inst: ScaleScore, c: float, n: int) -> dict[str, np.ndarray]:
+    return {
+        r: np.full(n, c if w > 0 else 1.0 - c)
+        for r, w in zip(inst.reads, inst.weights, strict=True)
+    }
+
+
+def direction(inst: Instrument, read: str) -> int:
+    if isinstance(inst, ScaleScore):
+        return 1 if inst.weights[inst.reads.index(read)] > 0 else -1
+    return 1
+
+
+# ---------------------------------------------------------------------------------------
+# registry
+# ---------------------------------------------------------------------------------------
+
+
+def test_registry_holds_required_instruments_with_metadata():
+    assert REQUIRED <= set(INSTRUMENTS)
+    for name, inst in INSTRUMENTS.items():
+        assert inst.name == name
+        assert inst.label and inst.construct and inst.error_model and inst.source
+        assert isinstance(inst.guess, str)
+        assert set(inst.reads) <= LATENT_NODES, name
+        assert 0.0 <= inst.missing_rate < 1.0
+        assert inst.window_days >= 1
+    table = registry_table()
+    assert list(table["name"]) == list(INSTRUMENTS)
+
+
+def test_what_reads_what():
+    assert INSTRUMENTS["pss10"].reads == ("cognitive_appraisal", "negative_affect")
+    assert INSTRUMENTS["comm"].reads == ("craving", "opioid_use")
+    assert INSTRUMENTS["psi_sf"].reads == (
+        "stressor",
+        "infant_affect_behavior",
+        "parenting_behavior",
+    )
+    assert set(INSTRUMENTS["pbq"].reads) == {"prenatal_bonding", "salience_of_infant_cues"}
+    assert INSTRUMENTS["tlfb_use_days"].series and INSTRUMENTS["uds_opioid"].series
+    assert not INSTRUMENTS["pss10"].series
+
+
+def test_unknown_instrument_raises_value_error_naming_it():
+    with pytest.raises(ValueError, match="no_such_scale") as info:
+        get_instrument("no_such_scale")
+    assert isinstance(info.value, KeyError)
+    assert isinstance(info.value, UnknownInstrumentError)
+    assert "pss10" in str(info.value) and "finnegan" in str(info.value)
+    assert get_instrument("pss10") is INSTRUMENTS["pss10"]
+
+
+# ---------------------------------------------------------------------------------------
+# ranges, floors, ceilings (property-based)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(INSTRUMENTS))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.integers(1, 12), seed=st.integers(0, 2**32 - 1))
+def test_observations_respect_scale(name, data, n, seed):
+    inst = INSTRUMENTS[name]
+    inputs = {}
+    for r in inst.reads:
+        if r == "attachment_class":
+            inputs[r] = np.array(
+                data.draw(st.lists(st.sampled_from(ATTACHMENT_CLASSES), min_size=n, max_size=n)),
+                dtype=object,
+            )
+        elif inst.series:
+            shape = (n, inst.window_days + data.draw(st.integers(0, 3)))
+            elems = st.sampled_from([0.0, 1.0]) if r in EVENT_NODES else st.floats(0.0, 1.0)
+            inputs[r] = data.draw(hnp.arrays(np.float64, shape, elements=elems))
+        else:
+            inputs[r] = data.draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.0, 1.0)))
+    obs = inst.measure(inputs, _rng(seed))
+    assert obs.shape == (n,)
+    if isinstance(inst, CodedClassification):
+        assert all(v is None or v in ATTACHMENT_CLASSES for v in obs)
+        return
+    vals = obs[~np.isnan(obs)]
+    lo, hi = inst.scale
+    assert np.all(vals >= lo) and np.all(vals <= hi)
+    step = inst.step if isinstance(inst, ScaleScore) else (1.0 if inst.integer else None)
+    if step is not None:
+        k = (vals - lo) / step
+        np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+    true = inst.true_score(inputs)
+    assert np.all(true[~np.isnan(true)] >= lo) and np.all(true[~np.isnan(true)] <= hi)
+
+
+@pytest.mark.parametrize("name", SCALE_SCORES)
+def test_floor_and_ceiling_are_reached_not_crossed(name):
+    inst = replace(INSTRUMENTS[name], missing_rate=0.0)
+    lo, hi = inst.scale
+    # push far past the scale with a huge SEM: everything must pile up on lo and hi
+    huge = 5000.0 if inst.link == "log" else 1e6 * (hi - lo)
+    wild = replace(inst, sd_obs=huge, reliability=0.01)
+    obs = wild.measure(at_composite(inst, 0.5, 2000), _rng(1))
+    assert obs.min() == pytest.approx(lo) and obs.max() == pytest.approx(hi)
+    assert np.mean((obs == lo) | (obs == hi)) > 0.99
+
+
+def test_map_must_stay_on_scale():
+    with pytest.raises(ValueError, match="outside the scale"):
+        replace(INSTRUMENTS["pss10"], anchors=(Anchor(0.0, 0.0, "a"), Anchor(0.5, 30.0, "b")))
+
+
+# ---------------------------------------------------------------------------------------
+# error model
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCALE_SCORES)
+def test_sem_follows_reliability(name):
+    inst = INSTRUMENTS[name]
+    assert inst.sem == pytest.approx(inst.sd_obs * math.sqrt(1.0 - inst.reliability))
+
+
+def test_published_sems():
+    assert INSTRUMENTS["pss10"].sem == pytest.approx(3.4, abs=0.1)  # 7.5*sqrt(.2)
+    assert 3.0 <= INSTRUMENTS["comm"].sem <= 4.0
+    assert INSTRUMENTS["finnegan"].sem == pytest.approx(3.306, abs=1e-6)
+    assert INSTRUMENTS["dot_probe_ms"].reliability <= 0.3
+
+
+@pytest.mark.parametrize("name", SCALE_SCORES)
+def test_error_sd_matches_sem(name):
+    inst = replace(INSTRUMENTS[name], missing_rate=0.0)
+    lo, hi = inst.scale
+    grid = sorted(np.linspace(0.0, 1.0, 41), key=lambda c: abs(c - 0.5))
+    c = None
+    for cand in grid:  # a latent level where +-4 SEM stays off the floor and ceiling
+        t = float(inst.map_latent(cand))
+        band = (t * math.exp(-4 * inst.sem), t * math.exp(4 * inst.sem))
+        if inst.link == "linear":
+            band = (t - 4 * inst.sem, t + 4 * inst.sem)
+        if band[0] > lo and band[1] < hi:
+            c = cand
+            break
+    assert c is not None, "no latent level keeps the error off the scale limits"
+    inputs = at_composite(inst, c, 20_000)
+    obs, true = inst.measure(inputs, _rng(2)), inst.true_score(inputs)
+    resid = np.log(obs / true) if inst.link == "log" else obs - true
+    step = inst.step or 0.0
+    expected = math.sqrt(inst.sem**2 + step**2 / 12.0)
+    assert abs(resid.std() / expected - 1.0) < 0.10
+    assert abs(resid.mean()) < 0.05 * expected + 0.1 * step
+
+
+def test_tlfb_recall_noise_matches_icc_sem():
+    inst = replace(INSTRUMENTS["tlfb_use_days"], underreport=0.0, missing_rate=0.0)
+    series = np.zeros((20_000, 30))
+    series[:, ::2] = 1.0  # 15 use days each
+    obs = inst.measure({"opioid_use": series}, _rng(3))
+    resid = obs - 15.0
+    expected = math.sqrt(inst.sem**2 + 1 / 12)
+    assert abs(resid.std() / expected - 1.0) < 0.10
+    assert abs(resid.mean()) < 0.1
+
+
+def test_tlfb_underreporting_and_abstinence():
+    inst = replace(INSTRUMENTS["tlfb_use_days"], missing_rate=0.0)
+    assert inst.underreport == pytest.approx(0.2)
+    daily = np.ones((20_000, 30))
+    obs = inst.measure({"opioid_use": daily}, _rng(4))
+    assert obs.mean() == pytest.approx(0.8 * 30, abs=0.3)
+    none = inst.measure({"opioid_use": np.zeros((500, 30))}, _rng(4))
+    assert np.all(none == 0.0)
+    # a longer history is accepted; only the last window_days count
+    hist = np.hstack([np.ones((3, 60)), np.zeros((3, 30))])
+    assert np.all(inst.measure({"opioid_use": hist}, _rng(5)) == 0.0)
+    inst90 = inst.with_window(90)
+    assert inst90.scale == (0, 90)
+    assert inst90.true_score({"opioid_use": hist}).tolist() == [60.0] * 3
+
+
+def test_ema_momentary_noise():
+    df = ema_prompts(np.full((500, 14), 0.5), 3, 1.0, _rng(6), momentary_sd=1.0)
+    resid = df["value"] - 5.0
+    expected = math.sqrt(1.0 + 1 / 12)
+    assert abs(resid.std() / expected - 1.0) < 0.10
+
+
+# ---------------------------------------------------------------------------------------
+# monotonicity and anchors
+# ---------------------------------------------------------------------------------------
+
+PAIRS = [(n, r) for n in NUMERIC for r in INSTRUMENTS[n].reads]
+
+
+@pytest.mark.parametrize(("name", "read"), PAIRS)
+def test_monotone_in_each_read(name, read):
+    inst = INSTRUMENTS[name]
+    n = 20_000
+    lo_obs = inst.measure(build_inputs(inst, n, _rng(7), {read: 0.2}), _rng(8))
+    hi_obs = inst.measure(build_inputs(inst, n, _rng(9), {read: 0.8}), _rng(10))
+    lo_obs, hi_obs = lo_obs[~np.isnan(lo_obs)], hi_obs[~np.isnan(hi_obs)]
+    diff = (hi_obs.mean() - lo_obs.mean()) * direction(inst, read)
+    se = math.sqrt(hi_obs.var() / hi_obs.size + lo_obs.var() / lo_obs.size)
+    assert diff > 3.0 * se and diff > 0.0
+
+
+def test_reversed_scales_point_the_right_way():
+    assert all(w < 0 for w in INSTRUMENTS["pbq"].weights)  # more bonding -> lower PBQ
+    psi = INSTRUMENTS["psi_sf"]
+    assert psi.weights[psi.reads.index("parenting_behavior")] < 0
+    hrv = INSTRUMENTS["hrv_reward_response"]
+    assert hrv.weights[hrv.reads.index("drug_reward_salience")] < 0
+
+
+@pytest.mark.parametrize("name", SCALE_SCORES)
+def test_true_score_passes_through_anchors(name):
+    inst = INSTRUMENTS[name]
+    for a in inst.anchors:
+        assert float(inst.map_latent(a.latent)) == pytest.approx(a.score)
+        assert inst.true_score(at_composite(inst, a.latent, 1))[0] == pytest.approx(a.score)
+
+
+PUBLISHED = [
+    (n, a)
+    for n in SCALE_SCORES
+    for a in INSTRUMENTS[n].anchors
+    if a.published  # type: ignore[union-attr]
+]
+
+
+def test_published_anchor_values():
+    got = {(n, a.score) for n, a in PUBLISHED}
+    assert {("pss10", 16.14), ("pss10", 21.49), ("comm", 8.4), ("comm", 20.4)} <= got
+
+
+@pytest.mark.parametrize(
+    ("name", "anchor"), PUBLISHED, ids=[f"{n}-{a.score}" for n, a in PUBLISHED]
+)
+def test_published_anchor_reproduced(name, anchor):
+    inst = INSTRUMENTS[name]
+    obs = inst.measure(at_composite(inst, anchor.latent, 20_000), _rng(11))
+    assert np.nanmean(obs) == pytest.approx(anchor.score, abs=1.0)
+
+
+def test_pss_anchor_holds_for_a_heterogeneous_group():
+    # linear map: a group whose mean composite is the anchor reproduces the published mean
+    inst = INSTRUMENTS["pss10"]
+    rng = _rng(12)
+    x = np.clip(rng.normal(0.35, 0.08, 20_000), 0, 1)
+    obs = inst.measure({"cognitive_appraisal": x, "negative_affect": x}, rng)
+    assert np.nanmean(obs) == pytest.approx(16.14, abs=1.0)
+
+
+def test_kips_bands_follow_latent():
+    inst = INSTRUMENTS["kips"]
+    true = inst.true_score({"parenting_behavior": np.array([0.3, 0.6, 0.8, np.nan])})
+    assert kips_band(true).tolist() == ["low", "moderate", "high", None]
+
+
+# ---------------------------------------------------------------------------------------
+# missingness and EMA compliance
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, i in INSTRUMENTS.items() if not isinstance(i, EMAScale))
+)
+def test_missing_rate_matches(name):
+    inst = INSTRUMENTS[name]
+    n = 40_000
+    obs = inst.measure(build_inputs(inst, n, _rng(13)), _rng(14))
+    if isinstance(inst, CodedClassification):
+        frac = np.mean([v is None for v in obs])
+    else:
+        frac = np.mean(np.isnan(obs))
+    assert frac == pytest.approx(inst.missing_rate, abs=0.01)
+    if inst.missing_rate == 0.0:
+        assert frac == 0.0
+
+
+def test_ema_compliance_rate():
+    df = ema_prompts(np.full((400, 14), 0.3), 3, 0.70, _rng(15))
+    assert list(df.columns) == ["dyad_id", "day", "prompt", "value"]
+    assert len(df) == 400 * 14 * 3
+    assert df["value"].notna().mean() == pytest.approx(0.70, abs=0.02)
+    assert set(df["prompt"]) == {0, 1, 2} and df["day"].max() == 13
+    answered = df["value"].dropna()
+    assert answered.between(0, 10).all() and (answered == answered.round()).all()
+
+
+def test_ema_instrument_compliance_and_per_dyad_compliance():
+    inst = INSTRUMENTS["ema_craving"]
+    assert inst.compliance == pytest.approx(0.70)
+    df = inst.prompts({"craving": np.full((800, inst.window_days), 0.4)}, _rng(16))
+    assert df["value"].notna().mean() == pytest.approx(0.70, abs=0.02)
+    comp = np.where(np.arange(600) < 300, 0.9, 0.5)
+    df2 = ema_prompts(np.full((600, 14), 0.4), 3, comp, _rng(17))
+    by = df2.assign(ok=df2["value"].notna()).groupby(df2["dyad_id"] < 300)["ok"].mean()
+    assert by[True] == pytest.approx(0.9, abs=0.02) and by[False] == pytest.approx(0.5, abs=0.02)
+
+
+def test_ema_measure_is_mean_of_answered_prompts():
+    inst = INSTRUMENTS["ema_stress"]
+    rng = _rng(18)
+    series = rng.random((50, inst.window_days))
+    obs = inst.measure({"stress_arousal": series}, _rng(19))
+    df = inst.prompts({"stress_arousal": series}, _rng(19))
+    means = df.groupby("dyad_id")["value"].mean().reindex(range(50)).to_numpy()
+    np.testing.assert_allclose(obs, means)
+
+
+# ---------------------------------------------------------------------------------------
+# urine, Finnegan, SSP, records, retention, helpers
+# ---------------------------------------------------------------------------------------
+
+
+def test_urine_detection_window_exact():
+    uds = replace(INSTRUMENTS["uds_opioid"], false_positive=0.0, false_negative=0.0)
+    uds = replace(uds, missing_rate=0.0)
+    assert uds.window_days == 3
+    series = np.array(
+        [
+            [0, 0, 0, 0, 0, 1],  # use on the test day
+            [0, 0, 0, 1, 0, 0],  # 2 days before: inside the 3-day window
+            [0, 0, 1, 0, 0, 0],  # 3 days before: outside
+            [1, 1, 1, 0, 0, 0],  # heavy use, then 3 clean days
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 1, 1],
+        ],
+        dtype=float,
+    )
+    expected = [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    assert uds.measure({"opioid_use": series}, _rng(20)).tolist() == expected
+    assert uds.true_score({"opioid_use": series}).tolist() == expected
+    bup = uds.with_window(UDS_WINDOW_DAYS["buprenorphine"])
+    long = np.zeros((2, 10))
+    long[0, 3] = 1.0  # 6 days before the test day
+    long[1, 2] = 1.0  # 7 days before
+    assert bup.measure({"opioid_use": long}, _rng(21)).tolist() == [1.0, 0.0]
+
+
+def test_urine_assay_error_rates():
+    uds = replace(INSTRUMENTS["uds_opioid"], missing_rate=0.0)
+    clean = uds.measure({"opioid_use": np.zeros((40_000, 3))}, _rng(22))
+    user = uds.measure({"opioid_use": np.ones((40_000, 3))}, _rng(23))
+    assert clean.mean() == pytest.approx(uds.false_positive, abs=0.003)
+    assert 1.0 - user.mean() == pytest.approx(uds.false_negative, abs=0.004)
+
+
+@pytest.mark.parametrize(
+    ("seq", "treat"),
+    [
+        ([8, 8, 8], True),
+        ([7, 8, 8, 7, 8, 8], False),
+        ([8, 8, 7, 8], False),
+        ([12, 12], True),
+        ([12, 7, 12], False),
+        ([12, 11, 12], True),  # three consecutive >= 8
+        ([11, 11, 11], True),
+        ([3, 12, 13, 2], True),
+        ([7.9, 7.9, 7.9, 11.9, 11.9], False),
+        ([8, np.nan, 8, 8], True),  # a skipped scoring does not break the run
+        ([12, np.nan, 12], True),
+        ([], False),
+        ([0, 5, 20], False),
+    ],
+)
+def test_finnegan_rule_exact(seq, treat):
+    assert finnegan_treatment_rule(np.array(seq, dtype=float)) is treat
+
+
+def test_finnegan_rule_vectorised_and_scores():
+    rows = np.array([[8, 8, 8, 0], [12, 0, 12, 0], [0, 12, 12, 0]], dtype=float)
+    assert finnegan_treatment_rule(rows).tolist() == [True, False, True]
+    fin = INSTRUMENTS["finnegan"]
+    lat = (13.0 - 1.0) / 24.0  # true score 13, the vignette's expert score
+    scores = finnegan_scores(np.full((2_000, 5), lat), _rng(24), scorings_per_day=8)
+    assert scores.shape == (2_000, 40)
+    ok = scores[~np.isnan(scores)]
+    assert abs(ok.std() / math.sqrt(fin.sem**2 + 1 / 12) - 1.0) < 0.10
+    assert np.isnan(scores).mean() == pytest.approx(fin.missing_rate, abs=0.01)
+    # near threshold, noisy scoring makes the rule fire for infants below it
+    low = finnegan_scores(np.full((2_000, 2), (7.0 - 1.0) / 24.0), _rng(25))
+    assert 0.1 < finnegan_treatment_rule(low).mean() < 1.0
+
+
+def test_ssp_misclassification_rate():
+    ssp = replace(INSTRUMENTS["ssp"], missing_rate=0.0)
+    n = 40_000
+    for cls in ATTACHMENT_CLASSES:
+        obs = ssp.measure({"attachment_class": np.array([cls] * n, dtype=object)}, _rng(26))
+        wrong = obs[obs != cls]
+        assert wrong.size / n == pytest.approx(0.05, abs=0.005)
+        shares = pd.Series(wrong).value_counts(normalize=True)
+        assert set(shares.index) == set(ATTACHMENT_CLASSES) - {cls}
+        assert np.allclose(shares.to_numpy(), 1 / 3, atol=0.03)
+
+
+def test_ssp_validates_and_keeps_missing():
+    ssp = INSTRUMENTS["ssp"]
+    with pytest.raises(ValueError, match="unknown class"):
+        ssp.measure({"attachment_class": np.array(["secure", "anxious"])}, _rng(0))
+    exact = replace(ssp, misclassification=0.0, missing_rate=0.0)
+    obs = exact.measure({"attachment_class": np.array(["avoidant", None], dtype=object)}, _rng(0))
+    assert obs.tolist() == ["avoidant", None]
+
+
+def test_records_counts_and_retention():
+    rec = INSTRUMENTS["records_overdose"]
+    assert rec.missing_rate == 0.0
+    ev = np.zeros((40_000, rec.window_days))
+    ev[:, :5] = 1.0
+    obs = rec.measure({"overdose": ev}, _rng(27))
+    assert obs.mean() == pytest.approx(5 * rec.sensitivity, abs=0.02)
+    assert np.all(rec.measure({"overdose": np.zeros((100, 90))}, _rng(27)) == 0.0)
+    cps = INSTRUMENTS["records_cps"]
+    assert cps.true_score({"cps_report": ev[:3]}).tolist() == [5.0] * 3
+    moud = INSTRUMENTS["moud_retained"]
+    hist = np.zeros((4, 180))
+    hist[0, :] = 0.8  # on throughout
+    hist[1, :90] = 0.8  # dropped out
+    hist[2, -1] = 0.3  # re-entered by the end
+    hist[3, -1] = np.nan
+    got = moud.measure({"moud": hist}, _rng(28))
+    np.testing.assert_array_equal(got, [1.0, 0.0, 1.0, np.nan])
+
+
+def test_cutoff_helpers():
+    s = np.array([8.0, 9.0, 12.0, 13.0, np.nan])
+    np.testing.assert_array_equal(misuse_positive(s), [0, 0, 0, 1, np.nan])
+    np.testing.assert_array_equal(
+        misuse_positive(s, cutoff=COMM_CUTOFF_PAIN_CLINIC), [0, 1, 1, 1, np.nan]
+    )
+    np.testing.assert_array_equal(epds_positive([12, 13]), [0, 1])
+    np.testing.assert_array_equal(pbq_positive([12, 13]), [0, 1])
+    np.testing.assert_array_equal(asq3_referral([25, 30, 35, np.nan]), [1, 0, 0, np.nan])
+
+
+# ---------------------------------------------------------------------------------------
+# input handling and reproducibility
+# ---------------------------------------------------------------------------------------
+
+
+def test_input_validation():
+    pss, tlfb = INSTRUMENTS["pss10"], INSTRUMENTS["tlfb_use_days"]
+    with pytest.raises(ValueError, match="negative_affect"):
+        pss.measure({"cognitive_appraisal": np.ones(3)}, _rng(0))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pss.measure(
+            {"cognitive_appraisal": np.full(3, 16.0), "negative_affect": np.ones(3)}, _rng(0)
+        )
+    with pytest.raises(ValueError, match="at least 30 days"):
+        tlfb.measure({"opioid_use": np.zeros((2, 10))}, _rng(0))
+    with pytest.raises(ValueError, match="0/1"):
+        tlfb.measure({"opioid_use": np.full((2, 30), 0.5)}, _rng(0))
+    with pytest.raises(ValueError, match="daily series"):
+        tlfb.measure({"opioid_use": np.zeros(30)}, _rng(0))
+    with pytest.raises(ValueError, match="disagree"):
+        pss.measure({"cognitive_appraisal": np.ones(3), "negative_affect": np.ones(4)}, _rng(0))
+
+
+def test_nan_latent_gives_nan_observation():
+    pss = replace(INSTRUMENTS["pss10"], missing_rate=0.0)
+    obs = pss.measure(
+        {"cognitive_appraisal": np.array([0.5, np.nan]), "negative_affect": np.full(2, 0.5)},
+        _rng(0),
+    )
+    assert not np.isnan(obs[0]) and np.isnan(obs[1])
+    tlfb = replace(INSTRUMENTS["tlfb_use_days"], missing_rate=0.0)
+    series = np.zeros((2, 30))
+    series[1, 4] = np.nan
+    assert np.isnan(tlfb.measure({"opioid_use": series}, _rng(0))).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("name", sorted(INSTRUMENTS))
+def test_same_seed_same_output(name):
+    inst = INSTRUMENTS[name]
+    inputs = build_inputs(inst, 300, _rng(29), {r: 0.4 for r in inst.reads})
+    if "attachment_class" in inputs:
+        inputs["attachment_class"] = np.array(
+            [ATTACHMENT_CLASSES[i % 4] for i in range(300)], dtype=object
+        )
+    a = inst.measure(inputs, _rng(30))
+    b = inst.measure(inputs, _rng(30))
+    if isinstance(inst, CodedClassification):
+        assert a.tolist() == b.tolist()
+    else:
+        np.testing.assert_array_equal(a, b)
