@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine._engine import CHUNK, Schedule, chunks, run_chunk, _init_spec
+from .engine._engine import CHUNK, Schedule, _init_spec, chunks, run_chunk
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import ParameterError, Parameters
@@ -117,6 +117,7 @@ def simulate(
     record: str | None = None,
     schedule: Schedule | None = None,
     progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK,
 ) -> xr.Dataset:
     """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
     pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
@@ -126,6 +127,7 @@ def simulate(
     for very large runs). ``do={"node": value}`` clamps a node for the whole run;
     ``params`` overrides declared parameters. Raises ``ScenarioError``,
     ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
+    ``chunk_size`` (dyads per compiled batch) changes memory and speed, never results.
     """
     sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
     unknown = set(sc) - SCENARIO_KEYS
@@ -175,6 +177,8 @@ def simulate(
     period = RECORD_PERIODS.get(rec, total)
     n_periods = math.ceil(total / period)
 
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     sched = schedule or Schedule.none(n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
@@ -186,11 +190,11 @@ def simulate(
 
     traj_parts: dict[str, list[np.ndarray]] = {}
     out_parts: dict[str, list[np.ndarray]] = {}
-    for first, ids in chunks(n):
-        m = min(CHUNK, n - first)
+    for first, ids in chunks(n, chunk_size):
+        m = min(chunk_size, n - first)
         sched_c = {}
         for k, v in sched.arrays.items():
-            pad = np.resize(v[first:first + m], CHUNK) if m < CHUNK else v[first:first + m]
+            pad = np.resize(v[first:first + m], chunk_size) if m < chunk_size else v[first:first + m]
             sched_c[k] = jnp.asarray(pad)
         traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
