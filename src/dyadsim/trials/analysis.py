@@ -147,8 +147,13 @@ def _as_binary(x: Any, name: str, allow_nan: bool = False) -> np.ndarray:
 def _wald(est: float, se: float, z: float) -> dict[str, Any]:
     """Normal-theory Wald summary for a scalar estimate."""
     if not (math.isfinite(se) and se > 0):
-        return {"estimate": est, "se": se, "ci_lower": math.nan, "ci_upper": math.nan,
-                "p": math.nan}
+        return {
+            "estimate": est,
+            "se": se,
+            "ci_lower": math.nan,
+            "ci_upper": math.nan,
+            "p": math.nan,
+        }
     stat = est / se
     return {
         "estimate": est,
@@ -228,11 +233,12 @@ def _fit_mixed_or_ols(
                     "random_intercept_var": float(np.asarray(res.cov_re)[0, 0]) * scale**2,
                     "residual_var": float(res.scale) * scale**2,
                 }
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError) as exc:
+        except (np.linalg.LinAlgError, ValueError, ArithmeticError, RuntimeError) as exc:
             fallback_reason = f"MixedLM raised {type(exc).__name__}: {exc}"
     msgs.extend(_format_warning(w) for w in caught)
-    convergence_msgs = [_format_warning(w) for w in caught
-                        if issubclass(w.category, ConvergenceWarning)]
+    convergence_msgs = [
+        _format_warning(w) for w in caught if issubclass(w.category, ConvergenceWarning)
+    ]
 
     if fallback_reason is not None:
         msgs.append(f"fallback to OLS with cluster-robust SEs by dyad: {fallback_reason}")
@@ -532,8 +538,14 @@ def binary_outcome(
         "n_missing": n_missing,
         "risk_treatment": r1,
         "risk_control": r0,
-        "risk_ratio": {"estimate": rr, "ci_lower": rr_lo, "ci_upper": rr_hi, "p": w_rr["p"],
-                       "log_estimate": log_rr, "log_se": se_log_rr},
+        "risk_ratio": {
+            "estimate": rr,
+            "ci_lower": rr_lo,
+            "ci_upper": rr_hi,
+            "p": w_rr["p"],
+            "log_estimate": log_rr,
+            "log_se": se_log_rr,
+        },
         "relative_reduction": {"estimate": 1 - rr, "ci_lower": 1 - rr_hi, "ci_upper": 1 - rr_lo},
         "odds_ratio": {
             "estimate": _exp(log_or),
@@ -754,8 +766,15 @@ def km_at(
         for q, s in zip(tq, surv, strict=True):
             i = int(np.searchsorted(ci_t, q, side="right")) - 1
             lo, hi = (1.0, 1.0) if i < 0 else (float(ci.iloc[i, 0]), float(ci.iloc[i, 1]))
-            rows.append({"time": float(q), "survival": float(s), "ci_lower": lo, "ci_upper": hi,
-                         "n_at_risk": int((t[m] >= q).sum())})
+            rows.append(
+                {
+                    "time": float(q),
+                    "survival": float(s),
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "n_at_risk": int((t[m] >= q).sum()),
+                }
+            )
         out[str(lab)] = rows
     return _jsonable({"groups": out, "alpha": alpha, "method": "Kaplan-Meier (lifelines)"})
 
@@ -909,8 +928,13 @@ def ema_mlm(
         var_rel = float(grad @ cov[:2, :2] @ grad)
         rel_w = _wald(rel, math.sqrt(max(var_rel, 0.0)), z)
     else:
-        rel_w = {"estimate": math.nan, "se": math.nan, "ci_lower": math.nan,
-                 "ci_upper": math.nan, "p": math.nan}
+        rel_w = {
+            "estimate": math.nan,
+            "se": math.nan,
+            "ci_lower": math.nan,
+            "ci_upper": math.nan,
+            "p": math.nan,
+        }
     vd, vr = fit["random_intercept_var"], fit["residual_var"]
     dyad_means = obs.groupby(["arm", "dyad_id"])["value"].mean()
     result = {
@@ -1042,8 +1066,11 @@ def mediation(
     sobel_se = math.sqrt(a**2 * float(fb.bse[1]) ** 2 + b**2 * float(fa.bse[1]) ** 2)
 
     def coef(fit: Any, j: int) -> dict[str, float]:
-        return {"estimate": float(fit.params[j]), "se": float(fit.bse[j]),
-                "p": float(fit.pvalues[j])}
+        return {
+            "estimate": float(fit.params[j]),
+            "se": float(fit.bse[j]),
+            "p": float(fit.pvalues[j]),
+        }
 
     result = {
         "a": coef(fa, 1),
@@ -1090,9 +1117,7 @@ def summarize_replicates(
     excluded from all summaries (power's denominator is ``n_valid``).
     """
     alpha = _check_alpha(alpha)
-    if isinstance(list_of_estimates, (Mapping, str)) or not isinstance(
-        list_of_estimates, Sequence
-    ):
+    if isinstance(list_of_estimates, (Mapping, str)) or not isinstance(list_of_estimates, Sequence):
         raise ValueError("list_of_estimates must be a list of dicts with 'estimate' and 'p'")
     if len(list_of_estimates) == 0:
         raise ValueError("list_of_estimates is empty")
