@@ -25,8 +25,8 @@ from . import __version__
 from .engine._engine import CHUNK, Schedule, _init_spec, chunks, run_chunk
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
-from .model.params import ParameterError, Parameters
-from .model.populations import PopulationError, get_population
+from .model.params import Parameters
+from .model.populations import get_population
 
 RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
 SCENARIO_KEYS = {"population", "params", "do", "start", "horizon", "record", "dyads", "seed",
@@ -194,8 +194,8 @@ def simulate(
         m = min(chunk_size, n - first)
         sched_c = {}
         for k, v in sched.arrays.items():
-            pad = np.resize(v[first:first + m], chunk_size) if m < chunk_size else v[first:first + m]
-            sched_c[k] = jnp.asarray(pad)
+            part = v[first:first + m]
+            sched_c[k] = jnp.asarray(np.resize(part, chunk_size) if m < chunk_size else part)
         traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  n_periods=n_periods, period=period, record=rec != "none")

@@ -11,7 +11,7 @@ have the stated sign and exceed 3 standard errors. Gain edges: the interaction c
 moderator's declared sign implies (strengthen or weaken).
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -47,7 +47,7 @@ def _config(edge_target: str, window):
     return "postpartum_oud", "pp0", "30d", ("node", -1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _run(target: str, do_items: tuple, window: tuple | None, n: int):
     """Per-dyad measure of ``target`` under the clamps ``do_items`` (cached)."""
     pop, start, horizon, (kind, what) = _config(target, window)
@@ -99,12 +99,10 @@ def test_gain_edge_changes_the_edge_it_scales(edge):
                            and e.type != "gain")
         s_hi, s_lo, _ = _levels(scaled)
 
-        def effect(g):
-            return (_measure(edge, scaled, s_hi, {edge.source: g})
-                    - _measure(edge, scaled, s_lo, {edge.source: g}))
-
+        effect = {g: _measure(edge, scaled, s_hi, {edge.source: g})
+                  - _measure(edge, scaled, s_lo, {edge.source: g}) for g in (g_hi, g_lo)}
         strengthen = 1.0 if edge.sign == scaled_edge.sign else -1.0
-        contrast = (effect(g_hi) - effect(g_lo)) * scaled_edge.sign_value * strengthen
+        contrast = (effect[g_hi] - effect[g_lo]) * scaled_edge.sign_value * strengthen
         _check(contrast, 1.0, f"{edge.weight_name} on {scaled}->{edge.target}")
 
 

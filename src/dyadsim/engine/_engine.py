@@ -97,6 +97,10 @@ def _draw_init(key, spec):
     return jnp.clip(value, spec["lo"], spec["hi"])
 
 
+def _fold(keys, i):
+    return jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
+
+
 def _resting(node, p):
     nd = NODE_BY_ID[node]
     if nd.dynamics in ("relax", "derived"):
@@ -158,10 +162,8 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
         "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]
                                            - 0.5 * p["individual.skill_responsiveness_sd"] ** 2),
         "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_s": u[:, 2], "u.attach_ar": u[:, 3],
-        "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"],
-                                             jax.vmap(lambda k: jax.random.fold_in(k, 1))(sub[:, 1])),
-        "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"],
-                                           jax.vmap(lambda k: jax.random.fold_in(k, 2))(sub[:, 1])),
+        "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1)),
+        "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2)),
     }
     for k in SKILLS:
         dyad[f"{k}.start"] = sched[f"{k}.start"]

@@ -29,7 +29,7 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 NodeKind = Literal["maternal", "infant", "dyad", "intervention", "context"]
@@ -92,7 +92,8 @@ class Edge:
     modulates: tuple[str, ...] = ()
     window: tuple[int, int] | None = None  # postpartum days [start, end)
     note: str = ""
-    weight_source: str = "guess: set so the edge's effect is visible but not dominant; calibrated in issue 4"
+    weight_source: str = ("guess: set so the edge's effect is visible but not dominant; "
+                          "calibrated in issue 4")
 
     @property
     def weight_name(self) -> str:
@@ -183,7 +184,8 @@ NODES: tuple[Node, ...] = (
     N("natural_reward_responsiveness", "Natural reward responsiveness", "maternal", "relax",
       "Hedonic response to natural rewards (inverse of anhedonia)", ALLOSTASIS, tau=60.0,
       bias=1.0, noise=0.05,
-      tau_source="mechanisms.md s2: anhedonia recovers over 1-6 months of abstinence (Lubman 2018)"),
+      tau_source="mechanisms.md s2: anhedonia recovers over 1-6 months of abstinence "
+      "(Lubman 2018)"),
     N("reward_dysregulation", "Reward dysregulation", "maternal", "derived",
       "Contrast of drug reward salience over natural reward responsiveness", ALLOSTASIS,
       bias=-0.5),

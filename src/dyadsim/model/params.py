@@ -119,7 +119,9 @@ _MECHANISM: tuple[Param, ...] = (
           "Security score at which secure and insecure-organized are equally likely",
           "guess: set so low-risk dyads fall in Ainsworth's 57-73% secure range"),
     Param("attachment.avoidant_share", 0.68, 0.0, 1.0, "fraction",
-          "Avoidant share of insecure-organized infants", "Ainsworth 1978: A 22% vs C 12% (0.65); 0.68 within the low-risk ranges of shared/targets"),
+          "Avoidant share of insecure-organized infants",
+          "Ainsworth 1978: A 22% vs C 12% (0.65); 0.68 keeps low-risk dyads within the "
+          "ranges of shared/targets (attachment_lowrisk_distribution)"),
     Param("attachment.classification_day", 365.0, 240.0, 600.0, "postpartum days",
           "Age at the Strange Situation", "Reese 2021 / SSP at 12-20 months"),
     # child well-being domains

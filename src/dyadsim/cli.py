@@ -1,0 +1,548 @@
+"""The ``dyadsim`` command line.
+
+Commands: ``graph`` (the model's causal graph as JSON, Graphviz DOT or Mermaid), ``params``
+(every declared parameter), ``populations`` (the population presets), ``simulate`` (run a
+scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder)
+and ``demo`` (the default scenario against low-risk mothers, as one table).
+
+Bad input (a scenario, parameter, population, node, start, horizon or record option that
+the model refuses) ends the command with one line ``error: ...`` on stderr and exit code 2,
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .model.graph import EDGES, NODES, graph_dict
+from .model.params import PARAMS
+from .model.populations import PRESETS
+
+app = typer.Typer(
+    name="dyadsim",
+    help="Simulate opioid-exposed mother-infant dyads with the integrated mechanistic model "
+         "of Reese, Conradt, Riquino & Garland (2021).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+
+class GraphFormat(StrEnum):
+    json = "json"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class PopulationFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TrajectoryFormat(StrEnum):
+    netcdf = "netcdf"
+
+
+class InputError(ValueError):
+    """Bad command-line input found by the CLI itself (not by the model)."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _fail(message: str, code: int = 2) -> NoReturn:
+    text = " ".join(str(message).split()) or "invalid input"
+    typer.echo(f"error: {text}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _input_errors() -> Iterator[None]:
+    """Turn the model's ValueErrors (ScenarioError, ParameterError, PopulationError) into
+    one line on stderr and exit code 2."""
+    try:
+        yield
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console; 120 columns when the output is not a terminal (a pipe or a file) and
+    COLUMNS is unset, so tables stay readable there."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=120)
+    return console
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"dyadsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version and exit.")]
+    = False,
+) -> None:
+    """Simulate opioid-exposed mother-infant dyads (Reese et al. 2021 model)."""
+
+
+# --------------------------------------------------------------------------- graph
+def _dot_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_KIND_FILL = {"maternal": "#fde0dd", "infant": "#deebf7", "dyad": "#e5f5e0",
+              "intervention": "#fff7bc", "context": "#f0f0f0"}
+_POS, _NEG = "#1b7837", "#c51b7d"
+
+
+def _edge_label(e) -> str:
+    if e.type == "gain":
+        return f"gain {e.sign} on " + ",".join(f"{m}->{e.target}" for m in e.modulates)
+    if e.type == "windowed" and e.window:
+        return f"{e.sign} pp days {e.window[0]}..{e.window[1]}"
+    return e.sign
+
+
+def graph_dot() -> str:
+    """Graphviz DOT. Colour and style by sign (+ green solid, - red dashed), gain edges
+    dotted with a label, Figure 2 (MORE) edges bold with an open arrowhead, text-only
+    (figure 0) edges thin."""
+    lines = [
+        "digraph dyadsim {",
+        '  graph [rankdir=LR, fontname="Helvetica", label="Reese, Conradt, Riquino & Garland '
+        '2021: Figures 1 and 2 as executed by dyadsim", labelloc=t];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+    ]
+    for n in NODES:
+        lines.append(f"  {_dot_quote(n.id)} [label={_dot_quote(n.label)}, "
+                     f"fillcolor={_dot_quote(_KIND_FILL.get(n.kind, 'white'))}, "
+                     f"tooltip={_dot_quote(n.meaning)}];")
+    for e in EDGES:
+        attrs = {"color": _POS if e.sign == "+" else _NEG}
+        if e.type == "gain":
+            attrs.update(style="dotted", label=_edge_label(e))
+        else:
+            attrs["style"] = "solid" if e.sign == "+" else "dashed"
+            if e.type == "windowed":
+                attrs["label"] = _edge_label(e)
+        if e.figure == 2:
+            attrs.update(penwidth="2.5", arrowhead="vee")
+        elif e.figure == 0:
+            attrs["penwidth"] = "0.7"
+        attrs["tooltip"] = f"{e.weight_name} ({e.type}, {e.sign}, figure {e.figure}, " \
+                           f"{e.basis}): {e.citation}"
+        body = ", ".join(f"{k}={_dot_quote(str(v))}" for k, v in attrs.items())
+        lines.append(f"  {_dot_quote(e.source)} -> {_dot_quote(e.target)} [{body}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def graph_mermaid() -> str:
+    """Mermaid ``flowchart LR``: ``-->|+|`` direct edges, ``==>`` Figure 2 (MORE) edges,
+    ``-.->|gain ...|`` gain edges; negative edges drawn red."""
+    lines = ["flowchart LR"]
+    for n in NODES:
+        label = n.label.replace('"', "#quot;")
+        lines.append(f'  {n.id}["{label}"]:::{n.kind}')
+    neg = []
+    for i, e in enumerate(EDGES):
+        arrow = "-.->" if e.type == "gain" else "==>" if e.figure == 2 else "-->"
+        label = _edge_label(e).replace("|", "/")
+        lines.append(f"  {e.source} {arrow}|{label}| {e.target}")
+        if e.sign == "-":
+            neg.append(i)
+    for kind, fill in _KIND_FILL.items():
+        lines.append(f"  classDef {kind} fill:{fill},stroke:#555")
+    for start in range(0, len(neg), 40):
+        idx = ",".join(map(str, neg[start:start + 40]))
+        lines.append(f"  linkStyle {idx} stroke:{_NEG},color:{_NEG}")
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def graph(
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")]
+    = GraphFormat.json,
+) -> None:
+    """Print the model's causal graph (Figures 1 and 2): every node and edge with its sign,
+    type, figure, basis and citation. Only the graph is printed, so it can be piped, e.g.
+    `dyadsim graph --format dot | dot -Tsvg > graph.svg`."""
+    if format is GraphFormat.json:
+        _stdout(json.dumps(graph_dict(), indent=2, ensure_ascii=False))
+    elif format is GraphFormat.dot:
+        _stdout(graph_dot())
+    else:
+        _stdout(graph_mermaid())
+
+
+# --------------------------------------------------------------------------- params
+@app.command()
+def params(
+    guesses_only: Annotated[bool, typer.Option("--guesses-only",
+                                               help="Only parameters whose value is a guess.")]
+    = False,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")]
+    = TableFormat.table,
+) -> None:
+    """List every model parameter: name, default, bounds, unit, meaning and source
+    (guesses highlighted)."""
+    ps = [p for p in PARAMS.values() if p.is_guess or not guesses_only]
+    fields = ("name", "default", "lo", "hi", "unit", "guess", "source", "meaning")
+    records = [{"name": p.name, "default": p.default, "lo": p.lo, "hi": p.hi, "unit": p.unit,
+                "guess": p.is_guess, "source": p.source, "meaning": p.meaning} for p in ps]
+    if format is TableFormat.json:
+        _stdout(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if format is TableFormat.csv:
+        w = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(records)
+        sys.stdout.flush()
+        return
+    n_guess = sum(p.is_guess for p in ps)
+    table = Table(title=f"dyadsim parameters ({len(ps)}; {n_guess} guesses, in yellow)",
+                  title_justify="left")
+    table.add_column("name", style="bold", overflow="fold", max_width=42)
+    table.add_column("default", justify="right", no_wrap=True)
+    table.add_column("bounds", justify="right", no_wrap=True)
+    table.add_column("unit", max_width=18)
+    table.add_column("source", ratio=1)
+    for p in ps:
+        table.add_row(p.name, f"{p.default:g}", f"[{p.lo:g}, {p.hi:g}]", p.unit,
+                      Text(p.source, style="yellow" if p.is_guess else "green"))
+    _console().print(table)
+
+
+@app.command()
+def populations(
+    format: Annotated[PopulationFormat, typer.Option("--format", "-f",
+                                                     help="table, or json (every field).")]
+    = PopulationFormat.table,
+) -> None:
+    """List the population presets (use a name with `simulate --population`)."""
+    if format is PopulationFormat.json:
+        _stdout(json.dumps({k: p.to_dict() for k, p in PRESETS.items()}, indent=2,
+                           ensure_ascii=False))
+        return
+    table = Table(title="dyadsim population presets", title_justify="left")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("pregnancy", no_wrap=True)
+    table.add_column("start", no_wrap=True)
+    table.add_column("description", ratio=1)
+    table.add_column("init", justify="right", no_wrap=True)
+    table.add_column("parameter overrides", max_width=28)
+    for p in PRESETS.values():
+        table.add_row(p.name, "yes" if p.pregnancy else "no", p.default_start, p.description,
+                      str(len(p.init)),
+                      ", ".join(f"{k}={v:g}" for k, v in p.params.items()) or "-")
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------- simulate
+def _pairs(items: list[str] | None, option: str, what: str) -> dict[str, float]:
+    """Parse repeated ``name=value`` options; values are floats."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise InputError(f"{option} {item!r} must look like {what}=value")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise InputError(f"{option} {name}: value {value!r} is not a number") from None
+    return out
+
+
+def _have_h5py() -> bool:
+    return importlib.util.find_spec("h5py") is not None
+
+
+def _git_commit() -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                           timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = r.stdout.strip()
+    return commit if r.returncode == 0 and commit else None
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command as given (the options taken from the command line, in canonical form)."""
+    parts = ["dyadsim", ctx.info_name or "simulate"]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        value = ctx.params.get(param.name)
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            v = v.value if isinstance(v, Enum) else v
+            if param.param_type_name == "argument":
+                parts.append(str(v))
+            elif getattr(param, "is_flag", False):
+                if v:
+                    parts.append(param.opts[0])
+            else:
+                parts += [param.opts[0], str(v)]
+    return shlex.join(parts)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(f"output path '{out}' exists and is not a folder")
+        if any(out.iterdir()) and not force:
+            raise InputError(f"output folder '{out}' exists and is not empty "
+                             "(use --force to replace it)")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
+                    BarColumn(), MofNCompleteColumn(), TextColumn("dyads"),
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
+
+
+def _dyad_table(ds) -> Any:
+    """One row per dyad: every variable with only the ``dyad`` dimension, and dyad_id."""
+    import pandas as pd
+
+    cols: dict[str, Any] = {"dyad_id": ds["dyad"].values}
+    for name, var in ds.data_vars.items():
+        if var.dims == ("dyad",):
+            cols[str(name)] = var.values
+    return pd.DataFrame(cols)
+
+
+def _write_parquet(df, path: Path, meta: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    md = dict(table.schema.metadata or {})
+    md[b"dyadsim"] = json.dumps(meta).encode()
+    pq.write_table(table.replace_schema_metadata(md), path)
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` folder to ``out`` (replacing an old ``out``)."""
+    old = None
+    if out.exists():
+        if any(out.iterdir()):
+            old = out.with_name(f"{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        else:
+            out.rmdir()
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; must not "
+                                      "exist or be empty unless --force).",
+                                      show_default=False)],
+    scenario: Annotated[Path | None, typer.Argument(
+        metavar="SCENARIO.toml",
+        help="Scenario TOML (keys: population, params, do, start, horizon, record, dyads, "
+             "seed, name, description). Options override its entries.",
+        show_default=False)] = None,
+    dyads: Annotated[int | None, typer.Option(
+        help="Number of dyads (default: the scenario's, else 1000).", show_default=False)]
+    = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (default: the scenario's, else 0).", show_default=False)] = None,
+    record: Annotated[str | None, typer.Option(
+        help="Trajectory recording: daily, weekly, monthly or none (outcomes only) "
+             "(default: the scenario's, else weekly).", show_default=False)] = None,
+    population: Annotated[str | None, typer.Option(
+        help="Population preset (see `dyadsim populations`) (default: the scenario's, else "
+             "pregnant_oud_moud).", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(
+        help="Start: gw20 (gestational week), pp42 / pp6w (postpartum day/week) or day0 "
+             "(default: the population's).", show_default=False)] = None,
+    horizon: Annotated[str | None, typer.Option(
+        help="Horizon after birth (or after the start without a pregnancy): days or "
+             "'24m', '40w', '90d' (default: the scenario's, else 24m).", show_default=False)]
+    = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE",
+        help="Override a parameter: name=value (repeatable; see `dyadsim params`).",
+        show_default=False)] = None,
+    do: Annotated[list[str] | None, typer.Option(
+        "--do", metavar="NODE=VALUE",
+        help="Clamp a node for the whole run: node=value (repeatable; see `dyadsim graph`).",
+        show_default=False)] = None,
+    format: Annotated[TrajectoryFormat, typer.Option(
+        "--format", help="Trajectory file format.")] = TrajectoryFormat.netcdf,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+) -> None:
+    """Simulate dyads and write OUT/trajectories.nc (unless --record none), dyads.parquet
+    (one row per dyad), summary.json and manifest.json. The folder appears complete or not
+    at all."""
+    from .reports.demo import outcome_rows
+    from .reports.summary import summarize
+    from .simulation import load_scenario
+    from .simulation import simulate as run_simulation
+
+    with _input_errors():
+        overrides = _pairs(set_, "--set", "name")
+        clamps = _pairs(do, "--do", "node")
+        _check_out(out, force)
+        sc = load_scenario(scenario) if scenario is not None else {}
+        if (record or sc.get("record", "weekly")) != "none" and not _have_h5py():
+            _fail("writing trajectories.nc needs the h5py package (pip install h5py); "
+                  "or run with --record none", code=1)
+        n = dyads if dyads is not None else sc.get("dyads", 1000)
+        total = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+        with _progress(_console(stderr=True)) as prog:
+            task = prog.add_task("simulating", total=total)
+            ds = run_simulation(sc, dyads=dyads, seed=seed, population=population,
+                                params=overrides, do=clamps, start=start, horizon=horizon,
+                                record=record, progress=lambda m: prog.advance(task, m))
+        _check_out(out, force)
+
+    summary = summarize(ds)
+    attrs = ds.attrs
+    files = (["trajectories.nc"] if attrs["record"] != "none" else []) + \
+        ["dyads.parquet", "summary.json", "manifest.json"]
+    manifest = {
+        "dyadsim_version": __version__,
+        "git_commit": _git_commit(),
+        "command": _command_line(ctx),
+        "argv": list(sys.argv),
+        "seed": int(attrs["seed"]),
+        "dyads": int(attrs["dyads"]),
+        "scenario": None if scenario is None else {
+            "path": str(scenario.resolve()), "content": sc},
+        "population": json.loads(attrs["population"]),
+        "start": attrs["start"],
+        "horizon": horizon if horizon is not None else sc.get("horizon", "24m"),
+        "horizon_days": int(attrs["horizon_days"]),
+        "record": attrs["record"],
+        "do": json.loads(attrs["do"]),
+        "changed_parameters": json.loads(attrs["changed_parameters"]),
+        "parameters": json.loads(attrs["parameters"]),
+        "files": files,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        if attrs["record"] != "none":
+            ds.to_netcdf(tmp / "trajectories.nc", engine="h5netcdf")
+        _write_parquet(_dyad_table(ds), tmp / "dyads.parquet",
+                       {k: manifest[k] for k in ("dyadsim_version", "seed", "dyads",
+                                                 "population", "start", "horizon_days",
+                                                 "do", "parameters")})
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n")
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    pop = manifest["population"]["name"]
+    table = Table(title=f"Simulated {manifest['dyads']} dyads ({pop}, seed {manifest['seed']})",
+                  title_justify="left", caption_justify="left",
+                  caption=f"start {manifest['start']}, horizon {manifest['horizon_days']} days, "
+                          f"record {manifest['record']}; wrote {out}: {', '.join(files)}")
+    table.add_column("Outcome", style="bold")
+    table.add_column("mean (95% CI)", justify="right")
+    for row in outcome_rows(summary, brief=True):
+        table.add_row(*row)
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    dyads: Annotated[int, typer.Option(min=1, help="Dyads per population.")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (same for both).")] = 1,
+) -> None:
+    """Simulate pregnant women with OUD on MOUD and low-risk mothers from gestational week
+    20 to 24 months postpartum, and print their main outcomes side by side."""
+    from .reports.demo import DEMO_POPULATIONS, demo_rows, demo_table
+    from .reports.summary import summarize
+    from .simulation import simulate as run_simulation
+
+    summaries = []
+    with _input_errors(), _progress(_console(stderr=True)) as prog:
+        tasks = [prog.add_task(name, total=dyads) for name, _ in DEMO_POPULATIONS]
+        for (name, _), task in zip(DEMO_POPULATIONS, tasks, strict=True):
+            advance: Callable[[int], None] = lambda m, t=task: prog.advance(t, m)  # noqa: E731
+            ds = run_simulation(None, dyads=dyads, seed=seed, population=name, start="gw20",
+                                horizon="24m", record="none", progress=advance)
+            summaries.append(summarize(ds))
+    rows = demo_rows(summaries[0], summaries[1])
+    headings = [f"{label}\n({name})" for name, label in DEMO_POPULATIONS]
+    _console().print(demo_table(
+        rows, headings,
+        title=f"dyadsim demo: {dyads} dyads per population, seed {seed}, "
+              "gestational week 20 to 24 months postpartum",
+        caption="Shares in % (of dyads, or of days), with 95% CIs where available; "
+                "parenting and well-being on 0-1 scales. Many parameters are still "
+                "uncalibrated guesses (`dyadsim params --guesses-only`): these are the "
+                "model's predictions, not clinical estimates."))
+
+
+def main() -> None:
+    """Console-script entry point (``dyadsim``)."""
+    app(prog_name="dyadsim")
+
+
+if __name__ == "__main__":
+    main()
