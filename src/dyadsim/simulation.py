@@ -198,7 +198,8 @@ def simulate(
             sched_c[k] = jnp.asarray(np.resize(part, chunk_size) if m < chunk_size else part)
         traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
-                                 n_periods=n_periods, period=period, record=rec != "none")
+                                 total, n_periods=n_periods, period=period,
+                                 record=rec != "none")
         if traj is not None:
             for k, v in traj.items():
                 traj_parts.setdefault(k, []).append(np.asarray(v)[:, :m].T)
@@ -210,7 +211,7 @@ def simulate(
     data_vars: dict[str, Any] = {}
     coords: dict[str, Any] = {"dyad": np.arange(n)}
     if traj_parts:
-        coords["time"] = (np.arange(n_periods) + 1) * period - 1
+        coords["time"] = np.minimum((np.arange(n_periods) + 1) * period, total) - 1
         for k, parts in traj_parts.items():
             arr = np.concatenate(parts)
             if k == "postpartum_day":

@@ -173,8 +173,9 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
 
 @partial(jax.jit, static_argnames=("n_periods", "period", "record"))
 def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched, do_mask,
-              do_value, *, n_periods: int, period: int, record: bool):
-    """Simulate one padded chunk; returns (trajectories or None, outcomes, final state)."""
+              do_value, total_days, *, n_periods: int, period: int, record: bool):
+    """Simulate one padded chunk for ``total_days`` days (the last recording period may be
+    shorter); returns (trajectories or None, outcomes, final state)."""
     keys = rng.dyad_keys(seed, ids)
     names = list(NODE_IDS) + ["moud.offered"]
     s, dyad = initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
@@ -193,12 +194,13 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
     def one_period(carry, k):
         s, acc = carry
         zeros = {n: jnp.zeros_like(s[n]) for n in EVENT_NODES}
-        s, acc, events = jax.lax.fori_loop(k * period, (k + 1) * period, one_day,
-                                           (s, acc, zeros))
+        end = jnp.minimum((k + 1) * period, total_days)
+        s, acc, events = jax.lax.fori_loop(k * period, end, one_day, (s, acc, zeros))
         if not record:
             return (s, acc), None
-        snap = {n: (events[n] / period if n in EVENT_NODES else s[n]) for n in NODE_IDS}
-        snap["postpartum_day"] = (k + 1) * period - 1 - dyad["birth_day"]
+        days = (end - k * period).astype(jnp.float32)
+        snap = {n: (events[n] / days if n in EVENT_NODES else s[n]) for n in NODE_IDS}
+        snap["postpartum_day"] = end - 1 - dyad["birth_day"]
         return (s, acc), snap
 
     (s, acc), traj = jax.lax.scan(one_period, (s, acc), jnp.arange(n_periods))
