@@ -245,15 +245,19 @@ def params(
     n_guess = sum(p.is_guess for p in ps)
     table = Table(title=f"dyadsim parameters ({len(ps)}; {n_guess} guesses, in yellow)",
                   title_justify="left")
-    table.add_column("name", style="bold", overflow="fold", max_width=42)
+    console = _console()
+    longest = max((len(p.name) for p in ps), default=4)
+    table.add_column("name", style="bold", overflow="fold",
+                     max_width=longest if console.width >= 2 * longest + 60 else 42)
     table.add_column("default", justify="right", no_wrap=True)
     table.add_column("bounds", justify="right", no_wrap=True)
     table.add_column("unit", max_width=18)
     table.add_column("source", ratio=1)
     for p in ps:
-        table.add_row(p.name, f"{p.default:g}", f"[{p.lo:g}, {p.hi:g}]", p.unit,
+        table.add_row(Text(p.name), f"{p.default:g}", Text(f"[{p.lo:g}, {p.hi:g}]"),
+                      Text(p.unit),
                       Text(p.source, style="yellow" if p.is_guess else "green"))
-    _console().print(table)
+    console.print(table)
 
 
 @app.command()
@@ -275,7 +279,8 @@ def populations(
     table.add_column("init", justify="right", no_wrap=True)
     table.add_column("parameter overrides", max_width=28)
     for p in PRESETS.values():
-        table.add_row(p.name, "yes" if p.pregnancy else "no", p.default_start, p.description,
+        table.add_row(Text(p.name), "yes" if p.pregnancy else "no", Text(p.default_start),
+                      Text(p.description),
                       str(len(p.init)),
                       ", ".join(f"{k}={v:g}" for k, v in p.params.items()) or "-")
     _console().print(table)
@@ -471,6 +476,7 @@ def simulate(
         "do": json.loads(attrs["do"]),
         "changed_parameters": json.loads(attrs["changed_parameters"]),
         "parameters": json.loads(attrs["parameters"]),
+        "trajectory_format": format.value if attrs["record"] != "none" else None,
         "files": files,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -495,11 +501,12 @@ def simulate(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-    pop = manifest["population"]["name"]
-    table = Table(title=f"Simulated {manifest['dyads']} dyads ({pop}, seed {manifest['seed']})",
-                  title_justify="left", caption_justify="left",
-                  caption=f"start {manifest['start']}, horizon {manifest['horizon_days']} days, "
-                          f"record {manifest['record']}; wrote {out}: {', '.join(files)}")
+    title = (f"Simulated {manifest['dyads']} dyads ({manifest['population']['name']}, "
+             f"seed {manifest['seed']})")
+    caption = (f"start {manifest['start']}, horizon {manifest['horizon_days']} days, record "
+               f"{manifest['record']}; wrote {out}: {', '.join(files)}")
+    table = Table(title=Text(title), caption=Text(caption), title_justify="left",
+                  caption_justify="left")
     table.add_column("Outcome", style="bold")
     table.add_column("mean (95% CI)", justify="right")
     for row in outcome_rows(summary, brief=True):

@@ -258,6 +258,7 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
         "overdose_fatal_day": ("dyad", day_or_nan(o["overdose_fatal_day"])),
         "cps_report_day": ("dyad", day_or_nan(o["cps_report_day"])),
         "moud_days": ("dyad", o["moud_days"]),
+        "moud_share": ("dyad", o["moud_days"] / obs),
         "birth_day": ("dyad", np.where(o["birth_day"] > 1e7, np.nan, o["birth_day"])),
     }
     if pregnancy:

@@ -171,7 +171,7 @@ NODES: tuple[Node, ...] = (
     # ---- the addiction cycle (Koob & Volkow; Tiffany) ----
     N("drug_cue", "Drug cue exposure", "maternal", "event",
       "A day with exposure to opioid cues (people, places, paraphernalia)", ALLOSTASIS,
-      bias=-2.0, unit="event (0/1 per day)"),
+      bias=-3.0, unit="event (0/1 per day)"),
     N("action_schema", "Drug-use action schema", "maternal", "relax",
       "Strength of the automatised drug-use habit (Tiffany 1990)", ALLOSTASIS, tau=30.0,
       bias=-3.0, noise=0.02,
@@ -195,7 +195,7 @@ NODES: tuple[Node, ...] = (
       tau_source="mechanisms.md: daily AR(1) 0.3-0.85 (wide prior) -> tau 1-6 d; 1.5 d a guess"),
     N("opioid_use", "Opioid use", "maternal", "event",
       "A day of non-medical opioid use / misuse (beyond prescription)", ALLOSTASIS,
-      bias=-2.0, unit="event (0/1 per day)"),
+      bias=-3.0, unit="event (0/1 per day)"),
     N("tolerance", "Tolerance", "maternal", "relax",
       "Pharmacological tolerance to opioids", ALLOSTASIS, tau=5.0, bias=-4.0,
       tau_source="mechanisms.md s1b: builds over days, lost over 3-14 days (weak sources)"),

@@ -36,7 +36,9 @@ class Param:
 # Nodes whose rise and fall differ (declared second time constant "<node>.tau_down").
 ASYMMETRIC_TAU: dict[str, tuple[float, str]] = {
     "tolerance": (7.0, "mechanisms.md s1b: tolerance passes off over 3-14 days"),
-    "physical_dependence": (30.0, "mechanisms.md s1b: protracted withdrawal ~40 d to normal"),
+    "physical_dependence": (7.0, "mechanisms.md s1b: acute withdrawal over by 4-10 d "
+                            "(short-acting), 10-20 d (methadone); the protracted phase is "
+                            "carried by stress sensitization"),
     "stress_sensitization": (365.0, "Koob 2008: persists into protracted abstinence; "
                              "HPA normalisation ~12 months on methadone (mechanisms.md s2)"),
     "action_schema": (730.0, "mechanisms.md s1a: cue reactivity does not decay over >= 1 year"),
@@ -115,7 +117,7 @@ _MECHANISM: tuple[Param, ...] = (
           "disorganization r=-.19 (Madigan 2024)"),
     Param("attachment.secure_slope", 6.0, 0.5, 20.0, "logit per unit",
           "Slope of P(secure | organized) on the security score", "guess"),
-    Param("attachment.secure_midpoint", 0.64, 0.0, 1.0, "0-1",
+    Param("attachment.secure_midpoint", 0.66, 0.0, 1.0, "0-1",
           "Security score at which secure and insecure-organized are equally likely",
           "guess: set so low-risk dyads fall in Ainsworth's 57-73% secure range"),
     Param("attachment.avoidant_share", 0.68, 0.0, 1.0, "fraction",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 NA = "n/a"
 ATTACHMENT = ("secure", "avoidant", "resistant", "disorganized")
@@ -138,6 +139,6 @@ def demo_table(rows: Sequence[Sequence[str]], headings: Sequence[str], *,
         here = (_group(row[0]), grouped)
         if prev is not None and here != prev and (grouped or prev[1]):
             table.add_section()
-        table.add_row(*row)
+        table.add_row(*(Text(str(cell)) for cell in row))
         prev = here
     return table

@@ -10,6 +10,19 @@ from ..model.infant import DOMAINS
 from ..model.outcomes import ATTACHMENT_CLASSES
 
 
+def _share_ci(x: np.ndarray) -> dict:
+    """Share of dyads with a 0/1 outcome, Wilson 95% interval (stays inside [0, 1])."""
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0:
+        return {"mean": None, "ci95": None, "n": 0}
+    p, z = float(x.mean()), 1.959964
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return {"mean": p, "ci95": [float(centre - half), float(centre + half)], "n": n}
+
+
 def _mean_ci(x: np.ndarray) -> dict:
     x = np.asarray(x, float)
     x = x[~np.isnan(x)]
@@ -26,16 +39,15 @@ def summarize(ds: xr.Dataset) -> dict:
         "dyads": int(ds.sizes["dyad"]),
         "seed": int(ds.attrs.get("seed", -1)),
         "share_of_days_with_opioid_use": _mean_ci(ds["use_share"].values),
-        "any_opioid_use": _mean_ci((ds["use_days"].values > 0).astype(float)),
-        "any_overdose": _mean_ci((ds["overdoses"].values > 0).astype(float)),
-        "fatal_overdose": _mean_ci((~np.isnan(ds["overdose_fatal_day"].values)).astype(float)),
-        "cps_report": _mean_ci((~np.isnan(ds["cps_report_day"].values)).astype(float)),
-        "share_of_days_on_moud": _mean_ci(ds["moud_days"].values
-                                          / max(1, int(ds.attrs.get("horizon_days", 1)))),
+        "any_opioid_use": _share_ci((ds["use_days"].values > 0).astype(float)),
+        "any_overdose": _share_ci((ds["overdoses"].values > 0).astype(float)),
+        "fatal_overdose": _share_ci((~np.isnan(ds["overdose_fatal_day"].values)).astype(float)),
+        "cps_report": _share_ci((~np.isnan(ds["cps_report_day"].values)).astype(float)),
+        "share_of_days_on_moud": _mean_ci(ds["moud_share"].values),
     }
     if "nows" in ds:
-        out["nows"] = _mean_ci(ds["nows"].values)
-        out["on_moud_12m_postpartum"] = _mean_ci(ds["moud_at_12m"].values)
+        out["nows"] = _share_ci(ds["nows"].values)
+        out["on_moud_12m_postpartum"] = _share_ci(ds["moud_at_12m"].values)
         out["parenting_mean"] = _mean_ci(ds["parenting_mean"].values)
         cls = ds["attachment_class"].values
         classified = cls[cls != "none"]
