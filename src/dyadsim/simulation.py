@@ -13,7 +13,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine._engine import CHUNK, Schedule, _init_spec, chunks, run_chunk
+from .engine._engine import CHUNK, Schedule, _init_spec, run_chunk
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import Parameters
@@ -118,6 +118,8 @@ def simulate(
     schedule: Schedule | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK,
+    dyad_ids: np.ndarray | None = None,
+    nodes: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
     pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
@@ -128,6 +130,9 @@ def simulate(
     ``params`` overrides declared parameters. Raises ``ScenarioError``,
     ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
     ``chunk_size`` (dyads per compiled batch) changes memory and speed, never results.
+    ``dyad_ids`` (default ``0..dyads-1``) names the dyads to run: a dyad's result depends
+    only on (seed, id), which is how a trial runs each arm on its own randomised dyads.
+    ``nodes`` limits the recorded trajectories to these nodes (default: all).
     """
     sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
     unknown = set(sc) - SCENARIO_KEYS
@@ -161,6 +166,10 @@ def simulate(
     for name, v, lo, hi in (("dyads", n, 1, 10**8), ("seed", sd, 0, 2**31 - 1)):
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise ScenarioError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+    keep = tuple(NODE_IDS) if nodes is None else tuple(nodes)
+    bad = [k for k in keep if k not in NODE_BY_ID]
+    if bad:
+        raise ScenarioError(f"unknown node(s) to record: {', '.join(bad)}")
     rec = record or sc.get("record", "weekly")
     if rec not in (*RECORD_PERIODS, "none"):
         raise ScenarioError(f"record must be one of daily, weekly, monthly, none; got {rec!r}")
@@ -177,6 +186,14 @@ def simulate(
     period = RECORD_PERIODS.get(rec, total)
     n_periods = math.ceil(total / period)
 
+    if dyad_ids is not None:
+        dyad_ids = np.asarray(dyad_ids)
+        if dyad_ids.ndim != 1 or dyad_ids.size != n or dyad_ids.dtype.kind not in "iu":
+            raise ScenarioError("dyad_ids must be a 1-d integer array with one id per dyad")
+        if dyad_ids.size and (dyad_ids.min() < 0 or dyad_ids.max() >= 2**31):
+            raise ScenarioError("dyad_ids must lie in [0, 2^31)")
+    ids_all = (np.arange(n, dtype=np.uint32) if dyad_ids is None
+               else dyad_ids.astype(np.uint32))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     sched = schedule or Schedule.none(n)
@@ -190,8 +207,9 @@ def simulate(
 
     traj_parts: dict[str, list[np.ndarray]] = {}
     out_parts: dict[str, list[np.ndarray]] = {}
-    for first, ids in chunks(n, chunk_size):
+    for first in range(0, n, chunk_size):
         m = min(chunk_size, n - first)
+        ids = np.resize(ids_all[first:first + m], chunk_size)
         sched_c = {}
         for k, v in sched.arrays.items():
             part = v[first:first + m]
@@ -199,7 +217,7 @@ def simulate(
         traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  total, n_periods=n_periods, period=period,
-                                 record=rec != "none")
+                                 record=keep if rec != "none" else ())
         if traj is not None:
             for k, v in traj.items():
                 traj_parts.setdefault(k, []).append(np.asarray(v)[:, :m].T)
@@ -209,7 +227,7 @@ def simulate(
             progress(m)
 
     data_vars: dict[str, Any] = {}
-    coords: dict[str, Any] = {"dyad": np.arange(n)}
+    coords: dict[str, Any] = {"dyad": ids_all.astype(np.int64)}
     if traj_parts:
         coords["time"] = np.minimum((np.arange(n_periods) + 1) * period, total) - 1
         for k, parts in traj_parts.items():

@@ -51,6 +51,7 @@ def _world(seed=0):
         "re.skill_responsiveness": jnp.ones(N),
         "tx.attendance": jnp.full(N, 0.9),
         "tx.practice": jnp.full(N, 0.9),
+        "tx.from_birth": jnp.zeros(N, jnp.int32),
         "u.nows": jnp.asarray(rng.uniform(size=N), jnp.float32),
         "maternal_hormones.trait": jnp.zeros(N),
         "motivation_for_change.trait": jnp.zeros(N),

@@ -58,6 +58,7 @@ class Schedule:
         for k in SKILLS:
             a[f"{k}.start"] = np.full(n, FAR, np.int32)
             a[f"{k}.sessions"] = np.zeros(n, np.int32)
+        a["tx.from_birth"] = np.zeros(n, np.int32)
         a["tx.attendance_mean"] = np.zeros(n, np.float32)
         a["tx.practice_mean"] = np.zeros(n, np.float32)
         a["moud.offer_day"] = np.full(n, -1, np.int32)  # -1: use the population's access
@@ -165,6 +166,7 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
         "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1)),
         "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2)),
     }
+    dyad["tx.from_birth"] = sched["tx.from_birth"]
     for k in SKILLS:
         dyad[f"{k}.start"] = sched[f"{k}.start"]
         dyad[f"{k}.sessions"] = sched[f"{k}.sessions"]
@@ -173,9 +175,10 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
 
 @partial(jax.jit, static_argnames=("n_periods", "period", "record"))
 def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched, do_mask,
-              do_value, total_days, *, n_periods: int, period: int, record: bool):
+              do_value, total_days, *, n_periods: int, period: int, record: tuple[str, ...]):
     """Simulate one padded chunk for ``total_days`` days (the last recording period may be
-    shorter); returns (trajectories or None, outcomes, final state)."""
+    shorter); ``record`` names the nodes whose trajectories are kept (empty: none).
+    Returns (trajectories or None, outcomes, final state)."""
     keys = rng.dyad_keys(seed, ids)
     names = list(NODE_IDS) + ["moud.offered"]
     s, dyad = initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
@@ -199,7 +202,7 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
         if not record:
             return (s, acc), None
         days = (end - k * period).astype(jnp.float32)
-        snap = {n: (events[n] / days if n in EVENT_NODES else s[n]) for n in NODE_IDS}
+        snap = {n: (events[n] / days if n in EVENT_NODES else s[n]) for n in record}
         snap["postpartum_day"] = end - 1 - dyad["birth_day"]
         return (s, acc), snap
 

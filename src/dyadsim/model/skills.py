@@ -10,8 +10,9 @@ sequenced: reappraisal and savoring gains scale with the current level of mindfu
 (declared edges ``mindfulness -> reappraisal`` and ``mindfulness -> savoring``), so
 "MORE without mindfulness" weakens them too.
 
-The schedule of each skill lives in the per-dyad arrays ``<skill>.start`` (study day of the
-first session), ``<skill>.sessions`` (number of weekly sessions; 0 = not offered) built by
+The schedule of each skill lives in the per-dyad arrays ``<skill>.start`` (day of the first
+session: a study day, or a postpartum day where ``tx.from_birth`` is 1) and
+``<skill>.sessions`` (number of weekly sessions; 0 = not offered), built by
 :mod:`dyadsim.interventions`; nothing here names a particular treatment.
 """
 
@@ -33,7 +34,7 @@ def untrained_level(skill, p):
 
 
 def _dose(skill, p, dyad, clock, u):
-    start = dyad[f"{skill}.start"]
+    start = dyad[f"{skill}.start"] + dyad["tx.from_birth"] * dyad["birth_day"]
     days_in = clock["day"] - start
     in_course = (days_in >= 0) & (days_in < dyad[f"{skill}.sessions"] * SESSION_INTERVAL_DAYS)
     session = in_course & (days_in % SESSION_INTERVAL_DAYS == 0)
