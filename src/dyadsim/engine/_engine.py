@@ -135,7 +135,8 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
         if k not in s:
             s[k] = jnp.zeros(c, jnp.float32)
     for d in outcomes.DOMAINS:
-        s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(p["child_wellbeing.bias"]))
+        s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(
+            p["child_wellbeing.bias"] + p[f"child_wellbeing.{d}_bias"]))
     for n in NODE_IDS:
         s[n] = jnp.where(do_mask[n], do_value[n], s[n]).astype(jnp.float32)
     offered_pop = vals[:, names.index("moud.offered")] > 0.5

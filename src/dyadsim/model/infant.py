@@ -108,10 +108,10 @@ def child_wellbeing(s, p, dyad, clock, z, u):
     }
     out = {"child_wellbeing.nows_history": _after_birth(clock, nows_history,
                                                          s["child_wellbeing.nows_history"])}
-    bias = p["child_wellbeing.bias"]
     for d in DOMAINS:
         key = f"child_wellbeing.{d}"
-        new = relax(s[key], sigmoid(bias + inputs[d]), p["child_wellbeing.domain_tau"])
+        logit = p["child_wellbeing.bias"] + p[f"child_wellbeing.{d}_bias"] + inputs[d]
+        new = relax(s[key], sigmoid(logit), p["child_wellbeing.domain_tau"])
         out[key] = _after_birth(clock, new, s[key])
     out["child_wellbeing"] = sum(out[f"child_wellbeing.{d}"] for d in DOMAINS) / len(DOMAINS)
     return out

@@ -129,6 +129,17 @@ _MECHANISM: tuple[Param, ...] = (
     # child well-being domains
     Param("child_wellbeing.domain_tau", 180.0, 30.0, 730.0, "days",
           "Time constant of each well-being domain", "guess"),
+    # per-domain baselines of child well-being (guesses: a low-risk child sits near 0.7-0.8)
+    Param("child_wellbeing.physical_bias", 1.5, -5.0, 5.0, "logit",
+          "Baseline logit of the physical domain", "guess"),
+    Param("child_wellbeing.psychological_bias", 0.0, -5.0, 5.0, "logit",
+          "Baseline logit of the psychological domain", "guess"),
+    Param("child_wellbeing.cognitive_bias", 0.5, -5.0, 5.0, "logit",
+          "Baseline logit of the cognitive domain", "guess"),
+    Param("child_wellbeing.social_bias", 0.0, -5.0, 5.0, "logit",
+          "Baseline logit of the social domain", "guess"),
+    Param("child_wellbeing.economic_bias", 1.5, -5.0, 5.0, "logit",
+          "Baseline logit of the economic domain", "guess"),
     # intervention skills (Figure 2): growth from sessions and home practice
     Param("skill.session_gain", 0.06, 0.0, 0.5, "per session",
           "Fractional skill gain per attended session", "guess: tuned so 8 MORE sessions "
