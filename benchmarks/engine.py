@@ -1,0 +1,290 @@
+"""Engine throughput benchmark: dyad-days per second through the public ``dyadsim.simulate``,
+compared with the cost of drawing the same random numbers and nothing else (the RNG floor).
+
+    .venv/bin/python benchmarks/engine.py --dyads 1000,10000 [--horizon 24m | --days 885]
+        [--repeats 3] [--population pregnant_oud_moud] [--record none] [--linearity]
+        [--profile] [--warmup chunk|full] [--cold-cache]
+
+Prints one JSON line per ``--dyads`` setting (see benchmarks/README.md for the fields).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from functools import partial
+
+
+def _parse_dyads(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if not part:
+            continue
+        value = int(float(part))  # accepts 1e5
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"dyads must be >= 1, got {value}")
+        out.append(value)
+    if not out:
+        raise argparse.ArgumentTypeError("no dyad count given")
+    return out
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dyads", type=_parse_dyads, required=True,
+                    help="dyad count, or a comma-separated list (one JSON line each)")
+    span = ap.add_mutually_exclusive_group()
+    span.add_argument("--days", type=int, default=None,
+                      help="simulated days per dyad (the horizon is derived from it)")
+    span.add_argument("--horizon", default=None,
+                      help="horizon as simulate() takes it (default 24m after birth)")
+    ap.add_argument("--start", default=None, help="start, e.g. gw20 (population default)")
+    ap.add_argument("--population", default="pregnant_oud_moud")
+    ap.add_argument("--record", default="none", choices=("none", "daily", "weekly", "monthly"))
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats (median; >= 3)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--warmup", default="chunk", choices=("chunk", "full"),
+                    help="warm-up call on one chunk of dyads (compiles the same program) or "
+                         "on all the dyads")
+    ap.add_argument("--linearity", action="store_true",
+                    help="also time (N, 2D) and (2N, D) and report time ratios")
+    ap.add_argument("--profile", action="store_true",
+                    help="also time the engine with the RNG replaced by cheap pseudo-draws")
+    ap.add_argument("--no-floor", action="store_true", help="skip the RNG floor")
+    ap.add_argument("--cold-cache", action="store_true",
+                    help="use an empty persistent compilation cache (honest compile_s)")
+    args = ap.parse_args(argv)
+    if args.repeats < 3:
+        ap.error("--repeats must be at least 3 (the figures are medians)")
+    if args.days is not None and args.days < 1:
+        ap.error("--days must be >= 1")
+    return args
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
+def _peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return round(kb / 1024 / (1024 if sys.platform == "darwin" else 1), 1)
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    if args.cold_cache:
+        # Must be set before dyadsim is imported (it enables the cache at import).
+        os.environ["DYADSIM_JAX_CACHE"] = tempfile.mkdtemp(prefix="dyadsim-bench-jax-")
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import dyadsim
+    import dyadsim.simulation as simmod
+    from dyadsim.engine import rng
+    from dyadsim.engine._engine import CHUNK, chunks, run_chunk
+    from dyadsim.model.populations import get_population
+    from dyadsim.model.step import N_NORMAL, N_UNIFORM
+
+    pop = get_population(args.population)
+    start_gd, start_pp = simmod.parse_start(args.start, pop.pregnancy, pop.default_start)
+
+    def total_days(horizon_days: int) -> int:
+        """Days simulate() runs for this horizon (mirrors simulate)."""
+        if pop.pregnancy and start_gd >= 0:
+            return 42 * 7 - start_gd + horizon_days + 1
+        if pop.pregnancy:
+            return horizon_days - start_pp + 1
+        return horizon_days
+
+    def horizon_for(days: int) -> int:
+        """The horizon (days) for which simulate() runs ``days`` days."""
+        if pop.pregnancy and start_gd >= 0:
+            h = days - (42 * 7 - start_gd) - 1
+        elif pop.pregnancy:
+            h = days + start_pp - 1
+        else:
+            h = days
+        if h < 1 or total_days(h) != days:
+            raise SystemExit(f"--days {days} is too short for start "
+                             f"{args.start or pop.default_start} of {args.population}")
+        return h
+
+    def shape(horizon_days: int) -> tuple[int, int, int]:
+        """(simulated days, period, n_periods) exactly as simulate() chunks the time loop."""
+        total = total_days(horizon_days)
+        period = simmod.RECORD_PERIODS.get(args.record, total)
+        n_periods = math.ceil(total / period)
+        return n_periods * period, period, n_periods
+
+    base_horizon = (horizon_for(args.days) if args.days is not None
+                    else simmod.parse_horizon(args.horizon))
+
+    # ---- the engine, through the public API -------------------------------------------
+    def run_engine(n: int, horizon_days: int) -> float:
+        t0 = time.perf_counter()
+        ds = dyadsim.simulate(dyads=n, seed=args.seed, population=args.population,
+                              start=args.start, horizon=horizon_days, record=args.record)
+        # simulate() already converts every chunk to numpy; touch the result anyway.
+        np.asarray(ds["use_days"].values).sum()
+        return time.perf_counter() - t0
+
+    # ---- the RNG floor: same keys, same fold_in/split/normal/uniform, same chunks ------
+    @partial(jax.jit, static_argnames=("n_periods", "period"))
+    def rng_chunk(ids, seed, *, n_periods: int, period: int):
+        keys = rng.dyad_keys(seed, ids)
+
+        def one_day(day, acc):
+            z, u = rng.day_draws(keys, day)
+            return acc + z.sum(axis=1) + u.sum(axis=1)
+
+        def one_period(acc, k):
+            acc = jax.lax.fori_loop(k * period, (k + 1) * period, one_day, acc)
+            return acc, None
+
+        acc, _ = jax.lax.scan(one_period, jnp.zeros(ids.shape[0], jnp.float32),
+                              jnp.arange(n_periods))
+        return acc
+
+    def run_floor(n: int, horizon_days: int) -> float:
+        _, period, n_periods = shape(horizon_days)
+        t0 = time.perf_counter()
+        total = 0.0
+        for _first, ids in chunks(n):
+            out = rng_chunk(jnp.asarray(ids), args.seed, n_periods=n_periods, period=period)
+            total += float(np.asarray(out).sum())  # blocks, like simulate() does per chunk
+        return time.perf_counter() - t0
+
+    # ---- step only: the engine with the RNG replaced by cheap pseudo-draws -------------
+    def cheap_draws(keys, day):
+        c = keys.shape[0]
+        t = (day + 1).astype(jnp.float32)
+        dyad = jnp.arange(c, dtype=jnp.float32)[:, None]
+        zc = jnp.arange(N_NORMAL, dtype=jnp.float32)[None, :]
+        uc = jnp.arange(N_UNIFORM, dtype=jnp.float32)[None, :]
+        z = jnp.sin(0.7548776 * t + 0.5698403 * dyad + 1.618034 * zc) * 1.5
+        u = jnp.mod(0.7548776 * t + 0.4142136 * dyad + 0.3819660 * uc, 1.0)
+        return z, u
+
+    def _step_only_impl(*a, **k):  # a fresh function object: its own trace cache
+        return run_chunk.__wrapped__(*a, **k)
+
+    step_only_chunk = jax.jit(_step_only_impl, static_argnames=("n_periods", "period",
+                                                                 "record"))
+
+    def run_step_only(n: int, horizon_days: int) -> float:
+        real_draws, real_run = rng.day_draws, simmod.run_chunk
+        rng.day_draws, simmod.run_chunk = cheap_draws, step_only_chunk
+        try:
+            return run_engine(n, horizon_days)
+        finally:
+            rng.day_draws, simmod.run_chunk = real_draws, real_run
+
+    def timed(fn, n: int, horizon_days: int) -> tuple[float, list[float], float, float]:
+        """(first-call seconds, timed repeats, median wall, median process CPU seconds)."""
+        first = fn(min(n, CHUNK) if args.warmup == "chunk" else n, horizon_days)
+        times, cpu = [], []
+        for _ in range(args.repeats):
+            c0 = time.process_time()
+            times.append(fn(n, horizon_days))
+            cpu.append(time.process_time() - c0)
+        return first, times, _median(times), _median(cpu)
+
+    dev = jax.devices()[0]
+    machine = {
+        "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+        "device_kind": dev.device_kind,
+        "devices": jax.device_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+    for n in args.dyads:
+        load_before = round(os.getloadavg()[0], 2)
+        days, period, n_periods = shape(base_horizon)
+        n_chunks = math.ceil(n / CHUNK)
+        first, times, engine_s, engine_cpu = timed(run_engine, n, base_horizon)
+        line: dict = {
+            "dyads": n,
+            "days": days,
+            "dyad_days_per_s": round(n * days / engine_s, 1),
+            "engine_s": round(engine_s, 4),
+            "engine_s_all": [round(t, 4) for t in times],
+            "engine_cpu_s": round(engine_cpu, 4),
+            "compile_s": round(first, 4),
+            "warmup": args.warmup,
+            "repeats": args.repeats,
+            "population": args.population,
+            "start": args.start or pop.default_start,
+            "horizon_days": base_horizon,
+            "record": args.record,
+            "chunk": CHUNK,
+            "chunks": n_chunks,
+            "padded_dyads": n_chunks * CHUNK,
+            "draws_per_dyad_day": {"normal": N_NORMAL, "uniform": N_UNIFORM},
+        }
+        if not args.no_floor:
+            f_first, f_times, floor_s, floor_cpu = timed(run_floor, n, base_horizon)
+            line.update({
+                "rng_floor_s": round(floor_s, 4),
+                "rng_floor_s_all": [round(t, 4) for t in f_times],
+                "rng_floor_cpu_s": round(floor_cpu, 4),
+                "rng_floor_compile_s": round(f_first, 4),
+                "rng_floor_ratio": round(engine_s / floor_s, 3),
+            })
+        if args.profile:
+            _, s_times, step_s, step_cpu = timed(run_step_only, n, base_horizon)
+            line.update({
+                "step_only_s": round(step_s, 4),
+                "step_only_s_all": [round(t, 4) for t in s_times],
+                "step_only_cpu_s": round(step_cpu, 4),
+                "step_only_share": round(step_s / engine_s, 3),
+            })
+        if args.linearity:
+            double_h = horizon_for(2 * days)
+            _, _, t_2d, _ = timed(run_engine, n, double_h)
+            _, _, t_2n, _ = timed(run_engine, 2 * n, base_horizon)
+            line["linearity"] = {
+                "days_2x": shape(double_h)[0],
+                "engine_s_2x_days": round(t_2d, 4),
+                "ratio_2x_days": round(t_2d / engine_s, 3),
+                "dyads_2x": 2 * n,
+                "engine_s_2x_dyads": round(t_2n, 4),
+                "ratio_2x_dyads": round(t_2n / engine_s, 3),
+            }
+        line["peak_rss_mb"] = _peak_rss_mb()
+        line["loadavg_1m"] = [load_before, round(os.getloadavg()[0], 2)]
+        line["machine"] = machine
+        print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
