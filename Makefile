@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+docs: $(STAMP)
+	$(BIN)/python -m dyadsim.reports.params_doc > docs/parameters.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000

@@ -30,7 +30,8 @@ class Param:
 
     @property
     def is_guess(self) -> bool:
-        return self.source.startswith("guess")
+        """The value (not only the mechanism) is a guess: its source says so anywhere."""
+        return "guess" in self.source.lower()
 
 
 # Nodes whose rise and fall differ (declared second time constant "<node>.tau_down").
