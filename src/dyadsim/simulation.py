@@ -27,6 +27,7 @@ from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import Parameters
 from .model.populations import get_population
+from .timepoints import parse_time_point
 
 RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
 SCENARIO_KEYS = {"population", "params", "do", "start", "horizon", "record", "dyads", "seed",
@@ -49,12 +50,12 @@ def load_scenario(path: str | Path) -> dict:
 
 def parse_start(start: str | None, pregnancy: bool, default: str) -> tuple[int, int]:
     """Return (gestational day at start, postpartum day at start); one of them is -1."""
-    text = (start or default).strip().lower()
-    m = re.fullmatch(r"(gw|pp|day)(\d+)(w?)", text)
-    if not m:
+    text = start or default
+    point = parse_time_point(text)
+    if point is None:
         raise ScenarioError(f"start {text!r} must look like 'gw20' (gestational week), "
                             "'pp42' or 'pp6w' (postpartum day/week) or 'day0'")
-    kind, num, weeks = m.group(1), int(m.group(2)), m.group(3) == "w"
+    kind, num = point
     if kind == "gw":
         if not pregnancy:
             raise ScenarioError("start in gestation needs a population with a pregnancy")
@@ -64,7 +65,7 @@ def parse_start(start: str | None, pregnancy: bool, default: str) -> tuple[int, 
     if kind == "pp":
         if not pregnancy:
             raise ScenarioError("a postpartum start needs a population with a pregnancy")
-        return -1, num * 7 if weeks else num
+        return -1, num
     if pregnancy:
         raise ScenarioError("start 'dayN' is for populations without a pregnancy; use gwN or ppN")
     return -1, -1

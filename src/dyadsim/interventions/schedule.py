@@ -3,13 +3,13 @@ reads (:class:`dyadsim.engine._engine.Schedule`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..engine._engine import FAR, Schedule
 from ..model.skills import SKILLS
+from ..timepoints import parse_time_point
 from .library import Intervention, InterventionError
 
 SESSION_DAYS = 7
@@ -21,21 +21,21 @@ def parse_course_start(start: str, *, pregnancy: bool, study_start: str) -> tupl
     A gestational-week start is converted to a study day from the study's own start
     ('gwN'); postpartum starts are counted from each dyad's birth.
     """
-    m = re.fullmatch(r"(gw|pp|day)(\d+)(w?)", start.strip().lower())
-    if not m:
+    point = parse_time_point(start)
+    if point is None:
         raise InterventionError(f"intervention start {start!r} must look like gw20, pp42, "
                                 "pp6w or day0")
-    kind, num, weeks = m.group(1), int(m.group(2)), m.group(3) == "w"
+    kind, num = point
     if kind == "pp":
         if not pregnancy:
             raise InterventionError("a postpartum start needs a population with a pregnancy")
-        return (num * 7 if weeks else num), True
+        return num, True
     if kind == "gw":
-        s = re.fullmatch(r"gw(\d+)", study_start)
-        if not pregnancy or not s:
+        study = parse_time_point(study_start)
+        if not pregnancy or study is None or study[0] != "gw":
             raise InterventionError("a gestational-week start needs a study starting in "
                                     "pregnancy (start = 'gwN')")
-        day = (num - int(s.group(1))) * 7
+        day = (num - study[1]) * 7
         if day < 0:
             raise InterventionError(f"intervention start {start} is before the study start "
                                     f"{study_start}")
