@@ -182,10 +182,13 @@ PRESETS: dict[str, Population] = {
               "action_schema": beta(0.45, 0.15), "drug_reward_salience": beta(0.4, 0.15),
               "natural_reward_responsiveness": beta(0.5, 0.15),
               "stress_sensitization": beta(0.4, 0.15), "allostatic_load": beta(0.4, 0.15)},
-             params={"moud.stop_logit": -9.0},
+             params={"moud.stop_logit": -9.0, "moud->craving": 0.5, "moud->opioid_use": 0.5},
              sources=("Garland 2014: N=115, age 48, 68% female, chronic pain on LTOT",
                       "Garland 2022: N=250, primary care, LTOT",
-                      "moud carries prescribed LTOT here: declared modelling choice")),
+                      "moud carries prescribed LTOT here: declared modelling choice; analgesic "
+                      "dosing sustains dependence and relieves withdrawal but protects less "
+                      "against craving and misuse than MOUD (weights 0.5, a guess; gives a "
+                      "mean COMM ~10 with ~65% >= 9, i.e. a misusing sample)")),
         _pop("adult_methadone", "Adults with OUD in methadone maintenance (Cooperman 2021 "
              "sample); no pregnancy", False, "day0",
              {**_OUD_CONTEXT, "chronic_pain": beta(0.5, 0.2), "moud": 1.0,
