@@ -546,6 +546,213 @@ def demo(
                 "model's predictions, not clinical estimates."))
 
 
+# --------------------------------------------------------------------------- trial
+def _stage_progress(console: Console) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
+                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                    transient=True, disable=not console.is_terminal)
+
+
+class _StageTasks:
+    """A ``progress(stage, done, total)`` callback that keeps one rich task per stage."""
+
+    def __init__(self, prog: Progress) -> None:
+        self.prog = prog
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        task = self.tasks.get(stage)
+        if task is None:
+            task = self.tasks[stage] = self.prog.add_task(stage, total=total)
+        self.prog.update(task, completed=done, total=total)
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def _fmt_p(p: Any) -> str:
+    return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _spec_with_seed(spec_path: Path, seed: int | None):
+    from .trials.design import load_spec
+
+    spec = load_spec(spec_path)
+    return spec.with_changes(seed=seed) if seed is not None else spec
+
+
+@app.command()
+def trial(
+    ctx: typer.Context,
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML "
+                                         "(see dyadsim.trials.design).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; must not "
+                                      "exist or be empty unless --force).",
+                                      show_default=False)],
+    replicates: Annotated[int, typer.Option(min=1, help="Replicate trials (R > 1 also writes "
+                                            "replicates.json and replicates.parquet).")] = 1,
+    seed: Annotated[int | None, typer.Option(min=0, help="Trial seed (default: the spec's).",
+                                             show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes for replicates "
+                                                "(default: CPU count; 1 = serial).",
+                                                show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+) -> None:
+    """Run an in-silico randomised trial and write OUT/data.parquet (the trial's long
+    table), latent.nc (latent trajectories), results.json (every analysis) and
+    manifest.json; with --replicates R > 1 also replicates.json and replicates.parquet
+    (each estimate over R replicate trials). The folder appears complete or not at all."""
+    from .trials.runner import run_replicates, run_trial, write_trial
+
+    with _input_errors():
+        _check_out(out, force)
+        s = _spec_with_seed(spec, seed)
+        if not _have_h5py():
+            _fail("writing latent.nc needs the h5py package (pip install h5py)", code=1)
+        with _stage_progress(_console(stderr=True)) as prog:
+            cb = _StageTasks(prog)
+            result = run_trial(s, progress=cb)
+            rep = (run_replicates(s, replicates, workers=workers, progress=cb)
+                   if replicates > 1 else None)
+        _check_out(out, force)
+        write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx))
+
+    arms = ", ".join(f"{k} {v}" for k, v in result.results["arms"].items())
+    lost = result.results["dropout"]["overall"]
+    if rep is None:
+        table = Table(title=Text(f"{s.trial.name}: N = {s.n} ({arms}), seed {s.seed}"),
+                      caption=Text(f"lost to follow-up by the last assessment: {lost:.0%}; "
+                                   f"wrote {out.absolute()}"),
+                      title_justify="left", caption_justify="left")
+        table.add_column("analysis", style="bold")
+        table.add_column("effect")
+        table.add_column("estimate (95% CI)", justify="right")
+        table.add_column("p", justify="right")
+        for a in s.analysis:
+            r = result.results[a.name]
+            cell = (f"{_fmt(r['estimate'])} ({_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])})"
+                    if r["error"] is None else f"failed: {r['error']}")
+            table.add_row(Text(a.name + (" *" if a.primary else "")),
+                          Text(f"{a.method}: {a.effect}"), Text(cell), _fmt_p(r["p"]))
+    else:
+        table = Table(title=Text(f"{s.trial.name}: {replicates} replicate trials of N = "
+                                 f"{s.n}, seed {s.seed}"),
+                      caption=Text(f"mean dropout {rep['dropout_mean']:.0%}; wrote "
+                                   f"{out.absolute()}"),
+                      title_justify="left", caption_justify="left")
+        table.add_column("analysis", style="bold")
+        table.add_column("effect")
+        table.add_column("mean estimate", justify="right")
+        table.add_column("2.5-97.5%", justify="right")
+        table.add_column("share significant (95% CI)", justify="right")
+        for name, a in rep["analyses"].items():
+            sm = a["summary"]
+            share = a["share_significant"]
+            ci = a["share_significant_ci"] or [None, None]
+            table.add_row(Text(name + (" *" if a["primary"] else "")),
+                          Text(f"{a['method']}: {a['effect']}"), _fmt(sm.get("mean")),
+                          f"{_fmt(sm.get('q025'))} to {_fmt(sm.get('q975'))}",
+                          "-" if share is None else
+                          f"{share:.2f} ({ci[0]:.2f}, {ci[1]:.2f})")
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------- power
+def _parse_ns(text: str) -> list[int]:
+    ns = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            v = int(part)
+        except ValueError:
+            raise InputError(f"--n {text!r}: {part!r} is not an integer") from None
+        if v < 1:
+            raise InputError(f"--n: sample sizes must be positive, got {v}")
+        ns.append(v)
+    if not ns:
+        raise InputError("--n needs at least one sample size, e.g. --n 40,80,160")
+    return ns
+
+
+@app.command()
+def power(
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML.",
+                                         show_default=False)],
+    n: Annotated[str, typer.Option("--n", help="Total sample sizes, comma-separated.")]
+    = "40,80,160,320",
+    replicates: Annotated[int, typer.Option(min=1, help="Replicate trials per N.")] = 200,
+    outcome: Annotated[str | None, typer.Option(
+        "--outcome", metavar="ANALYSIS_NAME",
+        help="The [[analysis]] whose power is computed (default: the primary one).",
+        show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for power.json and "
+                                             "power.png.", show_default=False)] = None,
+    alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Significance level.")]
+    = 0.05,
+    seed: Annotated[int | None, typer.Option(min=0, help="Trial seed (default: the spec's).",
+                                             show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: "
+                                                "CPU count; 1 = serial).",
+                                                show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+) -> None:
+    """Power by simulation: run --replicates trials at each N in --n, print power with a
+    95% CI per N and the N for 80% power; with --out write power.json and power.png."""
+    from .trials.power import plot_power, power_curve
+
+    with _input_errors():
+        ns = _parse_ns(n)
+        if out is not None:
+            _check_out(out, force)
+        s = _spec_with_seed(spec, seed)
+        if not 0.0 < alpha < 1.0:
+            raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+        with _stage_progress(_console(stderr=True)) as prog:
+            curve = power_curve(s, ns=ns, replicates=replicates, analysis=outcome,
+                                alpha=alpha, workers=workers, progress=_StageTasks(prog))
+        if out is not None:
+            _check_out(out, force)
+            target = out.absolute()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            try:
+                (tmp / "power.json").write_text(json.dumps(curve, indent=2, allow_nan=False)
+                                                + "\n")
+                plot_power(curve, tmp / "power.png")
+                _replace_dir(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+
+    table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
+                             f"({curve['method']}: {curve['effect']}; {curve['significance']}),"
+                             f" {replicates} replicates per N"),
+                  title_justify="left", caption_justify="left",
+                  caption=Text(f"wrote {out.absolute()}: power.json, power.png")
+                  if out is not None else None)
+    table.add_column("N", justify="right")
+    table.add_column("power", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("mean estimate", justify="right")
+    for p in curve["points"]:
+        table.add_row(str(p["n"]), "-" if p["power"] is None else f"{p['power']:.2f}",
+                      "-" if p["power"] is None else f"{p['ci_lower']:.2f}-{p['ci_upper']:.2f}",
+                      _fmt(p["mean_estimate"]))
+    console = _console()
+    console.print(table)
+    n80 = curve["n_for_power"]
+    console.print(Text(f"N for {curve['target']:.0%} power: "
+                       + (f"{n80} (interpolated)" if n80 is not None else
+                          f"not reached up to N = {max(p['n'] for p in curve['points'])}")))
+
+
 def main() -> None:
     """Console-script entry point (``dyadsim``)."""
     app(prog_name="dyadsim")
