@@ -7,7 +7,11 @@ import pytest
 from dyadsim.model.graph import EDGES, NODE_BY_ID, NODE_IDS, NODES, graph_dict
 from dyadsim.model.params import PARAMS
 
-DESIGN_EDGES = Path(__file__).resolve().parents[3] / "shared" / "design-edges.txt"
+# A copy of shared/design-edges.txt travels with the tests (CI may run without ../shared);
+# test_vendored_copies_match_shared catches drift when ../shared is present.
+DATA = Path(__file__).resolve().parents[1] / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+DESIGN_EDGES = DATA / "design-edges.txt"
 REQUIRED_NODES = (
     "stressor cognitive_appraisal stress_arousal problem_focused_coping emotion_focused_coping "
     "positive_affect negative_affect allostatic_load stress_sensitization drug_cue action_schema "
@@ -22,11 +26,18 @@ REQUIRED_NODES = (
 
 
 def design_edges():
-    if not DESIGN_EDGES.exists():
-        pytest.skip("shared/design-edges.txt is not beside this checkout")
     rows = [line.split() for line in DESIGN_EDGES.read_text().splitlines()
             if line.strip() and not line.startswith("#")]
+    assert len(rows) > 60
     return rows
+
+
+@pytest.mark.parametrize("name,shared", [("design-edges.txt", "design-edges.txt"),
+                                         ("published.toml", "targets/published.toml")])
+def test_vendored_copies_match_shared(name, shared):
+    if not (SHARED / shared).exists():
+        pytest.skip("../shared is not beside this checkout; the vendored copy is used")
+    assert (DATA / name).read_text() == (SHARED / shared).read_text()
 
 
 def test_required_nodes_present():
