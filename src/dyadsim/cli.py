@@ -2,8 +2,10 @@
 
 Commands: ``graph`` (the model's causal graph as JSON, Graphviz DOT or Mermaid), ``params``
 (every declared parameter), ``populations`` (the population presets), ``simulate`` (run a
-scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder)
-and ``demo`` (the default scenario against low-risk mothers, as one table).
+scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder),
+``demo`` (the default scenario against low-risk mothers, as one table), ``trial`` (run an
+in-silico randomised trial from a TOML spec, once or as replicates) and ``power`` (power
+by simulation over sample sizes).
 
 Bad input (a scenario, parameter, population, node, start, horizon or record option that
 the model refuses) ends the command with one line ``error: ...`` on stderr and exit code 2,
