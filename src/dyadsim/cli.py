@@ -584,6 +584,13 @@ def _spec_with_seed(spec_path: Path, seed: int | None):
     return spec.with_changes(seed=seed) if seed is not None else spec
 
 
+def _checkpoint_dir(out: Path) -> Path:
+    """Where finished replicates are kept until OUT is written: running the same command
+    again after a crash resumes from them (removed once OUT is complete)."""
+    target = out.absolute()
+    return target.with_name(f"{target.name}.checkpoint")
+
+
 @app.command()
 def trial(
     ctx: typer.Context,
@@ -616,10 +623,12 @@ def trial(
         with _stage_progress(_console(stderr=True)) as prog:
             cb = _StageTasks(prog)
             result = run_trial(s, progress=cb)
-            rep = (run_replicates(s, replicates, workers=workers, progress=cb)
+            rep = (run_replicates(s, replicates, workers=workers, progress=cb,
+                                  checkpoint=_checkpoint_dir(out))
                    if replicates > 1 else None)
         _check_out(out, force)
         write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx))
+        shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
 
     arms = ", ".join(f"{k} {v}" for k, v in result.results["arms"].items())
     lost = result.results["dropout"]["overall"]
@@ -716,7 +725,8 @@ def power(
             raise InputError(f"--alpha must be in (0, 1), got {alpha}")
         with _stage_progress(_console(stderr=True)) as prog:
             curve = power_curve(s, ns=ns, replicates=replicates, analysis=outcome,
-                                alpha=alpha, workers=workers, progress=_StageTasks(prog))
+                                alpha=alpha, workers=workers, progress=_StageTasks(prog),
+                                checkpoint=None if out is None else _checkpoint_dir(out))
         if out is not None:
             _check_out(out, force)
             target = out.absolute()
@@ -732,6 +742,7 @@ def power(
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
+            shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
 
     table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
                              f"({curve['method']}: {curve['effect']}; {curve['significance']}),"

@@ -49,7 +49,8 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
                 analysis: str | None = None, alpha: float = 0.05, *,
                 executor: cf.Executor | None = None, workers: int | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
-                seed: int | None = None, target: float = 0.8) -> dict[str, Any]:
+                seed: int | None = None, target: float = 0.8,
+                checkpoint: str | Path | None = None) -> dict[str, Any]:
     """Power of ``analysis`` (default: the spec's primary analysis, else its first) at
     each total sample size in ``ns``, from ``replicates`` replicate trials per N.
 
@@ -57,7 +58,8 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
     ``mean_estimate``, ``sd_estimate``, ``n_valid``, ``n_failed``, ``errors``), the analysis,
     its method and effect, alpha, target and ``n_for_power`` (see :func:`n_for_power`).
     ``progress(stage, done, total)`` gets stages ``"N=<n> simulating"`` and
-    ``"N=<n> analysing"``.
+    ``"N=<n> analysing"``. ``checkpoint``: a folder (one sub-folder per N) where finished
+    replicates are kept, so an interrupted curve resumes where it stopped.
     """
     base = load_spec(spec)
     if seed is not None:
@@ -90,7 +92,9 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
                     progress(f"N={_n} {stage}", done, total)
             rep = run_replicates(s, replicates, executor=executor,
                                  workers=workers if executor is None else None,
-                                 progress=cb, analyses=[name])
+                                 progress=cb, analyses=[name],
+                                 checkpoint=None if checkpoint is None
+                                 else Path(checkpoint) / f"n{n}")
             a = rep["analyses"][name]
             rows = a["replicates"]
             sig = [r["significant"] for r in rows if r["significant"] is not None]

@@ -57,6 +57,7 @@ censored at the dyad's dropout day or the last study day.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import json
 import math
 import multiprocessing
@@ -810,10 +811,49 @@ def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
+                     replicates: int) -> tuple[Path, dict[int, dict[str, Any]]]:
+    """The checkpoint folder (created) and the replicates already finished in it.
+
+    A checkpoint belongs to one spec and one list of analyses (a fingerprint in
+    ``checkpoint.json``); each finished replicate is one ``rep-NNNNNN.json`` written
+    atomically, so a crash loses at most the replicates in flight."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    from .. import __version__
+
+    ident = {"spec": spec.to_dict(), "analyses": list(names), "version": __version__}
+    finger = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+    meta = path / "checkpoint.json"
+    if meta.exists():
+        try:
+            old = json.loads(meta.read_text()).get("fingerprint")
+        except (OSError, ValueError):
+            old = None
+        if old != finger:
+            raise TrialSpecError(f"checkpoint folder {path} belongs to another trial spec or "
+                                 "dyadsim version; remove it or choose another")
+    else:
+        _atomic_text(meta, json.dumps({"fingerprint": finger, "trial": spec.trial.name}))
+    done: dict[int, dict[str, Any]] = {}
+    for f in sorted(path.glob("rep-*.json")):
+        r = int(f.stem.split("-")[1])
+        if r < replicates:
+            done[r] = json.loads(f.read_text())
+    return path, done
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates: int, *,
                    executor: cf.Executor | None = None, workers: int | None = None,
                    progress: Progress | None = None, analyses: Sequence[str] | None = None,
-                   seed: int | None = None) -> dict[str, Any]:
+                   seed: int | None = None,
+                   checkpoint: str | Path | None = None) -> dict[str, Any]:
     """Run ``replicates`` replicate trials (ids and seeds as in the module docstring) and
     summarise every analysis (or only those named in ``analyses``) over them.
 
@@ -823,6 +863,10 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
     one, ``workers=1`` runs serially here and otherwise a ``ProcessPoolExecutor`` with
     ``workers`` (default: CPU count) "spawn" processes is used. Results do not depend on
     the executor, the number of workers or the batching.
+
+    ``checkpoint``: a folder where each finished replicate is saved as it completes; a run
+    interrupted (crash, Ctrl-C) and started again with the same folder computes only the
+    missing replicates and returns exactly what an uninterrupted run returns.
 
     Returns a JSON-able dict: ``analyses`` (per name: ``summary`` from
     :func:`summarize_replicates`, ``share_significant`` with a Wilson CI, estimate
@@ -847,7 +891,21 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
                                  f"{', '.join(names) or 'none'}")
         names = [a for a in names if a in set(analyses)]
     plan = plan_trial(spec)
-    batches = _batches(spec, plan, replicates)
+    results: dict[int, dict[str, Any]] = {}
+    ckpt = None
+    if checkpoint is not None:
+        ckpt, results = _checkpoint_open(checkpoint, spec, names, replicates)
+    batches = [[r for r in b if r not in results] for b in _batches(spec, plan, replicates)]
+    batches = [b for b in batches if b]
+
+    def finish(res: dict[str, Any]) -> None:
+        # JSON round trip: a resumed run and an uninterrupted one summarise identical data
+        res = json.loads(json.dumps(_jsonable(res)))
+        results[res["replicate"]] = res
+        if ckpt is not None:
+            _atomic_text(ckpt / f"rep-{res['replicate']:06d}.json", json.dumps(res))
+        if progress is not None:
+            progress("analysing", len(results), replicates)
 
     own = None
     if executor is None and (workers or _default_workers()) > 1 and replicates > 1:
@@ -855,9 +913,9 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
                                      mp_context=multiprocessing.get_context("spawn"))
         executor = own
     max_pending = 2 * (workers or _default_workers()) + 2
-    sims = replicates * spec.n * (2 if spec.randomization.method == "stratified" else 1)
+    todo = sum(len(b) for b in batches)
+    sims = todo * spec.n * (2 if spec.randomization.method == "stratified" else 1)
     sim_done = [0]
-    results: dict[int, dict[str, Any]] = {}
 
     def sim_progress(m: int) -> None:
         sim_done[0] += m
@@ -865,10 +923,7 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
             progress("simulating", sim_done[0], sims)
 
     def collect(fut: cf.Future) -> None:
-        res = fut.result()
-        results[res["replicate"]] = res
-        if progress is not None:
-            progress("analysing", len(results), replicates)
+        finish(fut.result())
 
     try:
         pending: set[cf.Future] = set()
@@ -878,10 +933,7 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
             for r in reps:
                 pay = pays.pop(r)
                 if executor is None:
-                    res = _replicate(spec, r, pay, names, keep_data=False, plan=plan)
-                    results[r] = res
-                    if progress is not None:
-                        progress("analysing", len(results), replicates)
+                    finish(_replicate(spec, r, pay, names, keep_data=False, plan=plan))
                     continue
                 pending.add(executor.submit(_replicate_task, (spec, r, pay, names)))
                 while len(pending) > max_pending:
