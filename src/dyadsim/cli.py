@@ -21,7 +21,6 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -43,6 +42,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from ._io import git_commit as _git_commit
+from ._io import replace_dir as _replace_dir
 from .model.graph import EDGES, NODES, graph_dict
 from .model.params import PARAMS
 from .model.populations import PRESETS
@@ -308,16 +309,6 @@ def _have_h5py() -> bool:
     return importlib.util.find_spec("h5py") is not None
 
 
-def _git_commit() -> str | None:
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                           timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = r.stdout.strip()
-    return commit if r.returncode == 0 and commit else None
-
-
 def _command_line(ctx: typer.Context) -> str:
     """The command as given (the options taken from the command line, in canonical form)."""
     parts = ["dyadsim", ctx.info_name or "simulate"]
@@ -374,20 +365,6 @@ def _write_parquet(df, path: Path, meta: dict) -> None:
     md = dict(table.schema.metadata or {})
     md[b"dyadsim"] = json.dumps(meta).encode()
     pq.write_table(table.replace_schema_metadata(md), path)
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out`` (replacing an old ``out``)."""
-    old = None
-    if out.exists():
-        if any(out.iterdir()):
-            old = out.with_name(f"{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        else:
-            out.rmdir()
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @app.command()

@@ -63,7 +63,6 @@ import math
 import multiprocessing
 import os
 import shutil
-import subprocess
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -75,6 +74,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_text as _atomic_text
+from .._io import git_commit as _git_commit
+from .._io import replace_dir as _replace_dir
 from .analysis import (
     _jsonable,
     binary_outcome,
@@ -843,12 +845,6 @@ def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
     return path, done
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates: int, *,
                    executor: cf.Executor | None = None, workers: int | None = None,
                    progress: Progress | None = None, analyses: Sequence[str] | None = None,
@@ -985,29 +981,6 @@ def replicates_table(rep: Mapping[str, Any]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ write
-def _git_commit() -> str | None:
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                           timeout=10, check=False, cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = r.stdout.strip()
-    return commit if r.returncode == 0 and commit else None
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        if any(out.iterdir()):
-            old = out.with_name(f"{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        else:
-            out.rmdir()
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def manifest(result: TrialResult, *, replicates: Mapping[str, Any] | None = None,
              files: Sequence[str] = (), command: str | None = None) -> dict[str, Any]:
     from .. import __version__
