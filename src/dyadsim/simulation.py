@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine._engine import CHUNK, Schedule, _init_spec, run_chunk
+from .engine._engine import CHUNK, Schedule, init_spec, run_chunk
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import Parameters
@@ -201,7 +201,7 @@ def simulate(
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
     p_j = {k: jnp.float32(v) for k, v in pars.items()}
-    names, spec = _init_spec(pop)
+    names, spec = init_spec(pop)
     spec_j = {k: jnp.asarray(v) for k, v in spec.items()}
     do_mask = {k: jnp.bool_(k in do_) for k in NODE_IDS}
     do_value = {k: jnp.float32(do_.get(k, 0.0)) for k in NODE_IDS}

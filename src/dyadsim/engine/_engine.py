@@ -9,7 +9,7 @@ depends on how many dyads run beside it (XLA may round differently per array sha
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -65,7 +65,7 @@ class Schedule:
         return Schedule(a)
 
 
-def _init_spec(pop: Population):
+def init_spec(pop: Population):
     """Arrays (kind, a, b, round) over STATE_KEYS + covariates for the population."""
     names = list(NODE_IDS) + ["moud.offered"]
     kind = np.zeros(len(names), np.int32)
@@ -218,5 +218,3 @@ def chunks(n: int, chunk: int = CHUNK):
     for start in range(0, n, chunk):
         yield start, np.arange(start, start + chunk, dtype=np.uint32)
 
-
-Progress = Callable[[int], None]
