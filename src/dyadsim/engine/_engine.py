@@ -149,8 +149,10 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
                       jnp.where(offered_pop, 0, FAR))
 
     def beta_mean(mean, k):
+        """A person's attendance/practice propensity: beta around the course mean."""
         m = jnp.clip(mean, 1e-3, 1 - 1e-3)
-        return jnp.where(mean > 0, jax.random.beta(k, m * 4.0, (1 - m) * 4.0), 0.0)
+        c = p["skill.adherence_concentration"]
+        return jnp.where(mean > 0, jax.random.beta(k, m * c, (1 - m) * c), 0.0)
 
     dyad = {
         "birth_day": birth.astype(jnp.int32),
@@ -158,7 +160,7 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
         "pregnancy": jnp.full(c, jnp.where(pregnancy, 1.0, 0.0), jnp.float32),
         "moud.offer_day": offer.astype(jnp.int32),
         "maternal_hormones.trait": p["maternal_hormones.trait_sd"] * z[:, 1],
-        "motivation_for_change.trait": 0.1 * z[:, 2],
+        "motivation_for_change.trait": p["motivation_for_change.trait_sd"] * z[:, 2],
         "re.neuroadaptation": jnp.exp(p["individual.neuroadaptation_sd"] * z[:, 3]
                                       - 0.5 * p["individual.neuroadaptation_sd"] ** 2),
         "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]

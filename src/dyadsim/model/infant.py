@@ -24,7 +24,10 @@ def _after_birth(clock, new, old):
 
 
 def neonatal_withdrawal(s, p, dyad, clock, z, u):
-    """Fetal exposure (opioid use, MOUD) accumulates in late pregnancy; NOWS at birth."""
+    """Fetal exposure (opioid use, MOUD) accumulates in late pregnancy; NOWS at birth.
+
+    A diagnosed infant's peak severity is 0.5 + 0.5 x exposure (a guess: severity grows
+    with exposure; MOTHER found severity higher after methadone, Gaalema 2012)."""
     pp = clock["postpartum_day"]
     exposure = s["neonatal_withdrawal.exposure"]
     dose = (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * s["opioid_use"]
@@ -92,7 +95,9 @@ def attachment(s, p, dyad, clock, z, u):
 
 def child_wellbeing(s, p, dyad, clock, z, u):
     """Five domains (Pollard & Lee 2003) relaxing towards their own inputs; the node is
-    their mean. NOWS history (peak severity) weighs on the physical and cognitive domains."""
+    their mean. NOWS history (peak severity) weighs on the physical and cognitive domains.
+    Which edge feeds which domain follows DESIGN.md s1; the cognitive domain takes half the
+    weight of attachment and of NOWS history (a guess: it depends on both)."""
     nows_history = jnp.maximum(s["child_wellbeing.nows_history"], s["neonatal_withdrawal"])
     att = weight("attachment", "child_wellbeing", s, p, dyad) * s["attachment"]
     hpa = weight("infant_stress_reactivity", "child_wellbeing", s, p, dyad) * s[

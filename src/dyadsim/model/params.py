@@ -80,6 +80,8 @@ _MECHANISM: tuple[Param, ...] = (
     Param("motivation_for_change.postpartum_tau", 180.0, 14.0, 1000.0, "days",
           "Decay of prenatal motivation after birth", "guess: Frazer 2019 and Goodman 2020 "
           "report recovery maintained postpartum; decay over months"),
+    Param("motivation_for_change.trait_sd", 0.1, 0.0, 0.5, "0-1",
+          "Between-mother SD of the motivation trajectory", "guess"),
     # MOUD start and discontinuation (daily hazards, logit)
     Param("moud.start_logit", -7.0, -15.0, 0.0, "logit/day",
           "Baseline daily hazard of starting MOUD when off and offered", "guess"),
@@ -148,6 +150,10 @@ _MECHANISM: tuple[Param, ...] = (
     Param("skill.practice_gain", 0.006, 0.0, 0.05, "per practice day",
           "Fractional skill gain per day of home practice", "guess: practice->outcome r~0.26 "
           "(Parsons 2017)"),
+    Param("skill.adherence_concentration", 4.0, 0.5, 100.0, "beta concentration",
+          "Between-person spread of attendance and home practice around the course means "
+          "(beta with this concentration: smaller = more varied)", "guess: Parsons 2017 "
+          "reports wide variation in practice (60-69% on average)"),
     Param("skill.baseline", 0.3, 0.0, 1.0, "0-1",
           "Untrained skill level (trait mindfulness without training)", "guess"),
     # individual differences ("for some mothers")
