@@ -20,6 +20,15 @@ def git_commit() -> str | None:
     return commit if r.returncode == 0 and commit else None
 
 
+def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace it") -> None:
+    """Refuse an output path that is a file, or a non-empty folder unless ``force``."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise FileExistsError(f"output path '{out}' exists and is not a folder")
+        if any(out.iterdir()) and not force:
+            raise FileExistsError(f"output folder '{out}' exists and is not empty ({hint})")
+
+
 def replace_dir(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out`` (replacing an old ``out``)."""
     old = None

@@ -42,6 +42,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from ._io import check_out_dir
 from ._io import git_commit as _git_commit
 from ._io import replace_dir as _replace_dir
 from .model.graph import EDGES, NODES, graph_dict
@@ -331,12 +332,10 @@ def _command_line(ctx: typer.Context) -> str:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise InputError(f"output path '{out}' exists and is not a folder")
-        if any(out.iterdir()) and not force:
-            raise InputError(f"output folder '{out}' exists and is not empty "
-                             "(use --force to replace it)")
+    try:
+        check_out_dir(out, force, hint="use --force to replace it")
+    except FileExistsError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _progress(console: Console) -> Progress:

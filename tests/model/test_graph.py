@@ -35,6 +35,9 @@ def design_edges():
 @pytest.mark.parametrize("name,shared", [("design-edges.txt", "design-edges.txt"),
                                          ("published.toml", "targets/published.toml")])
 def test_vendored_copies_match_shared(name, shared):
+    # Justified skip: this only guards drift of tests/data against ../shared. Outside this
+    # workspace (e.g. a bare CI clone) there is nothing to compare with, and the features
+    # themselves are tested against the vendored copies, which always run.
     if not (SHARED / shared).exists():
         pytest.skip("../shared is not beside this checkout; the vendored copy is used")
     assert (DATA / name).read_text() == (SHARED / shared).read_text()

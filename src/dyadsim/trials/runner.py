@@ -75,6 +75,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_text as _atomic_text
+from .._io import check_out_dir
 from .._io import git_commit as _git_commit
 from .._io import replace_dir as _replace_dir
 from .analysis import (
@@ -1015,12 +1016,7 @@ def write_trial(result: TrialResult, out_dir: str | Path, *, force: bool = False
     appears complete or not at all (written to a temporary folder, then renamed); an
     existing non-empty folder is replaced only with ``force``."""
     out = Path(out_dir).absolute()
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise FileExistsError(f"output path '{out}' exists and is not a folder")
-        if any(out.iterdir()) and not force:
-            raise FileExistsError(f"output folder '{out}' exists and is not empty "
-                                  "(use force to replace it)")
+    check_out_dir(out, force)
     files = ["data.parquet", "latent.nc", "results.json", "manifest.json"]
     if replicates is not None:
         files += ["replicates.json", "replicates.parquet"]
