@@ -1,16 +1,19 @@
 # Quick start: `make demo` (main job) and `make test` (all tests). Both create .venv and
-# install everything into it; a fresh machine needs only Python >= 3.11 and make.
+# install everything into it from requirements.lock (every version pinned, with hashes), so a
+# fresh machine gets exactly what CI tested; a fresh machine needs only Python >= 3.11 and make.
+# `make lock` refreshes the lock after a dependency changes in pyproject.toml.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 
-.PHONY: demo test docs bench clean
+.PHONY: demo test docs bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,6 +28,10 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --all-extras --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .jax_cache
