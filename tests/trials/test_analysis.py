@@ -214,10 +214,42 @@ def test_lmm_degenerate_exact_fit_falls_back_to_ols():
     res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL)
     assert_plain_json(res)
     assert res["method"] == "ols_cluster_robust"
+    assert "exact fit" in res["fallback_reason"]
     assert res["converged"] is False
     assert res["fallback_reason"]
     assert any("fallback to OLS" in w for w in res["warnings"])
     assert res["contrasts"]["post"]["estimate"] == pytest.approx(-1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("dyad_offsets", [False, True])
+def test_lmm_degenerate_fit_detected_before_statsmodels(monkeypatch, dyad_offsets):
+    # The degenerate fit is found by our own check, so the fallback cannot depend on the
+    # optimiser's floating-point path: MixedLM must not even be called. With dyad offsets the
+    # between-dyad variance is real but the within-dyad residual variance is still zero.
+    import statsmodels.regression.mixed_linear_model as mlm
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("MixedLM.fit called on degenerate data")
+
+    monkeypatch.setattr(mlm.MixedLM, "fit", never)
+    n = 15
+    dyad = np.repeat(np.arange(2 * n), 3)
+    tp = np.tile(["baseline", "post", "3mo"], 2 * n)
+    arm = np.where(dyad < n, TREAT, CTRL)
+    offset = np.sin(dyad.astype(float)) * 3.0 if dyad_offsets else 0.0
+    value = 10.0 + offset - 2.0 * (tp != "baseline") + 1.5 * ((tp == "3mo") & (arm == TREAT))
+    df = pd.DataFrame({"dyad_id": dyad, "arm": arm, "timepoint": tp,
+                       "day": np.select([tp == "post", tp == "3mo"], [56, 146], 0),
+                       "instrument": "X", "value": value})
+    res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL)
+    assert res["method"] == "ols_cluster_robust"
+    assert "exact fit" in res["fallback_reason"]
+    assert res["contrasts"]["3mo"]["estimate"] == pytest.approx(1.5, abs=1e-9)
+    assert res["contrasts"]["post"]["estimate"] == pytest.approx(0.0, abs=1e-9)
+    # a tiny amount of within-dyad noise is a proper fit again (MixedLM is called)
+    noisy = df.assign(value=value + np.random.default_rng(1).normal(0, 0.5, len(df)))
+    with pytest.raises(AssertionError, match="MixedLM.fit called"):
+        A.lmm_arm_by_time(noisy, "X", treatment=TREAT, control=CTRL)
 
 
 def test_lmm_fit_raising_falls_back_to_cluster_robust_ols(monkeypatch):

@@ -184,6 +184,37 @@ def _dedupe(msgs: Iterable[str]) -> list[str]:
     return out
 
 
+class _Degenerate(Exception):
+    """The data leave no within-dyad residual variance (found before fitting)."""
+
+
+#: Within-dyad residual sum of squares below this share of the total counts as an exact fit.
+DEGENERATE_RSS_SHARE = 1e-10
+
+
+def _degenerate_within(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> str | None:
+    """Why a random-intercept LMM of ``y`` on ``X`` is degenerate, or None.
+
+    The residual variance of the LMM is estimated from the within-dyad residuals (the fixed
+    effects plus one intercept per dyad). When those are all zero the data are an exact fit:
+    the residual variance sits on its boundary (0) and the mixed model has no standard
+    errors; what an optimiser returns then depends on its floating-point path. This check is
+    ours (a least-squares fit with dyad-demeaned columns), so the fallback is deterministic.
+    """
+    frame = pd.DataFrame(np.column_stack([y, X]))
+    within = (frame - frame.groupby(np.asarray(groups)).transform("mean")).to_numpy()
+    yw, Xw = within[:, 0], within[:, 1:]
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total == 0.0:
+        return "the outcome is constant"
+    beta = np.linalg.lstsq(Xw, yw, rcond=None)[0] if Xw.size else np.zeros(0)
+    rss = float(np.sum((yw - Xw @ beta) ** 2)) if Xw.size else float(np.sum(yw**2))
+    if rss <= DEGENERATE_RSS_SHARE * total:
+        return ("exact fit: no within-dyad residual variance (the LMM residual variance is on "
+                "its boundary, 0)")
+    return None
+
+
 def _fit_mixed_or_ols(
     y: np.ndarray,
     X: np.ndarray,
@@ -199,7 +230,9 @@ def _fit_mixed_or_ols(
     equivariant under affine rescaling of y, ML and REML alike) so that optimiser tolerances and
     statsmodels' absolute boundary threshold (0.01) act on a unit scale; results are transformed
     back. If MixedLM raises, or returns non-finite fixed-effect standard errors, the model is
-    refitted by OLS with cluster-robust (by dyad) standard errors and ``method`` says so.
+    refitted by OLS with cluster-robust (by dyad) standard errors and ``method`` says so. Data
+    that are an exact fit within dyads (:func:`_degenerate_within`) go straight to that
+    fallback without calling MixedLM.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -213,12 +246,14 @@ def _fit_mixed_or_ols(
     shift[0] = center
 
     msgs: list[str] = []
-    fallback_reason: str | None = None
+    fallback_reason: str | None = _degenerate_within(ys, X, groups)
     out: dict[str, Any] = {}
     fit_kwargs: dict[str, Any] = {} if maxiter is None else {"maxiter": int(maxiter)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            if fallback_reason is not None:
+                raise _Degenerate(fallback_reason)
             res = sm.MixedLM(ys, X, groups=groups).fit(reml=reml, **fit_kwargs)
             params = np.asarray(res.fe_params, dtype=float)
             cov = np.asarray(res.cov_params(), dtype=float)[:k, :k]
@@ -233,6 +268,8 @@ def _fit_mixed_or_ols(
                     "random_intercept_var": float(np.asarray(res.cov_re)[0, 0]) * scale**2,
                     "residual_var": float(res.scale) * scale**2,
                 }
+        except _Degenerate:
+            pass
         except (np.linalg.LinAlgError, ValueError, ArithmeticError, RuntimeError) as exc:
             fallback_reason = f"MixedLM raised {type(exc).__name__}: {exc}"
     msgs.extend(_format_warning(w) for w in caught)
