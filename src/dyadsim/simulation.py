@@ -31,7 +31,7 @@ from .timepoints import parse_time_point
 
 RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
 SCENARIO_KEYS = {"population", "params", "do", "start", "horizon", "record", "dyads", "seed",
-                 "name", "description"}
+                 "name", "description", "interventions"}
 
 
 class ScenarioError(ValueError):
@@ -159,7 +159,10 @@ def simulate(
     for key, val in (("params", sc.get("params", {})), ("do", sc.get("do", {}))):
         if not isinstance(val, Mapping):
             raise ScenarioError(f"scenario {key} must be a table")
-    pars = Parameters({**pop.params, **sc.get("params", {}), **(params or {})})
+    start_text = start or sc.get("start") or pop.default_start
+    courses = _scenario_interventions(sc.get("interventions", []), pop.pregnancy, start_text)
+    course_params = _course_params(courses)
+    pars = Parameters({**pop.params, **course_params, **sc.get("params", {}), **(params or {})})
     do_ = _validate_do({**sc.get("do", {}), **(do or {})})
 
     n = dyads if dyads is not None else sc.get("dyads", 1000)
@@ -197,7 +200,7 @@ def simulate(
                else dyad_ids.astype(np.uint32))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    sched = schedule or Schedule.none(n)
+    sched = schedule or _course_schedule(courses, n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
     p_j = {k: jnp.float32(v) for k, v in pars.items()}
@@ -259,6 +262,63 @@ def simulate(
         "changed_parameters": json.dumps(pars.changed()),
     }
     return ds
+
+
+def _scenario_interventions(entries: Any, pregnancy: bool, study_start: str) -> list[tuple]:
+    """A scenario's ``[[interventions]]`` (``name`` from the library, ``start`` such as
+    ``gw24`` or ``pp6w``; default the run's start), given to every dyad, as
+    (intervention, (day, from_birth)) pairs."""
+    from .interventions import get_intervention
+    from .interventions.schedule import parse_course_start
+
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise ScenarioError("scenario interventions must be a list of tables "
+                            "([[interventions]] name = ..., start = ...)")
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or set(entry) - {"name", "start"} \
+                or not isinstance(entry.get("name"), str):
+            raise ScenarioError(f"interventions[{i}] must be a table with a name and an "
+                                "optional start, e.g. {name = 'more', start = 'gw24'}")
+        iv = get_intervention(entry["name"])
+        course = parse_course_start(str(entry.get("start", study_start)), pregnancy=pregnancy,
+                                    study_start=study_start)
+        out.append((iv, course))
+    return out
+
+
+def _course_params(courses: list[tuple]) -> dict[str, float]:
+    from .interventions.library import combined_params
+
+    return combined_params([iv for iv, _ in courses])
+
+
+def _course_schedule(courses: list[tuple], n: int) -> Schedule:
+    """Schedule arrays for every dyad receiving every course. The engine keeps one course
+    clock per dyad, so courses with sessions must all count from birth or all from the
+    study start."""
+    if not courses:
+        return Schedule.none(n)
+    from .interventions import build_schedule
+
+    clocks = {from_birth for iv, (_, from_birth) in courses if iv.components}
+    if len(clocks) > 1:
+        raise ScenarioError("interventions with sessions must all start in pregnancy (gwN) "
+                            "or all postpartum (ppN)")
+    zero = np.zeros(n, dtype=np.int64)
+    arrays = dict(Schedule.none(n).arrays)
+    for iv, course in courses:
+        one = build_schedule([[iv]], [course], zero).arrays
+        for k, v in one.items():
+            if k.endswith(".sessions") and v.max() > 0 and arrays[k].max() > 0:
+                raise ScenarioError(f"two interventions train {k.split('.')[0]}")
+            if k.startswith("tx."):
+                arrays[k] = np.maximum(arrays[k], v)
+            elif (k.endswith(".sessions") and v.max() > 0) or \
+                    (k.endswith(".start") and one[k.replace(".start", ".sessions")].max() > 0) \
+                    or (k == "moud.offer_day" and iv.moud):
+                arrays[k] = v
+    return Schedule(arrays)
 
 
 def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
