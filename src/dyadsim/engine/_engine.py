@@ -22,7 +22,7 @@ from ..model._core import RANDOM_EFFECTS
 from ..model.graph import NODE_BY_ID, NODE_IDS
 from ..model.populations import Population
 from ..model.skills import SKILLS, untrained_level
-from ..model.step import STATE_KEYS, step, unpack_draws
+from ..model.step import ORDER, STATE_KEYS, step, unpack_draws
 from . import rng
 
 CHUNK = 512
@@ -148,11 +148,13 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
     offer = jnp.where(sched["moud.offer_day"] >= 0, sched["moud.offer_day"],
                       jnp.where(offered_pop, 0, FAR))
 
-    def beta_mean(mean, k):
-        """A person's attendance/practice propensity: beta around the course mean."""
+    def beta_mean(mean, k, c):
+        """A person's attendance/practice propensity: beta around the course mean
+        (concentration ``c``: a scalar, or one per dyad in a parameter batch)."""
         m = jnp.clip(mean, 1e-3, 1 - 1e-3)
-        c = p["skill.adherence_concentration"]
         return jnp.where(mean > 0, jax.random.beta(k, m * c, (1 - m) * c), 0.0)
+
+    concentration = jnp.broadcast_to(p["skill.adherence_concentration"], (c,))
 
     dyad = {
         "birth_day": birth.astype(jnp.int32),
@@ -161,13 +163,16 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
         "moud.offer_day": offer.astype(jnp.int32),
         "maternal_hormones.trait": p["maternal_hormones.trait_sd"] * z[:, 1],
         "motivation_for_change.trait": p["motivation_for_change.trait_sd"] * z[:, 2],
+        "opioid_use.trait": p["individual.use_propensity_sd"] * z[:, 5],
         "re.neuroadaptation": jnp.exp(p["individual.neuroadaptation_sd"] * z[:, 3]
                                       - 0.5 * p["individual.neuroadaptation_sd"] ** 2),
         "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]
                                            - 0.5 * p["individual.skill_responsiveness_sd"] ** 2),
         "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_s": u[:, 2], "u.attach_ar": u[:, 3],
-        "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1)),
-        "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2)),
+        "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1),
+                                             concentration),
+        "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2),
+                                           concentration),
     }
     dyad["tx.from_birth"] = sched["tx.from_birth"]
     for k in SKILLS:
@@ -176,12 +181,32 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
     return s, dyad
 
 
+_POSITION = {node: i for i, (node, _) in enumerate(ORDER)}
+
+
+def _seen(source, target, path, day, s):
+    """What ``target`` read of ``source`` on ``day`` in the world ``path`` was recorded in
+    (end-of-day values): today's value when ``source`` is updated before ``target`` in the
+    day (Gauss-Seidel order), else yesterday's (the shared initial state on day 0)."""
+    if _POSITION.get(source, -1) < _POSITION[target]:  # context nodes never change
+        return path[day]
+    return jnp.where(day > 0, path[jnp.maximum(day - 1, 0)], s[source])
+
+
 @partial(jax.jit, static_argnames=("n_periods", "period", "record"))
 def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched, do_mask,
-              do_value, total_days, *, n_periods: int, period: int, record: tuple[str, ...]):
+              do_value, total_days, node_paths=None, edge_paths=None, *, n_periods: int,
+              period: int, record: tuple[str, ...]):
     """Simulate one padded chunk for ``total_days`` days (the last recording period may be
     shorter); ``record`` names the nodes whose trajectories are kept (empty: none).
-    Returns (trajectories or None, outcomes, final state)."""
+    Returns (trajectories or None, outcomes, final state).
+
+    ``p`` values are scalars or one value per dyad of the chunk (a parameter batch).
+    ``node_paths`` ({node: (days, chunk) end-of-day values}) clamps a node to a per-dyad,
+    per-day trajectory (a mediator held at its value in another world); ``edge_paths``
+    ({target: {source: (days, chunk)}}) makes only the edge ``source -> target`` carry the
+    recorded world's value of ``source`` (an edge-level counterfactual, Avin, Shpitser &
+    Pearl 2005)."""
     keys = rng.dyad_keys(seed, ids)
     names = list(NODE_IDS) + ["moud.offered"]
     s, dyad = initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
@@ -192,7 +217,14 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
         s, acc, events = carry
         z_vec, u_vec = rng.day_draws(keys, day)
         z, u = unpack_draws(z_vec, u_vec)
-        s = step(s, p, dyad, day, z, u, do_mask, do_value)
+        mask, value, inputs = do_mask, do_value, None
+        if node_paths:
+            mask = {**do_mask, **{n: jnp.bool_(True) for n in node_paths}}
+            value = {**do_value, **{n: path[day] for n, path in node_paths.items()}}
+        if edge_paths:
+            inputs = {tgt: {src: _seen(src, tgt, path, day, s) for src, path in by_src.items()}
+                      for tgt, by_src in edge_paths.items()}
+        s = step(s, p, dyad, day, z, u, mask, value, inputs)
         acc = outcomes.update(acc, s, p, dyad, day, u, 1.0)
         events = {n: events[n] + s[n] for n in EVENT_NODES}
         return s, acc, events

@@ -1,0 +1,196 @@
+"""Parameter batches: many parameter sets simulated in one compiled call.
+
+A batch is ``sets x dyads`` rows. Row ``(i, j)`` is dyad ``dyad_ids[j]`` under parameter set
+``i``: every set sees the same dyads and the same random draws (common random numbers), so a
+contrast between two sets carries no between-set sampling noise. The parameters that differ
+between sets travel as a per-dyad batch dimension of the engine's ``p`` (one value per row of
+the padded chunk); the others stay scalars. A chunk therefore holds many parameter sets and
+is one XLA call: no Python loop over parameter sets.
+
+Results never depend on ``chunk_size`` or on how many sets run beside each other: every row's
+arithmetic is elementwise in its own parameters and its own (seed, dyad id) streams, and every
+chunk has the same padded shape. For the same parameters a row reproduces the scalar path
+(:func:`dyadsim.simulate`) bit for bit (``tests/engine/test_batch.py``).
+
+API (also used by calibration)::
+
+    setting = Setting.from_population("pregnant_oud_moud", start="gw20", horizon="12m")
+    batch = simulate_batch(setting, [{}, {"craving->opioid_use": 6.0}], dyads=500, seed=1)
+    batch.outcomes["attachment_security_12m"]      # (sets, dyads)
+    batch.final["craving"]                         # (sets, dyads): state on the last day
+
+``node_paths`` / ``edge_paths`` (rows x days end-of-day values, from ``record_daily`` of
+another batch) hold a node, or what one edge carries, at its value in that other world: the
+nested counterfactuals of :mod:`dyadsim.analysis.mechanisms`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..model.graph import NODE_BY_ID, NODE_IDS
+from ..model.params import Parameters
+from ..model.populations import Population, get_population
+from ._engine import CHUNK, Schedule, init_spec, run_chunk
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Who is simulated, from when and for how long: a population (with its overrides), the
+    start and horizon, base parameter overrides, a schedule for every dyad (interventions)
+    and ``do`` clamps. Parameter sets of a batch apply on top of ``params``."""
+
+    population: Population
+    start_gest_day: int
+    start_pp_day: int
+    total_days: int
+    params: Mapping[str, float] = field(default_factory=dict)
+    schedule: Mapping[str, np.ndarray] | None = None  # one entry per dyad (a Schedule's arrays)
+    do: Mapping[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def from_population(population: str | Population, *, start: str | None = None,
+                        horizon: int | str | None = None,
+                        params: Mapping[str, float] | None = None,
+                        schedule: Schedule | None = None,
+                        do: Mapping[str, float] | None = None) -> Setting:
+        """Start and horizon as :func:`dyadsim.simulate` reads them (total days likewise)."""
+        from ..simulation import ScenarioError, parse_horizon, parse_start
+
+        pop = get_population(population) if isinstance(population, str) else population
+        start_gd, start_pp = parse_start(start, pop.pregnancy, pop.default_start)
+        horizon_days = parse_horizon(horizon)
+        if pop.pregnancy and start_gd >= 0:
+            total = 42 * 7 - start_gd + horizon_days + 1
+        elif pop.pregnancy:
+            total = horizon_days - start_pp + 1
+            if total < 1:
+                raise ScenarioError("horizon ends before the postpartum start")
+        else:
+            total = horizon_days
+        for node in do or {}:
+            if node not in NODE_BY_ID:
+                raise ScenarioError(f"unknown node {node!r} in do (see `dyadsim graph`)")
+        return Setting(pop, start_gd, start_pp, total, dict(params or {}),
+                       None if schedule is None else dict(schedule.arrays), dict(do or {}))
+
+
+@dataclass
+class Batch:
+    """Per-row results, shaped (sets, dyads, ...): ``outcomes`` (the engine's accumulators,
+    :data:`dyadsim.model.outcomes.ACCUMULATORS` plus ``nows_diagnosed`` and ``birth_day``),
+    ``final`` (every state key on the last day) and ``daily`` (end-of-day values of the
+    ``record_daily`` nodes, (sets, dyads, days))."""
+
+    parameter_sets: list[dict[str, float]]
+    dyad_ids: np.ndarray
+    outcomes: dict[str, np.ndarray]
+    final: dict[str, np.ndarray]
+    daily: dict[str, np.ndarray]
+
+
+def _varying(setting: Setting, parameter_sets: Sequence[Mapping[str, float]]):
+    """Validated full parameter sets; the names whose value differs between sets."""
+    full = [Parameters({**setting.population.params, **setting.params, **ps})
+            for ps in parameter_sets]
+    names = [k for k in full[0] if any(f[k] != full[0][k] for f in full[1:])]
+    return full, names
+
+
+def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float]], *,
+                   dyads: int, seed: int, dyad_ids: np.ndarray | None = None,
+                   record_daily: Sequence[str] = (),
+                   node_paths: Mapping[str, np.ndarray] | None = None,
+                   edge_paths: Mapping[tuple[str, str], np.ndarray] | None = None,
+                   chunk_size: int = CHUNK,
+                   progress: Callable[[int], None] | None = None) -> Batch:
+    """Simulate every parameter set on the same ``dyads`` dyads (ids ``dyad_ids``, default
+    ``0..dyads-1``) and seed. ``node_paths[node]`` / ``edge_paths[(source, target)]`` are
+    (sets x dyads, days) or (sets, dyads, days) arrays. ``progress(rows)`` after each chunk.
+    Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
+    if not parameter_sets:
+        raise ValueError("a batch needs at least one parameter set")
+    if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
+        raise ValueError(f"dyads must be a positive integer, got {dyads!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    bad = [n for n in (*record_daily, *(node_paths or {})) if n not in NODE_BY_ID]
+    bad += [f"{s}->{t}" for s, t in (edge_paths or {}) if s not in NODE_BY_ID
+            or t not in NODE_BY_ID]
+    if bad:
+        raise ValueError(f"unknown node(s): {', '.join(bad)}")
+    full, names = _varying(setting, parameter_sets)
+    n_sets = len(full)
+    rows = n_sets * dyads
+    ids = (np.arange(dyads, dtype=np.uint32) if dyad_ids is None
+           else np.asarray(dyad_ids).astype(np.uint32))
+    if ids.shape != (dyads,):
+        raise ValueError("dyad_ids must have one id per dyad")
+    row_ids = np.tile(ids, n_sets)
+    row_set = np.repeat(np.arange(n_sets), dyads)
+    per_set = {k: np.array([f[k] for f in full], np.float32) for k in names}
+    sched = setting.schedule or Schedule.none(dyads).arrays
+    if any(len(v) != dyads for v in sched.values()):
+        raise ValueError("schedule arrays must have one entry per dyad")
+    row_sched = {k: np.tile(np.asarray(v), n_sets) for k, v in sched.items()}
+    days = setting.total_days
+
+    def rows_by_day(a: np.ndarray, what: str) -> np.ndarray:
+        a = np.asarray(a, np.float32).reshape(rows, -1)
+        if a.shape[1] != days:
+            raise ValueError(f"{what} must have {days} days, got {a.shape[1]}")
+        return a
+
+    npaths = {n: rows_by_day(v, f"node path {n}") for n, v in (node_paths or {}).items()}
+    epaths = {k: rows_by_day(v, f"edge path {k[0]}->{k[1]}") for k, v in (edge_paths or {}).items()}
+
+    names_init, spec = init_spec(setting.population)
+    spec_j = {k: jnp.asarray(v) for k, v in spec.items()}
+    do_mask = {k: jnp.bool_(k in setting.do) for k in NODE_IDS}
+    do_value = {k: jnp.float32(setting.do.get(k, 0.0)) for k in NODE_IDS}
+    scalars = {k: jnp.float32(v) for k, v in full[0].items() if k not in per_set}
+    record = tuple(record_daily)
+
+    out: dict[str, list[np.ndarray]] = {}
+    fin: dict[str, list[np.ndarray]] = {}
+    daily: dict[str, list[np.ndarray]] = {}
+    for first in range(0, rows, chunk_size):
+        m = min(chunk_size, rows - first)
+
+        def pad(a: np.ndarray, first=first, m=m) -> np.ndarray:
+            part = a[first:first + m]
+            if m == chunk_size:
+                return part
+            return np.concatenate([part, np.repeat(part[-1:], chunk_size - m, axis=0)])
+
+        p = dict(scalars)
+        p.update({k: jnp.asarray(pad(v[row_set])) for k, v in per_set.items()})
+        node_p = {n: jnp.asarray(pad(v).T) for n, v in npaths.items()} or None
+        edge_p: dict[str, dict[str, jnp.ndarray]] = {}
+        for (src, tgt), v in epaths.items():
+            edge_p.setdefault(tgt, {})[src] = jnp.asarray(pad(v).T)
+        traj, acc, state = run_chunk(
+            jnp.asarray(pad(row_ids)), seed, p, spec_j, bool(setting.population.pregnancy),
+            float(setting.start_gest_day), int(setting.start_pp_day),
+            {k: jnp.asarray(pad(v)) for k, v in row_sched.items()}, do_mask, do_value, days,
+            node_p, edge_p or None, n_periods=days if record else 1,
+            period=1 if record else days, record=record)
+        for k, v in acc.items():
+            out.setdefault(k, []).append(np.asarray(v)[:m])
+        for k, v in state.items():
+            fin.setdefault(k, []).append(np.asarray(v)[:m])
+        if traj is not None:
+            for n in record:
+                daily.setdefault(n, []).append(np.asarray(traj[n])[:, :m].T)
+        if progress is not None:
+            progress(m)
+
+    def shaped(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v).reshape(n_sets, dyads, *v[0].shape[1:])
+                for k, v in parts.items()}
+
+    return Batch([dict(ps) for ps in parameter_sets], ids, shaped(out), shaped(fin), shaped(daily))
