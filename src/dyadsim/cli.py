@@ -633,16 +633,17 @@ def trial(
         table.add_column("effect")
         table.add_column("mean estimate", justify="right")
         table.add_column("2.5-97.5%", justify="right")
-        table.add_column("share significant (95% CI)", justify="right")
+        table.add_column("rejecting (95% CI)", justify="right")
+        table.add_column("failed", justify="right")
         for name, a in rep["analyses"].items():
             sm = a["summary"]
-            share = a["share_significant"]
-            ci = a["share_significant_ci"] or [None, None]
+            ci = a["power_ci"]
             table.add_row(Text(name + (" *" if a["primary"] else "")),
-                          Text(f"{a['method']}: {a['effect']}"), _fmt(sm.get("mean")),
+                          Text(f"{a['method']}: {a['effect']}"
+                               + (f" ({a['direction']})" if a.get("direction") else "")),
+                          _fmt(sm.get("mean")),
                           f"{_fmt(sm.get('q025'))} to {_fmt(sm.get('q975'))}",
-                          "-" if share is None else
-                          f"{share:.2f} ({ci[0]:.2f}, {ci[1]:.2f})")
+                          f"{a['power']:.2f} ({ci[0]:.2f}, {ci[1]:.2f})", str(a["n_failed"]))
     _console().print(table)
 
 
@@ -730,16 +731,17 @@ def power(
     table.add_column("power", justify="right")
     table.add_column("95% CI", justify="right")
     table.add_column("mean estimate", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("wrong direction", justify="right")
     for p in curve["points"]:
-        table.add_row(str(p["n"]), "-" if p["power"] is None else f"{p['power']:.2f}",
-                      "-" if p["power"] is None else f"{p['ci_lower']:.2f}-{p['ci_upper']:.2f}",
-                      _fmt(p["mean_estimate"]))
+        table.add_row(str(p["n"]), f"{p['power']:.2f}",
+                      f"{p['ci_lower']:.2f}-{p['ci_upper']:.2f}", _fmt(p["mean_estimate"]),
+                      str(p["n_failed"]), str(p["n_wrong_direction"]))
     console = _console()
     console.print(table)
-    n80 = curve["n_for_power"]
-    console.print(Text(f"N for {curve['target']:.0%} power: "
-                       + (f"{n80} (interpolated)" if n80 is not None else
-                          f"not reached up to N = {max(p['n'] for p in curve['points'])}")))
+    console.print(Text(f"N for {curve['target']:.0%} power "
+                       f"(probit(power) ~ sqrt(N) over all replicates): "
+                       f"{curve['n_for_power']['text']}"))
 
 
 def main() -> None:

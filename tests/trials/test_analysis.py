@@ -711,8 +711,25 @@ def test_summarize_replicates_known_answer():
     assert res["sd"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
     assert res["q025"] == pytest.approx(np.percentile([1, 2, 3, 4], 2.5))
     assert res["q975"] == pytest.approx(np.percentile([1, 2, 3, 4], 97.5))
-    assert res["power"] == pytest.approx(0.5)
-    assert A.summarize_replicates(reps, alpha=0.02)["power"] == pytest.approx(0.25)
+    # the failed fit stays in the denominator as a non-rejection: 2 of 5, not 2 of 4
+    assert res["power"] == pytest.approx(0.4)
+    assert A.summarize_replicates(reps, alpha=0.02)["power"] == pytest.approx(0.2)
+
+
+def test_summarize_replicates_counts_only_the_prespecified_direction():
+    reps = [{"estimate": -1.0, "p": 0.01}, {"estimate": -0.5, "p": 0.02},
+            {"estimate": 0.8, "p": 0.001},  # significant, but harmful
+            {"estimate": -0.1, "p": 0.6}]
+    down = A.summarize_replicates(reps, direction="decrease")
+    assert down["power"] == pytest.approx(0.5) and down["n_wrong_direction"] == 1
+    up = A.summarize_replicates(reps, direction="increase")
+    assert up["power"] == pytest.approx(0.25) and up["n_wrong_direction"] == 2
+    # ratios: the null is 1
+    ratios = [{"estimate": 0.6, "p": 0.01}, {"estimate": 1.4, "p": 0.01}]
+    assert A.summarize_replicates(ratios, direction="decrease", null=1.0)["power"] == 0.5
+    assert A.summarize_replicates(reps)["power"] == pytest.approx(0.75)  # two-sided
+    with pytest.raises(ValueError, match="direction"):
+        A.summarize_replicates(reps, direction="down")
 
 
 def test_summarize_replicates_from_binary_trials_power():

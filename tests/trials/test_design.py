@@ -79,6 +79,7 @@ timepoint = "post"
 treatment = "MORE"
 control = "TAU"
 primary = true
+direction = "increase"
 
 [[analysis]]
 name = "ffmq_lmm"

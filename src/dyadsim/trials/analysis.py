@@ -144,6 +144,18 @@ def _as_binary(x: Any, name: str, allow_nan: bool = False) -> np.ndarray:
     return arr
 
 
+def wilson_ci(k: float, n: float, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for ``k`` successes in ``n`` (Wilson 1927; statsmodels
+    ``proportion_confint``); NaN for n = 0."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0:
+        return math.nan, math.nan
+    lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+    share = k / n  # the bounds contain the share exactly (no 1 - 1e-16 at k = n)
+    return min(float(lo), share), max(float(hi), share)
+
+
 def _wald(est: float, se: float, z: float) -> dict[str, Any]:
     """Normal-theory Wald summary for a scalar estimate."""
     if not (math.isfinite(se) and se > 0):
@@ -1144,16 +1156,22 @@ def summarize_replicates(
     *,
     estimate_key: str = "estimate",
     p_key: str = "p",
+    direction: str | None = None,
+    null: float = 0.0,
 ) -> dict[str, Any]:
     """Monte Carlo summary over replicate trials (Morris, White & Crowther 2019).
 
     Each replicate is a mapping with ``estimate`` and ``p``. Returns mean and SD (ddof=1) of the
-    estimate, its 2.5th/97.5th percentiles, and ``power`` = share of replicates with p < alpha
-    with its Monte Carlo SE sqrt(power (1 - power) / n). Replicates whose estimate or p is
-    missing/non-finite (e.g. a failed fit reported as None) are counted in ``n_failed`` and
-    excluded from all summaries (power's denominator is ``n_valid``).
+    estimate, its 2.5th/97.5th percentiles over the replicates that gave one, and ``power`` =
+    share of ALL replicates that reject (p < alpha; with ``direction`` "increase"/"decrease"
+    only when the estimate lies on that side of ``null``) with its Monte Carlo SE
+    sqrt(power (1 - power) / n). A replicate whose estimate or p is missing (a failed fit
+    reported as None) is a non-rejection, counted in ``n_failed``; a significant result on
+    the other side of ``null`` is counted in ``n_wrong_direction``.
     """
     alpha = _check_alpha(alpha)
+    if direction not in (None, "increase", "decrease"):
+        raise ValueError(f"direction must be 'increase', 'decrease' or None, got {direction!r}")
     if isinstance(list_of_estimates, (Mapping, str)) or not isinstance(list_of_estimates, Sequence):
         raise ValueError("list_of_estimates must be a list of dicts with 'estimate' and 'p'")
     if len(list_of_estimates) == 0:
@@ -1174,21 +1192,31 @@ def summarize_replicates(
         pv.append(p_)
     e_arr, p_arr = np.array(est), np.array(pv)
     ok = np.isfinite(e_arr) & np.isfinite(p_arr)
+    n = len(list_of_estimates)
     n_valid = int(ok.sum())
-    if n_valid == 0:
-        raise ValueError("no replicate has a finite estimate and p-value")
-    e_ok, p_ok = e_arr[ok], p_arr[ok]
-    power = float(np.mean(p_ok < alpha))
+    sig = ok & (np.nan_to_num(p_arr, nan=1.0) < alpha)
+    if direction == "increase":
+        right = sig & (e_arr > null)
+    elif direction == "decrease":
+        right = sig & (e_arr < null)
+    else:
+        right = sig
+    power = float(right.sum() / n)
+    e_ok = e_arr[np.isfinite(e_arr)]
     result = {
-        "n": len(list_of_estimates),
+        "n": n,
         "n_valid": n_valid,
-        "n_failed": len(list_of_estimates) - n_valid,
-        "mean": float(np.mean(e_ok)),
-        "sd": float(np.std(e_ok, ddof=1)) if n_valid > 1 else math.nan,
-        "q025": float(np.percentile(e_ok, 2.5)),
-        "q975": float(np.percentile(e_ok, 97.5)),
+        "n_failed": n - n_valid,
+        "n_wrong_direction": int((sig & ~right).sum()),
+        "mean": float(np.mean(e_ok)) if e_ok.size else math.nan,
+        "sd": float(np.std(e_ok, ddof=1)) if e_ok.size > 1 else math.nan,
+        "q025": float(np.percentile(e_ok, 2.5)) if e_ok.size else math.nan,
+        "q975": float(np.percentile(e_ok, 97.5)) if e_ok.size else math.nan,
         "power": power,
-        "power_mcse": math.sqrt(power * (1 - power) / n_valid),
+        "power_mcse": math.sqrt(power * (1 - power) / n),
+        "power_definition": "rejections"
+        + ("" if direction is None else f" with the estimate {direction}d from {null:g}")
+        + " / all replicates (failed analyses count as non-rejections)",
         "alpha": alpha,
     }
     return _jsonable(result)

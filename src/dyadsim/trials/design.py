@@ -18,7 +18,7 @@ TOML format (sections and keys)::
     [dropout]      monthly_rate, use_effect?
     [[analysis]]   name, method, instrument? | event?, timepoint?, cutoff?, below?,
                    category?, effect?, treatment?, control?, mediator?,
-                   mediator_timepoint?, n_boot?, primary?
+                   mediator_timepoint?, n_boot?, primary?, direction?
 
 Declared choices (where the format leaves room):
 
@@ -46,6 +46,10 @@ Declared choices (where the format leaves room):
   replaces ``cutoff`` for the coded instrument ``ssp``; ``effect`` chooses the summary
   estimate (see :data:`EFFECTS`); ``n_boot`` sets the mediation bootstrap (default 1000);
   ``[trial] alpha`` (default 0.05) is the significance level of every analysis.
+* ``direction`` (``"increase"`` or ``"decrease"``) is the pre-specified direction of the
+  effect (treatment vs control, or post vs pre): the estimate above or below its null (1
+  for ratios, 0 otherwise). Power counts only rejections in that direction, so it is
+  required by power curves.
 """
 
 from __future__ import annotations
@@ -182,6 +186,7 @@ class Analysis(_Model):
     mediator_timepoint: str | None = None
     n_boot: int = Field(default=1000, ge=10, le=100_000)
     primary: bool = False
+    direction: Literal["increase", "decrease"] | None = None
 
 
 class TrialSpec(_Model):
@@ -667,6 +672,8 @@ def _check_analysis(spec, a: Analysis, where: str, measured, ema_instruments, pl
                   f"choose from {', '.join(allowed)}")
     if m == "proportion" and a.effect == "difference" and a.control is None:
         raise err(f"{where}.control", "required for effect = 'difference'")
+    if a.direction is not None and a.effect == "share":
+        raise err(f"{where}.direction", "a single arm's share has no test, so no direction")
 
     # event / instrument
     if m == "cox":

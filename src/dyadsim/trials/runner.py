@@ -60,7 +60,6 @@ import concurrent.futures as cf
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import warnings
@@ -99,6 +98,7 @@ from .design import (
     randomize,
     stratum_codes,
 )
+from .executor import default_workers, owned_executor
 
 __all__ = [
     "DATA_COLUMNS",
@@ -442,16 +442,6 @@ def _event_days(plan: Plan, pay: Mapping[str, Any], event: str) -> tuple[np.ndar
 
 
 # ------------------------------------------------------------------------------ analyse
-def _wilson(k: float, n: float, z: float) -> tuple[float, float]:
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _z_p(est: float | None, se: float | None) -> float | None:
     from scipy import stats
 
@@ -481,14 +471,19 @@ def _scored(a, data, ids) -> np.ndarray:
 
 
 def _proportion(a, y: np.ndarray, arms: np.ndarray, names: Sequence[str], alpha: float):
+    """Shares per arm (Wilson CIs) and their difference (Newcombe's hybrid score CI,
+    statsmodels ``confint_proportions_2indep(method="newcomb")``; p from the pooled
+    two-proportion z test, or Fisher's exact test when an expected count is below 5)."""
     from scipy import stats
+    from statsmodels.stats.proportion import confint_proportions_2indep
 
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    from .analysis import wilson_ci
+
     per = {}
     for name in names:
         yy = y[(arms == name) & ~np.isnan(y)]
         k, n = float(yy.sum()), int(yy.size)
-        lo, hi = _wilson(k, n, z)
+        lo, hi = wilson_ci(k, n, alpha)
         per[name] = {"share": k / n if n else math.nan, "ci_lower": lo, "ci_upper": hi,
                      "events": int(k), "n": n,
                      "n_missing": int(((arms == name) & np.isnan(y)).sum())}
@@ -497,22 +492,28 @@ def _proportion(a, y: np.ndarray, arms: np.ndarray, names: Sequence[str], alpha:
                               else f"value {'<' if a.below else '>='} {a.cutoff:g}"}
     if a.control is not None:
         t, c = per[a.treatment], per[a.control]
-        p1, p2 = t["share"], c["share"]
-        d = p1 - p2
-        lo = d - math.sqrt((p1 - t["ci_lower"]) ** 2 + (c["ci_upper"] - p2) ** 2)
-        hi = d + math.sqrt((t["ci_upper"] - p1) ** 2 + (p2 - c["ci_lower"]) ** 2)
-        pool = (t["events"] + c["events"]) / max(t["n"] + c["n"], 1)
-        se = math.sqrt(pool * (1 - pool) * (1 / max(t["n"], 1) + 1 / max(c["n"], 1)))
-        p = _z_p(d, se) if se > 0 else (1.0 if d == 0 else None)
-        detail["difference"] = {"estimate": d, "ci_lower": lo, "ci_upper": hi, "p": p,
-                                "ci_method": "Newcombe hybrid score",
-                                "test": "two-proportion z test (pooled)"}
-        return detail, (d, lo, hi, p)
+        if t["n"] == 0 or c["n"] == 0:
+            raise ValueError(f"no non-missing outcomes in arm "
+                             f"{a.treatment if t['n'] == 0 else a.control!r}")
+        d = t["share"] - c["share"]
+        lo, hi = confint_proportions_2indep(t["events"], t["n"], c["events"], c["n"],
+                                            method="newcomb", alpha=alpha)
+        table = [[t["events"], t["n"] - t["events"]], [c["events"], c["n"] - c["events"]]]
+        expected = np.outer(np.sum(table, axis=1), np.sum(table, axis=0)) / (t["n"] + c["n"])
+        if expected.min() < 5:
+            p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
+        else:
+            pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
+            se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
+            p, test = _z_p(d, se) if se > 0 else 1.0, "two-proportion z test (pooled)"
+        detail["difference"] = {"estimate": d, "ci_lower": float(lo), "ci_upper": float(hi),
+                                "p": p, "ci_method": "Newcombe hybrid score", "test": test}
+        return detail, (d, float(lo), float(hi), p)
     if a.treatment is not None:
         s = per[a.treatment]
     else:
         yy = y[~np.isnan(y)]
-        lo, hi = _wilson(float(yy.sum()), yy.size, z)
+        lo, hi = wilson_ci(float(yy.sum()), yy.size, alpha)
         s = {"share": float(yy.mean()) if yy.size else math.nan, "ci_lower": lo,
              "ci_upper": hi}
         detail["all"] = s
@@ -623,7 +624,7 @@ def _run_analysis(spec: TrialSpec, plan: Plan, a, data: pd.DataFrame, pay: Mappi
 def _describe(a) -> dict[str, Any]:
     out = {"method": a.method, "effect": a.effect, "primary": a.primary}
     for k in ("instrument", "event", "timepoint", "cutoff", "category", "treatment", "control",
-              "mediator", "mediator_timepoint"):
+              "mediator", "mediator_timepoint", "direction"):
         v = getattr(a, k)
         if v is not None:
             out[k] = v
@@ -765,36 +766,53 @@ def run_trial(spec: TrialSpec | str | Path | Mapping[str, Any], *, seed: int | N
                        plan_info=_plan_info(plan))
 
 
+#: The null value of each effect: ratios compare with 1, everything else with 0.
+NULL_VALUE = {"risk_ratio": 1.0, "odds_ratio": 1.0, "hazard_ratio": 1.0}
+
+
 def _summaries(spec: TrialSpec, per_rep: list[dict[str, Any]], names: Sequence[str],
                alpha: float) -> dict[str, Any]:
-    from scipy import stats
+    """Per analysis: the estimate over replicates and honest power (every replicate in the
+    denominator; only rejections in the pre-specified ``direction`` count)."""
+    from .analysis import wilson_ci
 
-    z = float(stats.norm.ppf(1 - alpha / 2))
     out: dict[str, Any] = {}
     by_name = {a.name: a for a in spec.analysis}
     for name in names:
+        a = by_name[name]
+        null = NULL_VALUE.get(a.effect, 0.0)
         rows = []
         for rep in per_rep:
             r = rep["results"][name]
-            rows.append({"replicate": rep["replicate"], "estimate": r.get("estimate"),
+            est, sig = r.get("estimate"), r.get("significant")
+            right = (sig is True and est is not None
+                     and (a.direction is None or (est > null if a.direction == "increase"
+                                                  else est < null)))
+            rows.append({"replicate": rep["replicate"], "estimate": est,
                          "ci_lower": r.get("ci_lower"), "ci_upper": r.get("ci_upper"),
-                         "p": r.get("p"), "significant": r.get("significant"),
+                         "p": r.get("p"), "significant": sig, "rejected": bool(right),
                          "error": r.get("error")})
-        try:
-            summary = summarize_replicates(
-                [{"estimate": r["estimate"], "p": r["p"]} for r in rows], alpha=alpha)
-        except ValueError as exc:
-            summary = {"error": str(exc)}
+        summary = summarize_replicates(
+            [{"estimate": r["estimate"], "p": r["p"]} for r in rows], alpha=alpha,
+            direction=a.direction, null=null)
         sig = [r["significant"] for r in rows if r["significant"] is not None]
-        k, n = float(sum(sig)), len(sig)
-        lo, hi = _wilson(k, n, z)
+        k = sum(r["rejected"] for r in rows)
         ests = np.array([r["estimate"] for r in rows if r["estimate"] is not None], float)
         out[name] = {
-            **_describe(by_name[name]),
+            **_describe(a),
             "summary": summary,
-            "share_significant": k / n if n else None,
-            "share_significant_ci": [lo, hi] if n else None,
-            "n_significance_defined": n,
+            "significance": ("bootstrap CI excludes 0" if a.method == "mediation"
+                             else f"p < {alpha:g}")
+            + ("" if a.direction is None else f", estimate {a.direction}d from {null:g}"),
+            "null_value": null,
+            "power": k / len(rows),
+            "power_ci": list(wilson_ci(k, len(rows), 0.05)),
+            "rejections": k,
+            "n_failed": sum(r["error"] is not None or r["significant"] is None for r in rows),
+            "n_wrong_direction": sum(bool(r["significant"]) and not r["rejected"]
+                                     for r in rows),
+            "share_significant": sum(sig) / len(sig) if sig else None,
+            "n_significance_defined": len(sig),
             "estimate_percentiles": ({q: float(np.percentile(ests, float(q)))
                                       for q in ("2.5", "25", "50", "75", "97.5")}
                                      if ests.size else None),
@@ -808,10 +826,6 @@ def _batches(spec: TrialSpec, plan: Plan, replicates: int) -> list[list[int]]:
     per_rep = max(1, spec.n * plan.total_days * (len(plan.nodes) + 1))
     size = max(1, min(replicates, BATCH_CELLS // per_rep))
     return [list(range(i, min(i + size, replicates))) for i in range(0, replicates, size)]
-
-
-def _default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
@@ -904,12 +918,6 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
         if progress is not None:
             progress("analysing", len(results), replicates)
 
-    own = None
-    if executor is None and (workers or _default_workers()) > 1 and replicates > 1:
-        own = cf.ProcessPoolExecutor(max_workers=min(workers or _default_workers(), replicates),
-                                     mp_context=multiprocessing.get_context("spawn"))
-        executor = own
-    max_pending = 2 * (workers or _default_workers()) + 2
     todo = sum(len(b) for b in batches)
     sims = todo * spec.n * (2 if spec.randomization.method == "stratified" else 1)
     sim_done = [0]
@@ -919,31 +927,26 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
         if progress is not None:
             progress("simulating", sim_done[0], sims)
 
-    def collect(fut: cf.Future) -> None:
-        finish(fut.result())
-
-    try:
+    with owned_executor(executor, workers, todo) as (ex, _):
+        max_pending = 2 * (workers or default_workers()) + 2
         pending: set[cf.Future] = set()
         for reps in batches:
             assignment = _assign(spec, plan, reps, sim_progress)
             pays, _ = _payloads(spec, plan, reps, assignment, sim_progress)
             for r in reps:
                 pay = pays.pop(r)
-                if executor is None:
+                if ex is None:
                     finish(_replicate(spec, r, pay, names, keep_data=False, plan=plan))
                     continue
-                pending.add(executor.submit(_replicate_task, (spec, r, pay, names)))
+                pending.add(ex.submit(_replicate_task, (spec, r, pay, names)))
                 while len(pending) > max_pending:
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     for f in done:
-                        collect(f)
+                        finish(f.result())
         while pending:
             done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for f in done:
-                collect(f)
-    finally:
-        if own is not None:
-            own.shutdown(wait=True, cancel_futures=True)
+                finish(f.result())
 
     per_rep = [results[r] for r in range(replicates)]
     alpha = spec.trial.alpha
