@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from dyadsim import cli
 from dyadsim.cli import app
-from dyadsim.trials import runner as runner_mod
+from dyadsim.trials import output as output_mod
 
 from .trials.test_design import BASE_TOML
 
@@ -50,7 +50,7 @@ def _toml(d: dict) -> str:
 
 @pytest.fixture
 def spec_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner_mod, "_git_commit", lambda: None)
+    monkeypatch.setattr(output_mod, "_git_commit", lambda: None)
     monkeypatch.setattr(cli, "_git_commit", lambda: None)
     d = tomllib.loads(BASE_TOML)
     d["trial"]["n"] = 40

@@ -3,9 +3,11 @@ atomic output (a folder or file appears complete or not at all)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -20,13 +22,26 @@ def git_commit() -> str | None:
     return commit if r.returncode == 0 and commit else None
 
 
+class OutputLocationError(FileExistsError):
+    """The output path cannot be written (its message is one line naming the path)."""
+
+
 def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace it") -> None:
-    """Refuse an output path that is a file, or a non-empty folder unless ``force``."""
+    """Refuse, before any work is done, an output path that is a file, a non-empty folder
+    (unless ``force``), or one whose nearest existing parent is a file or not writable."""
+    out = Path(out).absolute()
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputLocationError(f"output path '{out}': '{parent}' is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputLocationError(f"output path '{out}': folder '{parent}' is not writable")
     if out.exists() or out.is_symlink():
         if not out.is_dir():
-            raise FileExistsError(f"output path '{out}' exists and is not a folder")
+            raise OutputLocationError(f"output path '{out}' exists and is not a folder")
         if any(out.iterdir()) and not force:
-            raise FileExistsError(f"output folder '{out}' exists and is not empty ({hint})")
+            raise OutputLocationError(f"output folder '{out}' exists and is not empty ({hint})")
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -48,3 +63,24 @@ def atomic_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_dir(out: Path, *, force: bool = False,
+               hint: str = "use force to replace it") -> Iterator[Path]:
+    """Write a folder that appears complete or not at all: yields an empty temporary
+    sibling of ``out`` to fill; on success it replaces ``out`` (an existing non-empty
+    ``out`` only with ``force``), on any error or interrupt it is removed."""
+    out = Path(out).absolute()
+    check_out_dir(out, force, hint=hint)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        check_out_dir(out, force, hint=hint)
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dyadsim.trials import runner as runner_mod
+from dyadsim.trials import replicates as replicates_mod
 from dyadsim.trials.design import TrialSpecError
 from dyadsim.trials.runner import run_replicates
 
@@ -35,13 +35,13 @@ def test_interrupted_replicates_resume_to_the_same_result(tmp_path, monkeypatch)
     assert saved == [f"rep-{r:06d}.json" for r in range(3)]
 
     computed = []
-    real = runner_mod._replicate
+    real = replicates_mod.analyse_replicate
 
     def counting(spec_, r, *a, **k):
         computed.append(r)
         return real(spec_, r, *a, **k)
 
-    monkeypatch.setattr(runner_mod, "_replicate", counting)
+    monkeypatch.setattr(replicates_mod, "analyse_replicate", counting)
     resumed = run_replicates(spec, R, workers=1, checkpoint=ckpt)
     assert sorted(computed) == [3, 4, 5]
     assert json.dumps(resumed, sort_keys=True) == json.dumps(fresh, sort_keys=True)

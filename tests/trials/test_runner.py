@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from dyadsim.trials import runner as runner_mod
+from dyadsim.trials import output as output_mod
+from dyadsim.trials import trial as trial_mod
 from dyadsim.trials.design import TrialSpecError, parse_spec, plan_trial, stratum_codes
 from dyadsim.trials.runner import (
     DATA_COLUMNS,
@@ -139,8 +140,21 @@ def test_every_analysis_method_runs(trial):
         assert isinstance(r["detail"], dict)
     assert res["not_misusing"]["detail"]["arms"]["MORE"]["n"] > 0
     assert res["mediation_craving"]["detail"]["n_boot"] == 100
-    assert res["first_use"]["detail"]["n"] == N
+    # every estimate says what it estimates and how missing data were handled
+    for a in parse_spec(base_spec()).analysis:
+        assert res[a.name]["estimand"] and res[a.name]["missing_data"], a.name
+    assert "complete case" in res["misuse_post"]["missing_data"]
     json.dumps(trial.to_dict(), allow_nan=False)
+
+
+def test_time_to_first_use_excludes_dyads_using_at_day_0(trial):
+    # a dyad using on study day 0 is not at risk of a *first* use after randomisation
+    cox = trial.results["first_use"]
+    using_day0 = int((trial.latent["opioid_use"].sel(time=0).values > 0).sum())
+    assert using_day0 > 0  # the methadone population has some current use
+    assert cox["detail"]["n_excluded_not_eligible"] == using_day0
+    assert cox["detail"]["n"] == N - using_day0
+    assert "not using at study day 0" in cox["estimand"]
 
 
 def test_strong_effect_detected_in_the_right_direction():
@@ -162,7 +176,7 @@ def test_stratified_randomisation_runs_and_balances():
     assert abs(n["MORE"] - n["TAU"]) <= 2
     # the strata: craving at study day 0 of a run without intervention, split at the median
     spec = parse_spec(d)
-    values = runner_mod._baseline_strata(spec, plan_trial(spec), np.arange(N), None)
+    values = trial_mod._baseline_strata(spec, plan_trial(spec), np.arange(N), None)
     codes = stratum_codes(values)
     assert sorted(np.bincount(codes).tolist()) == [N // 2, N // 2]
     arm = a.latent["arm"].to_series().sort_index().to_numpy()
@@ -208,7 +222,7 @@ def test_replicate_summaries(rep_serial):
 
 
 def test_write_trial(trial, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner_mod, "_git_commit", lambda: None)
+    monkeypatch.setattr(output_mod, "_git_commit", lambda: None)
     out = tmp_path / "trial"
     write_trial(trial, out)
     assert sorted(p.name for p in out.iterdir()) == [

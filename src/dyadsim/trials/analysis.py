@@ -1110,8 +1110,10 @@ def mediation(
     if len(valid) >= 2:
         lo, hi = np.percentile(valid, [100 * alpha / 2, 100 * (1 - alpha / 2)])
         boot_se = float(np.std(valid, ddof=1))
+        # the p of the same bootstrap: p < alpha exactly when the percentile CI excludes 0
+        p_boot = min(1.0, 2.0 * min(np.mean(valid <= 0), np.mean(valid >= 0)))
     else:
-        lo = hi = boot_se = math.nan
+        lo = hi = boot_se = p_boot = math.nan
     sobel_se = math.sqrt(a**2 * float(fb.bse[1]) ** 2 + b**2 * float(fa.bse[1]) ** 2)
 
     def coef(fit: Any, j: int) -> dict[str, float]:
@@ -1132,6 +1134,8 @@ def mediation(
             "ci_upper": float(hi),
             "boot_se": boot_se,
             "sobel_se": sobel_se,
+            "p": p_boot,
+            "p_method": "percentile bootstrap (2 x the smaller tail share beyond 0)",
             "ci_method": "percentile bootstrap",
         },
         "proportion_mediated": indirect / total if total != 0 else math.nan,

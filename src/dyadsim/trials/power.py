@@ -10,7 +10,7 @@ Wilson 95% CI; :func:`n_for_power` fits ``probit(power) ~ sqrt(N)`` to all repli
 binomial GLM) and solves it for the target, with a Fieller CI; :func:`plot_power` draws the
 curve (PNG, matplotlib's Agg canvas).
 
-Replicates at each N are those of :func:`dyadsim.trials.runner.run_replicates` (replicate
+Replicates at each N are those of :func:`dyadsim.trials.replicates.run_replicates` (replicate
 ``r`` = dyads ``r*N .. r*N+N-1``, streams from ``SeedSequence(seed).spawn(R)[r]``), so a
 curve is reproducible from the spec's seed whatever the executor.
 """
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from .analysis import _jsonable
-from .design import TrialSpec, TrialSpecError, load_spec
-from .runner import run_replicates
+from .replicates import run_replicates
+from .spec import TrialSpec, TrialSpecError, load_spec
 
 __all__ = ["n_for_power", "plot_power", "power_curve"]
 

@@ -1,0 +1,497 @@
+"""The analysis methods of a trial: one registry entry per method.
+
+An entry (:class:`Method`) says which effects the method reports (the first is the
+default), which optional spec fields it uses, its own spec checks, the nodes it needs
+recorded, and ``run()``, which analyses one replicate's data and returns a uniform
+:class:`Estimate`: the summary estimate with CI and p, whether it is significant, the
+estimand in words, the missing-data method in words, the method's full output
+(``detail``) and, where the method has one, a sensitivity analysis. Adding a method is one
+entry in :data:`METHODS` (the spec schema, validation, runner and power read it from here).
+
+Significance is ``p < alpha`` for every method (mediation's p comes from the same
+bootstrap as its interval). Contrasts are treatment minus control (or treatment / control
+for ratios, whose null is 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import (
+    _jsonable,
+    binary_outcome,
+    cohens_d,
+    cox_ph,
+    ema_mlm,
+    lmm_arm_by_time,
+    mediation,
+    standardized_mean_change,
+    wilson_ci,
+)
+
+__all__ = ["METHODS", "AnalysisInput", "Estimate", "Method"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One analysis of one trial, in the same shape for every method."""
+
+    estimate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    p: float | None
+    estimand: str
+    missing_data: str
+    detail: Mapping[str, Any]
+    sensitivity: Mapping[str, Any] | None = None
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+    def significant(self, alpha: float) -> bool | None:
+        if self.p is None or not math.isfinite(self.p):
+            return None
+        return bool(self.p < alpha)
+
+    def to_dict(self, alpha: float) -> dict[str, Any]:
+        return _jsonable({"estimate": self.estimate, "ci_lower": self.ci_lower,
+                          "ci_upper": self.ci_upper, "p": self.p,
+                          "significant": self.significant(alpha), "estimand": self.estimand,
+                          "missing_data": self.missing_data, "flags": dict(self.flags),
+                          "sensitivity": self.sensitivity, "detail": self.detail})
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """One replicate's data as an analysis sees it: the long table (after dropout), the
+    dyads (ids in enrolment order) and their arm names, each dyad's last observed study
+    day, the latent node series (for events), the plan, alpha and this analysis' seed."""
+
+    spec: Any
+    plan: Any
+    data: pd.DataFrame
+    ids: np.ndarray
+    arms: np.ndarray
+    dropout: np.ndarray
+    nodes: Mapping[str, np.ndarray]
+    seed: int
+    alpha: float
+    deaths: np.ndarray | None = None  # study day of maternal death per dyad (NaN: none)
+
+    def values_at(self, instrument: str, timepoint: str, column: str = "value") -> np.ndarray:
+        """One value per dyad (NaN / None where missing)."""
+        d = self.data
+        sub = d.loc[(d["instrument"] == instrument) & (d["timepoint"] == timepoint)]
+        out = (np.full(self.ids.shape[0], np.nan) if column == "value"
+               else np.full(self.ids.shape[0], None, dtype=object))
+        out[sub["dyad_id"].to_numpy() - self.ids[0]] = sub[column].to_numpy()
+        return out
+
+
+Check = Callable[[Any, Any, str], None]
+Run = Callable[[AnalysisInput, Any], Estimate]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registry entry (see the module docstring)."""
+
+    name: str
+    effects: tuple[str, ...]
+    fields: frozenset[str]
+    check: Check
+    run: Run
+    summary: str
+    within_arm: bool = False  # a change within one arm (pre_post): no control
+    single_arm_effect: str | None = None  # the effect reported without a control arm
+    nulls: Mapping[str, float] = field(default_factory=dict)
+    event_nodes: Mapping[str, str] = field(default_factory=dict)
+
+    def null(self, effect: str) -> float:
+        """The value of ``effect`` under no difference (1 for ratios, else 0)."""
+        return self.nulls.get(effect, 0.0)
+
+    def nodes(self, a: Any) -> set[str]:
+        """Latent nodes this analysis reads directly (beyond its instruments)."""
+        return {self.event_nodes[a.event]} if a.event in self.event_nodes else set()
+
+
+def _err(field_: str, msg: str) -> ValueError:
+    return ValueError(f"{field_}: {msg}")
+
+
+# ------------------------------------------------------------------------------ checks
+def _check_instrument(ctx, a, where: str) -> Any:
+    from .instruments import INSTRUMENTS
+
+    if a.instrument is None:
+        raise _err(f"{where}.instrument", "required")
+    if a.instrument not in ctx.instruments:
+        if a.instrument not in INSTRUMENTS:
+            raise _err(f"{where}.instrument", f"unknown instrument {a.instrument!r}")
+        raise _err(f"{where}.instrument", f"{a.instrument} is not measured in this trial")
+    return ctx.instruments[a.instrument]
+
+
+def _check_timepoint(ctx, a, where: str, required: bool) -> None:
+    tps = list(ctx.measured)
+    if a.timepoint is not None and a.timepoint not in ctx.measured:
+        raise _err(f"{where}.timepoint", f"unknown timepoint {a.timepoint!r}; assessments: "
+                   f"{', '.join(tps)}")
+    if required and a.timepoint is None:
+        raise _err(f"{where}.timepoint", "required")
+    if a.timepoint is not None and a.instrument not in ctx.measured[a.timepoint]:
+        raise _err(f"{where}.instrument", f"{a.instrument} is not measured at "
+                   f"{a.timepoint!r}")
+
+
+def _check_baseline(ctx, a, where: str) -> None:
+    if a.instrument not in ctx.measured[ctx.baseline]:
+        raise _err(f"{where}.instrument", f"{a.instrument} is not measured at the baseline "
+                   f"({ctx.baseline!r})")
+    if a.timepoint == ctx.baseline:
+        raise _err(f"{where}.timepoint", "must be after the baseline")
+
+
+def _check_numeric(ctx, a, where: str) -> None:
+    if not ctx.numeric(a.instrument):
+        raise _err(f"{where}.instrument", f"{a.instrument} is a coded class; use binary or "
+                   "proportion with category")
+
+
+def _check_scored(ctx, a, where: str) -> None:
+    _check_instrument(ctx, a, where)
+    _check_timepoint(ctx, a, where, required=True)
+    inst = ctx.instruments[a.instrument]
+    if a.category is not None:
+        if ctx.numeric(a.instrument):
+            raise _err(f"{where}.category", f"only for a coded instrument (ssp), not "
+                       f"{a.instrument}")
+        if a.category not in inst.categories:
+            raise _err(f"{where}.category", f"unknown class {a.category!r}; one of "
+                       f"{', '.join(inst.categories)}")
+        if a.cutoff is not None:
+            raise _err(f"{where}.cutoff", "give cutoff or category, not both")
+    elif a.cutoff is None:
+        raise _err(f"{where}.cutoff", "required (or category, for ssp)")
+    elif not ctx.numeric(a.instrument):
+        raise _err(f"{where}.category", f"required for {a.instrument} (a coded class)")
+
+
+def _check_lmm(ctx, a, where: str) -> None:
+    _check_instrument(ctx, a, where)
+    _check_timepoint(ctx, a, where, required=False)
+    _check_baseline(ctx, a, where)
+    if sum(a.instrument in v for v in ctx.measured.values()) < 2:
+        raise _err(f"{where}.instrument", f"{a.instrument} is measured at one timepoint "
+                   "only; lmm needs repeated measures")
+    _check_numeric(ctx, a, where)
+
+
+def _check_between(ctx, a, where: str) -> None:
+    _check_instrument(ctx, a, where)
+    _check_timepoint(ctx, a, where, required=True)
+    _check_numeric(ctx, a, where)
+
+
+def _check_change(ctx, a, where: str) -> None:
+    _check_between(ctx, a, where)
+    _check_baseline(ctx, a, where)
+
+
+def _check_ema(ctx, a, where: str) -> None:
+    _check_instrument(ctx, a, where)
+    if a.instrument not in ctx.ema_periods:
+        raise _err(f"{where}.instrument", f"{a.instrument} has no [[ema]] period")
+
+
+def _check_cox(ctx, a, where: str) -> None:
+    if a.event is None:
+        raise _err(f"{where}.event", f"required for cox: one of {', '.join(COX_EVENTS)}")
+
+
+def _check_mediation(ctx, a, where: str) -> None:
+    _check_between(ctx, a, where)
+    if a.mediator is None:
+        raise _err(f"{where}.mediator", "required for mediation")
+    if a.mediator_timepoint is not None:
+        if a.mediator_timepoint not in ctx.measured:
+            raise _err(f"{where}.mediator_timepoint", f"unknown timepoint "
+                       f"{a.mediator_timepoint!r}; assessments: {', '.join(ctx.measured)}")
+        if a.mediator not in ctx.measured[a.mediator_timepoint]:
+            raise _err(f"{where}.mediator", f"{a.mediator} is not measured at "
+                       f"{a.mediator_timepoint!r}")
+    elif a.mediator not in ctx.ema_periods:
+        raise _err(f"{where}.mediator", f"{a.mediator} has no [[ema]] period (or give "
+                   "mediator_timepoint)")
+    if not ctx.numeric(a.mediator):
+        raise _err(f"{where}.mediator", "must be a numeric instrument")
+
+
+# ------------------------------------------------------------------------------ helpers
+def _z_p(est: float | None, se: float | None) -> float | None:
+    from scipy import stats
+
+    if est is None or se is None or not se or not math.isfinite(se):
+        return None
+    return float(2 * stats.norm.sf(abs(est / se)))
+
+
+def _scored(inp: AnalysisInput, a) -> np.ndarray:
+    """0/1 (NaN missing) outcome of a binary / proportion analysis."""
+    if a.category is not None:
+        cats = inp.values_at(a.instrument, a.timepoint, "category")
+        return np.array([np.nan if c is None else float(c == a.category) for c in cats])
+    v = inp.values_at(a.instrument, a.timepoint)
+    pos = (v < a.cutoff) if a.below else (v >= a.cutoff)
+    return np.where(np.isnan(v), np.nan, pos.astype(float))
+
+
+def _pick(d: Mapping[str, Any], p_from: Mapping[str, Any] | None = None):
+    return (d["estimate"], d["ci_lower"], d["ci_upper"],
+            (p_from if p_from is not None else d)["p"])
+
+
+COMPLETE_CASE = "complete case (dyads with the outcome observed)"
+LIKELIHOOD_MAR = "all observed values, likelihood-based (valid under MAR given the model)"
+
+
+# ------------------------------------------------------------------------------ runs
+def _run_lmm(inp: AnalysisInput, a) -> Estimate:
+    d = lmm_arm_by_time(inp.data.loc[inp.data["timepoint"] != "ema"], a.instrument,
+                        treatment=a.treatment, control=a.control,
+                        baseline=inp.spec.baseline, alpha=inp.alpha)
+    tp = a.timepoint or d["timepoints"][-1]
+    c = d["contrasts"].get(tp)
+    if c is None:
+        raise ValueError(f"no contrast at timepoint {tp!r}")
+    return Estimate(*_pick(c), estimand=f"difference in mean change from baseline to {tp} "
+                    f"({a.treatment} - {a.control}), all randomised dyads",
+                    missing_data=LIKELIHOOD_MAR, detail=d,
+                    flags={"converged": d["converged"], "method": d["method"],
+                           "fallback": d["fallback_reason"]})
+
+
+def _run_binary(inp: AnalysisInput, a) -> Estimate:
+    y = _scored(inp, a)
+    d = binary_outcome(y, inp.arms, treatment=a.treatment, control=a.control,
+                       alpha=inp.alpha)
+    eff = d[a.effect]
+    p_from = d["risk_ratio"] if a.effect == "relative_reduction" else None
+    return Estimate(*_pick(eff, p_from), estimand=f"{a.effect.replace('_', ' ')} of "
+                    f"{_outcome_text(a)} at {a.timepoint} ({a.treatment} vs {a.control})",
+                    missing_data=COMPLETE_CASE, detail=d,
+                    flags={"haldane_correction": d["haldane_correction"]})
+
+
+def _outcome_text(a) -> str:
+    if a.category is not None:
+        return f"{a.instrument} = {a.category}"
+    return f"{a.instrument} {'<' if a.below else '>='} {a.cutoff:g}"
+
+
+def _run_between_d(inp: AnalysisInput, a, change: bool) -> Estimate:
+    v = inp.values_at(a.instrument, a.timepoint)
+    if change:
+        v = v - inp.values_at(a.instrument, inp.spec.baseline)
+    d = cohens_d(v[inp.arms == a.treatment], v[inp.arms == a.control],
+                 hedges=a.effect == "hedges_g", alpha=inp.alpha)
+    what = "change from baseline in " if change else ""
+    return Estimate(d["estimate"], d["ci_lower"], d["ci_upper"], _z_p(d["estimate"], d["se"]),
+                    estimand=f"standardised difference ({a.effect}) in {what}{a.instrument} "
+                    f"at {a.timepoint} ({a.treatment} - {a.control})",
+                    missing_data=COMPLETE_CASE, detail=d)
+
+
+def _run_pre_post(inp: AnalysisInput, a) -> Estimate:
+    rows = (inp.arms == a.treatment if a.treatment is not None
+            else np.ones(len(inp.ids), bool))
+    pre = inp.values_at(a.instrument, inp.spec.baseline)[rows]
+    post = inp.values_at(a.instrument, a.timepoint)[rows]
+    d = standardized_mean_change(pre, post, kind=a.effect, alpha=inp.alpha)
+    who = a.treatment or "all dyads"
+    return Estimate(d["estimate"], d["ci_lower"], d["ci_upper"], _z_p(d["estimate"], d["se"]),
+                    estimand=f"standardised mean change ({a.effect}) in {a.instrument} from "
+                    f"baseline to {a.timepoint}, {who}",
+                    missing_data=COMPLETE_CASE + ", pairs", detail=d)
+
+
+def _run_ema(inp: AnalysisInput, a) -> Estimate:
+    data = inp.data
+    sub = data.loc[(data["timepoint"] == "ema") & (data["instrument"] == a.instrument),
+                   ["dyad_id", "arm", "day", "prompt", "value"]].copy()
+    sub["prompt"] = sub["prompt"].astype(np.int64)
+    d = ema_mlm(sub, treatment=a.treatment, control=a.control, alpha=inp.alpha)
+    if a.effect == "difference":
+        est = _pick(d["arm_effect"])
+    else:
+        est = _pick(d["relative_difference"], d["arm_effect"])
+    return Estimate(*est, estimand=f"{a.effect.replace('_', ' ')} in mean EMA "
+                    f"{a.instrument} over the EMA period ({a.treatment} vs {a.control})",
+                    missing_data="all answered prompts, likelihood-based (MAR)", detail=d,
+                    flags={"converged": d["converged"], "method": d["method"]})
+
+
+COX_EVENTS = ("first_use", "moud_discontinuation", "overdose", "cps_report")
+
+
+def event_days(inp: AnalysisInput, event: str) -> tuple[np.ndarray, np.ndarray]:
+    """(study day of the first event or NaN, eligible) per dyad. A dyad is at risk of a
+    first event only if the event is not already under way at study day 0: ``first_use``
+    (time to first use after randomisation) excludes dyads using on day 0,
+    ``moud_discontinuation`` includes only dyads on MOUD at day 0."""
+    r0 = inp.plan.run_in
+    if event == "moud_discontinuation":
+        m = inp.nodes["moud"][:, r0:]
+        eligible = m[:, 0] > 0
+        hit = m <= 0
+    else:
+        node = {"first_use": "opioid_use", "overdose": "overdose", "cps_report": "cps_report"}
+        series = inp.nodes[node[event]][:, r0:] > 0
+        eligible = ~series[:, 0] if event == "first_use" else np.ones(series.shape[0], bool)
+        hit = series.copy()
+        if event == "first_use":
+            hit[:, 0] = False
+    any_hit = hit.any(axis=1)
+    return np.where(any_hit, hit.argmax(axis=1).astype(np.float64), np.nan), eligible
+
+
+def _run_cox(inp: AnalysisInput, a) -> Estimate:
+    event_day, eligible = event_days(inp, a.event)
+    in_arms = np.isin(inp.arms, [a.treatment, a.control])
+    rows = eligible & in_arms
+    last = float(inp.plan.study_days - 1)
+    cens = np.minimum(inp.dropout, last)
+    deaths = "no maternal deaths recorded"
+    if inp.deaths is not None:
+        died = np.nan_to_num(inp.deaths, nan=np.inf)
+        cens = np.minimum(cens, died)
+        deaths = "maternal death censors (cause-specific hazard)"
+    happened = ~np.isnan(event_day) & (np.nan_to_num(event_day, nan=np.inf) <= cens)
+    time = np.where(happened, event_day, cens) + 1.0
+    d = cox_ph(time[rows], happened[rows].astype(float),
+               (inp.arms[rows] == a.treatment).astype(float), alpha=inp.alpha)
+    d["n_excluded_not_eligible"] = int((~eligible & in_arms).sum())
+    d["competing_events"] = deaths
+    h = d["hazard_ratio"]
+    at_risk = {"first_use": "dyads not using at study day 0",
+               "moud_discontinuation": "dyads on MOUD at study day 0"}.get(a.event,
+                                                                           "all dyads")
+    return Estimate(*_pick(h), estimand=f"hazard ratio of {a.event} ({a.treatment} / "
+                    f"{a.control}) among {at_risk}",
+                    missing_data="censored at loss to follow-up (non-informative censoring "
+                    "assumed); " + deaths, detail=d,
+                    flags={"converged": d["converged"]})
+
+
+def _run_mediation(inp: AnalysisInput, a) -> Estimate:
+    rows = np.isin(inp.arms, [a.treatment, a.control])
+    outcome = inp.values_at(a.instrument, a.timepoint)
+    if a.mediator_timepoint is not None:
+        med = inp.values_at(a.mediator, a.mediator_timepoint)
+    else:
+        data = inp.data
+        sub = data.loc[(data["timepoint"] == "ema") & (data["instrument"] == a.mediator)]
+        means = sub.groupby("dyad_id")["value"].mean()
+        med = np.full(len(inp.ids), np.nan)
+        med[means.index.to_numpy() - inp.ids[0]] = means.to_numpy()
+    frame = pd.DataFrame({"treatment": (inp.arms[rows] == a.treatment).astype(float),
+                          "mediator": med[rows], "outcome": outcome[rows]})
+    d = mediation(frame, treatment_col="treatment", mediator_col="mediator",
+                  outcome_col="outcome", n_boot=a.n_boot, seed=inp.seed, alpha=inp.alpha)
+    ind = d["indirect"]
+    return Estimate(ind["estimate"], ind["ci_lower"], ind["ci_upper"], ind["p"],
+                    estimand=f"indirect effect a*b of {a.treatment} vs {a.control} on "
+                    f"{a.instrument} at {a.timepoint} through {a.mediator}",
+                    missing_data=COMPLETE_CASE, detail=d)
+
+
+def _run_proportion(inp: AnalysisInput, a) -> Estimate:
+    from scipy import stats
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    y, arms, alpha = _scored(inp, a), inp.arms, inp.alpha
+    per = {}
+    for name in inp.spec.arm_names:
+        yy = y[(arms == name) & ~np.isnan(y)]
+        k, n = float(yy.sum()), int(yy.size)
+        lo, hi = wilson_ci(k, n, alpha)
+        per[name] = {"share": k / n if n else math.nan, "ci_lower": lo, "ci_upper": hi,
+                     "events": int(k), "n": n,
+                     "n_missing": int(((arms == name) & np.isnan(y)).sum())}
+    detail: dict[str, Any] = {"arms": per, "ci_method": "Wilson score", "alpha": alpha,
+                              "outcome": _outcome_text(a)}
+    if a.control is not None:
+        t, c = per[a.treatment], per[a.control]
+        if t["n"] == 0 or c["n"] == 0:
+            raise ValueError(f"no non-missing outcomes in arm "
+                             f"{a.treatment if t['n'] == 0 else a.control!r}")
+        diff = t["share"] - c["share"]
+        lo, hi = confint_proportions_2indep(t["events"], t["n"], c["events"], c["n"],
+                                            method="newcomb", alpha=alpha)
+        table = [[t["events"], t["n"] - t["events"]], [c["events"], c["n"] - c["events"]]]
+        expected = np.outer(np.sum(table, axis=1), np.sum(table, axis=0)) / (t["n"] + c["n"])
+        if expected.min() < 5:
+            p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
+        else:
+            pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
+            se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
+            p, test = (_z_p(diff, se) if se > 0 else 1.0), "two-proportion z test (pooled)"
+        detail["difference"] = {"estimate": diff, "ci_lower": float(lo),
+                                "ci_upper": float(hi), "p": p,
+                                "ci_method": "Newcombe hybrid score", "test": test}
+        return Estimate(diff, float(lo), float(hi), p,
+                        estimand=f"difference in the share with {_outcome_text(a)} at "
+                        f"{a.timepoint} ({a.treatment} - {a.control})",
+                        missing_data=COMPLETE_CASE, detail=detail)
+    if a.treatment is not None:
+        s = per[a.treatment]
+        who = a.treatment
+    else:
+        yy = y[~np.isnan(y)]
+        lo, hi = wilson_ci(float(yy.sum()), yy.size, alpha)
+        s = {"share": float(yy.mean()) if yy.size else math.nan, "ci_lower": lo,
+             "ci_upper": hi}
+        detail["all"] = s
+        who = "all dyads"
+    return Estimate(s["share"], s["ci_lower"], s["ci_upper"], None,
+                    estimand=f"share with {_outcome_text(a)} at {a.timepoint}, {who}",
+                    missing_data=COMPLETE_CASE, detail=detail)
+
+
+_RATIO_NULLS = {"risk_ratio": 1.0, "odds_ratio": 1.0, "hazard_ratio": 1.0}
+
+#: The registry: method name -> :class:`Method`.
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("lmm", ("difference",), frozenset({"instrument", "timepoint"}), _check_lmm,
+           _run_lmm, "arm x time contrast at the timepoint (default: the last)"),
+    Method("binary", ("risk_ratio", "odds_ratio", "relative_reduction", "risk_difference"),
+           frozenset({"instrument", "timepoint", "cutoff", "category"}), _check_scored,
+           _run_binary, "risk ratio (or odds ratio, 1 - RR, risk difference)",
+           nulls=_RATIO_NULLS),
+    Method("cohens_d", ("d", "hedges_g"), frozenset({"instrument", "timepoint"}),
+           _check_between, lambda inp, a: _run_between_d(inp, a, change=False),
+           "standardised difference between arms at the timepoint"),
+    Method("change_d", ("d", "hedges_g"), frozenset({"instrument", "timepoint"}),
+           _check_change, lambda inp, a: _run_between_d(inp, a, change=True),
+           "standardised difference between arms in change from baseline"),
+    Method("pre_post", ("d_av", "d_z"), frozenset({"instrument", "timepoint"}),
+           _check_change, _run_pre_post, "standardised within-arm change",
+           within_arm=True),
+    Method("ema", ("relative_difference", "difference"), frozenset({"instrument"}),
+           _check_ema, _run_ema, "relative difference of model-based EMA means"),
+    Method("cox", ("hazard_ratio",), frozenset({"event"}), _check_cox, _run_cox,
+           "hazard ratio", nulls=_RATIO_NULLS,
+           event_nodes={"overdose": "overdose", "cps_report": "cps_report"}),
+    Method("mediation", ("indirect",),
+           frozenset({"instrument", "timepoint", "mediator", "mediator_timepoint"}),
+           _check_mediation, _run_mediation, "indirect effect a*b"),
+    Method("proportion", ("difference", "share"),
+           frozenset({"instrument", "timepoint", "cutoff", "category"}), _check_scored,
+           _run_proportion, "difference in shares (or one arm's share)",
+           single_arm_effect="share"),
+)}
