@@ -4,10 +4,8 @@ Commands: ``graph`` (the model's causal graph as JSON, Graphviz DOT or Mermaid),
 (every declared parameter), ``populations`` (the population presets), ``simulate`` (run a
 scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder),
 ``demo`` (the default scenario against low-risk mothers, as one table), ``trial`` (run an
-in-silico randomised trial from a TOML spec, once or as replicates), ``power`` (power
-by simulation over sample sizes), ``report`` (one self-contained HTML report of a run) and
-``explore`` (the local web explorer). Long commands show a progress bar with ETA on a
-terminal only; ``--quiet`` hides it.
+in-silico randomised trial from a TOML spec, once or as replicates) and ``power`` (power
+by simulation over sample sizes).
 
 Bad input (a scenario, parameter, population, node, start, horizon or record option that
 the model refuses) ends the command with one line ``error: ...`` on stderr and exit code 2,
@@ -39,7 +37,6 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -341,28 +338,11 @@ def _check_out(out: Path, force: bool) -> None:
         raise InputError(str(exc)) from None
 
 
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it "
-                                           "shows only on a terminal anyway).")]
-ReportOption = Annotated[bool, typer.Option("--report", help="Also write OUT/report.html: "
-                                            "one self-contained HTML report of the run.")]
-
-
-def _progress(console: Console, quiet: bool = False) -> Progress:
-    """A progress bar with ETA on a terminal; silent in a pipe, a file or with --quiet."""
+def _progress(console: Console) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
                     BarColumn(), MofNCompleteColumn(), TextColumn("dyads"),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    console=console, transient=True,
-                    disable=quiet or not console.is_terminal)
-
-
-def _write_report(run_dir: Path, wanted: bool) -> Path | None:
-    """``--report``: write RUN_DIR/report.html (atomically) after the run is written."""
-    if not wanted:
-        return None
-    from .reports.html import write_report
-
-    return write_report(run_dir, Path(run_dir) / "report.html")
+                    TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
 
 
 def _dyad_table(ds) -> Any:
@@ -427,8 +407,6 @@ def simulate(
         "--format", help="Trajectory file format.")] = TrajectoryFormat.netcdf,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
-    report: ReportOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Simulate dyads and write OUT/trajectories.nc (unless --record none), dyads.parquet
     (one row per dyad), summary.json and manifest.json. The folder appears complete or not
@@ -448,7 +426,7 @@ def simulate(
                   "or run with --record none", code=1)
         n = dyads if dyads is not None else sc.get("dyads", 1000)
         total = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
-        with _progress(_console(stderr=True), quiet) as prog:
+        with _progress(_console(stderr=True)) as prog:
             task = prog.add_task("simulating", total=total)
             ds = run_simulation(sc, dyads=dyads, seed=seed, population=population,
                                 params=overrides, do=clamps, start=start, horizon=horizon,
@@ -500,8 +478,6 @@ def simulate(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if _write_report(out, report):
-        files.append("report.html")
 
     title = (f"Simulated {manifest['dyads']} dyads ({manifest['population']['name']}, "
              f"seed {manifest['seed']})")
@@ -521,7 +497,6 @@ def simulate(
 def demo(
     dyads: Annotated[int, typer.Option(min=1, help="Dyads per population.")] = 2000,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (same for both).")] = 1,
-    quiet: QuietOption = False,
 ) -> None:
     """Simulate pregnant women with OUD on MOUD and low-risk mothers from gestational week
     20 to 24 months postpartum, and print their main outcomes side by side."""
@@ -530,7 +505,7 @@ def demo(
     from .simulation import simulate as run_simulation
 
     summaries = []
-    with _input_errors(), _progress(_console(stderr=True), quiet) as prog:
+    with _input_errors(), _progress(_console(stderr=True)) as prog:
         tasks = [prog.add_task(name, total=dyads) for name, _ in DEMO_POPULATIONS]
         for (name, _), task in zip(DEMO_POPULATIONS, tasks, strict=True):
             advance: Callable[[int], None] = lambda m, t=task: prog.advance(t, m)  # noqa: E731
@@ -550,12 +525,10 @@ def demo(
 
 
 # --------------------------------------------------------------------------- trial
-def _stage_progress(console: Console, quiet: bool = False) -> Progress:
-    """One bar per stage, with ETA, on a terminal; silent elsewhere or with --quiet."""
+def _stage_progress(console: Console) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
-                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console, transient=True,
-                    disable=quiet or not console.is_terminal)
+                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                    transient=True, disable=not console.is_terminal)
 
 
 class _StageTasks:
@@ -611,8 +584,6 @@ def trial(
                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
-    report: ReportOption = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Run an in-silico randomised trial and write OUT/data.parquet (the trial's long
     table), latent.nc (latent trajectories), results.json (every analysis) and
@@ -625,7 +596,7 @@ def trial(
         s = _spec_with_seed(spec, seed)
         if not _have_h5py():
             _fail("writing latent.nc needs the h5py package (pip install h5py)", code=1)
-        with _stage_progress(_console(stderr=True), quiet) as prog:
+        with _stage_progress(_console(stderr=True)) as prog:
             cb = _StageTasks(prog)
             result = run_trial(s, progress=cb)
             rep = (run_replicates(s, replicates, workers=workers, progress=cb,
@@ -634,7 +605,6 @@ def trial(
         _check_out(out, force)
         write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx))
         shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
-        _write_report(out, report)
 
     arms = ", ".join(f"{k} {v}" for k, v in result.results["arms"].items())
     lost = result.results["dropout"]["overall"]
@@ -718,9 +688,6 @@ def power(
                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
-    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html (needs "
-                                         "--out): one self-contained HTML report.")] = False,
-    quiet: QuietOption = False,
 ) -> None:
     """Power by simulation: run --replicates trials at each N in --n, print power with a
     95% CI per N and the N for 80% power; with --out write power.json and power.png."""
@@ -728,14 +695,12 @@ def power(
 
     with _input_errors():
         ns = _parse_ns(n)
-        if report and out is None:
-            raise InputError("--report needs --out (the report is written into that folder)")
         if out is not None:
             _check_out(out, force)
         s = _spec_with_seed(spec, seed)
         if not 0.0 < alpha < 1.0:
             raise InputError(f"--alpha must be in (0, 1), got {alpha}")
-        with _stage_progress(_console(stderr=True), quiet) as prog:
+        with _stage_progress(_console(stderr=True)) as prog:
             curve = power_curve(s, ns=ns, replicates=replicates, analysis=outcome,
                                 alpha=alpha, workers=workers, progress=_StageTasks(prog),
                                 checkpoint=None if out is None else _checkpoint_dir(out))
@@ -755,7 +720,6 @@ def power(
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
-            _write_report(target, report)
 
     table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
                              f"({curve['method']}: {curve['effect']}; {curve['significance']}),"
@@ -780,46 +744,264 @@ def power(
                        f"{curve['n_for_power']['text']}"))
 
 
-# --------------------------------------------------------------------------- report
-@app.command("report")
-def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="An output folder of "
-                                            "simulate, trial or power.", show_default=False)],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML file (default: "
-                                             "RUN_DIR/report.html).", show_default=False)]
-    = None,
-) -> None:
-    """Write one self-contained HTML report of a run (no network reference: it opens
-    offline and can be attached to an email): what was run, the paper's graph coloured by
-    the result, trajectories, outcomes; for a trial the participant flow and a forest plot;
-    for power the power curve."""
-    from .reports.html import write_report
-
-    with _input_errors():
-        path = write_report(run_dir, out)
-    _stdout(f"wrote {path.absolute()} ({path.stat().st_size / 1e6:.2f} MB)")
+# --------------------------------------------------------------------------- mechanisms
+def _csv_list(text: str | None, option: str) -> list[str]:
+    items = [x.strip() for x in (text or "").split(",") if x.strip()]
+    if text is not None and not items:
+        raise InputError(f"{option} needs at least one name")
+    return items
 
 
-# --------------------------------------------------------------------------- explore
+DyadsOption = Annotated[int, typer.Option(min=2, help="Simulated dyads (the same dyads and "
+                                          "draws in every world).")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: local "
+    "worker processes.", show_default=False)]
+AnalysisQuiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it shows "
+                                            "only on a terminal anyway).")]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Local worker processes "
+                                                   "(default: CPU count; 1 = serial).",
+                                                   show_default=False)]
+
+
+def _analysis_progress(quiet: bool) -> Progress:
+    """Progress with ETA on stderr, on a terminal only."""
+    console = _console(stderr=True)
+    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
+                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                    transient=True,
+                    disable=quiet or not console.is_terminal)
+
+
+def _analysis_setting(spec: Path | None, arm: str | None, population: str, start: str | None,
+                      horizon: str, dyads: int, seed: int | None):
+    """(engine setting, seed) from a trial spec's arm or from a population preset."""
+    from .analysis.arms import arm_setting
+    from .engine.batch import Setting
+
+    if spec is not None:
+        if arm is None:
+            raise InputError("--spec needs --arm (the arm whose model is analysed)")
+        setting, spec_seed = arm_setting(spec, arm, dyads)
+        return setting, spec_seed if seed is None else seed
+    if arm is not None:
+        raise InputError("--arm needs --spec")
+    return Setting.from_population(population, start=start, horizon=horizon), seed or 0
+
+
 @app.command()
-def explore(
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8501,
+def mechanisms(
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML.",
+                                         show_default=False)],
+    outcome: Annotated[str, typer.Option(metavar="NODE_OR_OUTCOME", help="A per-dyad outcome "
+                                         "(attachment_security_12m, secure_attachment, "
+                                         "child_wellbeing_24m, use_share, parenting_mean, ...) "
+                                         "or a node (its last-day value).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for effects.csv, "
+                                      "effects.json and manifest.json.")],
+    treatment: Annotated[str | None, typer.Option(help="Treatment arm (default: the primary "
+                                                  "analysis').", show_default=False)] = None,
+    control: Annotated[str | None, typer.Option(help="Control arm (default: the primary "
+                                                "analysis').", show_default=False)] = None,
+    mediator: Annotated[list[str] | None, typer.Option(
+        help="Node for natural direct/indirect effects (repeatable).",
+        show_default=False)] = None,
+    dyads: DyadsOption = 2000,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the spec's).",
+                                             show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+    quiet: AnalysisQuiet = False,
 ) -> None:
-    """Start the explorer (a local web app at http://127.0.0.1:PORT, never reachable from
-    another machine): pick a population, switch interventions on and off, knock out an
-    edge or clamp a node, and see the graph, trajectories and outcomes against a baseline."""
-    import subprocess
-
-    from .app import streamlit_command
+    """Decompose the total effect of an arm contrast on an outcome into path-specific effects
+    along MORE's declared paths and natural direct/indirect effects through --mediator
+    nodes, by nested counterfactual simulation with common random numbers."""
+    from .analysis.arms import default_contrast
+    from .analysis.mechanisms import MORE_PATHS, TrialWorlds, check_paths, decompose
+    from .analysis.mechanisms import mediator_nodes as _mediators
+    from .analysis.output import manifest, write_folder
 
     with _input_errors():
-        cmd, env = streamlit_command(port)
-    typer.echo(f"dyadsim explorer on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        _check_out(out, force)
+        t0, c0 = default_contrast(spec)
+        meds = _mediators(mediator or [])
+        check_paths(MORE_PATHS)
+        with _analysis_progress(quiet) as prog:
+            task = prog.add_task("worlds", total=dyads * (2 + len(MORE_PATHS) + len(meds)))
+            worlds = TrialWorlds(spec, treatment or t0, control or c0, outcome, dyads=dyads,
+                                 seed=seed, progress=lambda m: prog.advance(task, m))
+            dec = decompose(worlds, MORE_PATHS, meds)
+        table = _pd().DataFrame([e.to_dict() for e in dec.estimates])
+        opts = {"spec": str(spec), "outcome": outcome, "treatment": worlds.arm["treatment"],
+                "control": worlds.arm["control"], "mediators": meds, "dyads": dyads,
+                "seed": worlds.seed, "paths": [p.__dict__ for p in MORE_PATHS]}
+        write_folder(out, {"effects.csv": table, "effects.json": {**dec.to_dict(), **opts},
+                           "manifest.json": manifest("mechanisms", opts)}, force=force)
+    t = Table(title=Text(f"{outcome}: {worlds.arm['treatment']} vs {worlds.arm['control']}, "
+                         f"{dec.dyads_used} dyads, seed {worlds.seed}"),
+              caption=Text(f"path parts sum to {dec.sum_of_parts:.4g} (total "
+                           f"{dec.total:.4g}); 95% Monte Carlo intervals; wrote "
+                           f"{out.absolute()}"), title_justify="left", caption_justify="left")
+    for col in ("effect", "estimate", "95% interval"):
+        t.add_column(col, justify="left" if col == "effect" else "right")
+    for e in dec.estimates:
+        t.add_row(Text(e.name), f"{e.mean:.4g}", f"{e.lo:.4g} to {e.hi:.4g}")
+    _console().print(t)
+
+
+def _pd():
+    import pandas as pd
+
+    return pd
+
+
+# --------------------------------------------------------------------------- knockout
+@app.command()
+def knockout(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for knockouts.csv, "
+                                      "ranking_<outcome>.csv and manifest.json.")],
+    edges: Annotated[str | None, typer.Option(metavar="A->B,...", help="Edges to remove "
+                                              "(weight 0).", show_default=False)] = None,
+    loops: Annotated[str | None, typer.Option(metavar="NAME,...", help="Named loops to "
+                                              "remove (all their edges).",
+                                              show_default=False)] = None,
+    all_edges: Annotated[bool, typer.Option("--all-edges", help="Knock out every edge, one "
+                                            "at a time, and rank them.")] = False,
+    outcomes: Annotated[str, typer.Option(metavar="NAME,...", help="Outcomes.")]
+    = "attachment_security_12m,child_wellbeing_24m",
+    spec: Annotated[Path | None, typer.Option(metavar="SPEC.toml", help="Analyse an arm of "
+                                              "this trial spec (with --arm).",
+                                              show_default=False)] = None,
+    arm: Annotated[str | None, typer.Option(show_default=False)] = None,
+    population: Annotated[str, typer.Option(help="Population preset (without --spec).")]
+    = "pregnant_oud_moud",
+    start: Annotated[str | None, typer.Option(show_default=False)] = None,
+    horizon: Annotated[str, typer.Option(help="After birth (e.g. 24m).")] = "24m",
+    dyads: DyadsOption = 500,
+    seed: Annotated[int | None, typer.Option(min=0, show_default=False)] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+    quiet: AnalysisQuiet = False,
+) -> None:
+    """Effect of removing edges (--edges), the paper's named loops (--loops) or every edge
+    (--all-edges, ranked) on --outcomes, beside the intact model on the same dyads."""
+    from .analysis.knockout import BLOCK, plan_knockouts, rank, run_knockouts
+    from .analysis.output import manifest, write_folder
+    from .analysis.scale import executor
+
+    with _input_errors():
+        _check_out(out, force)
+        kos = plan_knockouts(_csv_list(edges, "--edges"), _csv_list(loops, "--loops"),
+                             all_edges)
+        outs = _csv_list(outcomes, "--outcomes")
+        setting, sd = _analysis_setting(spec, arm, population, start, horizon, dyads, seed)
+        with _analysis_progress(quiet) as prog, \
+                executor(scheduler, workers, -(-len(kos) // BLOCK)) as pool:
+            task = prog.add_task("knock-outs", total=len(kos))
+            table = run_knockouts(setting, kos, outs, dyads=dyads, seed=sd, pool=pool,
+                                  progress=lambda m: prog.advance(task, m))
+        opts = {"knockouts": kos, "outcomes": outs, "spec": str(spec) if spec else None,
+                "arm": arm, "population": population, "start": start, "horizon": horizon,
+                "dyads": dyads, "seed": sd}
+        files: dict[str, Any] = {"knockouts.csv": table,
+                                 "manifest.json": manifest("knockout", opts)}
+        for o in outs:
+            files[f"ranking_{o}.csv"] = rank(table, o)
+        write_folder(out, files, force=force)
+    for o in outs:
+        r = rank(table, o).head(10)
+        t = Table(title=Text(f"{o}: largest knock-out effects ({dyads} dyads, seed {sd})"),
+                  title_justify="left")
+        for col in ("rank", "knockout", "effect", "95% interval"):
+            t.add_column(col, justify="left" if col == "knockout" else "right")
+        for _, row in r.iterrows():
+            t.add_row(str(row["rank"]), Text(row["knockout"]), f"{row['effect']:.4g}",
+                      f"{row['ci_low']:.4g} to {row['ci_high']:.4g}")
+        _console().print(t)
+    _stdout(f"wrote {out.absolute()}")
+
+
+# --------------------------------------------------------------------------- sensitivity
+class SAMethod(StrEnum):
+    sobol = "sobol"
+    morris = "morris"
+
+
+@app.command()
+def sensitivity(
+    params: Annotated[str, typer.Option(metavar="NAME,...", help="Parameters varied over "
+                                        "their declared bounds.")],
+    outcomes: Annotated[str, typer.Option(metavar="NAME,...", help="Outcomes (dyad means).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for indices.csv, "
+                                      "samples.csv, outputs.csv and manifest.json.")],
+    method: Annotated[SAMethod, typer.Option(help="Sobol indices or Morris screening.")]
+    = SAMethod.sobol,
+    n: Annotated[int, typer.Option("--n", min=2, help="Base samples (Sobol: a power of two; "
+                                   "Morris: trajectories).")] = 64,
+    spec: Annotated[Path | None, typer.Option(metavar="SPEC.toml", show_default=False,
+                                              help="Analyse an arm of this trial spec.")]
+    = None,
+    arm: Annotated[str | None, typer.Option(show_default=False)] = None,
+    population: Annotated[str, typer.Option(help="Population preset (without --spec).")]
+    = "pregnant_oud_moud",
+    start: Annotated[str | None, typer.Option(show_default=False)] = None,
+    horizon: Annotated[str, typer.Option(help="After birth (e.g. 12m).")] = "12m",
+    dyads: DyadsOption = 200,
+    seed: Annotated[int | None, typer.Option(min=0, show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from its "
+                                         "checkpoint (OUT.checkpoint).")] = False,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+    quiet: AnalysisQuiet = False,
+) -> None:
+    """Global sensitivity with SALib: first- and total-order Sobol indices (or Morris mu*,
+    sigma) of --outcomes to --params, with bootstrap 95% intervals; each block of parameter
+    sets is one engine batch, checkpointed so that --resume after a crash gives the same
+    files as an uninterrupted run."""
+    from .analysis import sensitivity as sa
+    from .analysis.output import manifest, write_folder
+    from .analysis.scale import executor
+
+    with _input_errors():
+        _check_out(out, force)
+        names = _csv_list(params, "--params")
+        outs = _csv_list(outcomes, "--outcomes")
+        prob = sa.problem(names)
+        setting, sd = _analysis_setting(spec, arm, population, start, horizon, dyads, seed)
+        x = sa.sample(prob, method.value, n, sd)
+        block = sa.ModelBlock(setting, names, outs, dyads, sd)
+        opts = {"method": method.value, "params": names, "outcomes": outs, "n": n,
+                "spec": str(spec) if spec else None, "arm": arm, "population": population,
+                "start": start, "horizon": horizon, "dyads": dyads, "seed": sd,
+                "bounds": prob["bounds"]}
+        ck = _checkpoint_dir(out)
+        if ck.exists() and not resume:
+            shutil.rmtree(ck)
+        with _analysis_progress(quiet) as prog, \
+                executor(scheduler, workers, -(-len(x) // sa.BLOCK)) as pool:
+            task = prog.add_task("parameter sets", total=len(x))
+            y = sa.evaluate(x, block, checkpoint=ck, pool=pool, fingerprint=sa.fingerprint(
+                **opts), progress=lambda m: prog.advance(task, m))
+        table = sa.analyze(prob, method.value, x, y, outs, sd)
+        pd = _pd()
+        write_folder(out, {"indices.csv": table,
+                           "samples.csv": pd.DataFrame(x, columns=names),
+                           "outputs.csv": pd.DataFrame(y, columns=outs),
+                           "manifest.json": manifest("sensitivity", opts)}, force=force)
+        shutil.rmtree(ck, ignore_errors=True)
+    cols = ["S1", "ST"] if method == SAMethod.sobol else ["mu_star", "sigma"]
+    t = Table(title=Text(f"{method.value}: {len(x)} parameter sets x {dyads} dyads"),
+              caption=Text(f"wrote {out.absolute()}"), title_justify="left",
+              caption_justify="left")
+    for col in ("outcome", "parameter", *cols):
+        t.add_column(col, justify="right" if col in cols else "left")
+    for _, row in table.iterrows():
+        t.add_row(row["outcome"], row["parameter"], *(f"{row[c]:.3g}" for c in cols))
+    _console().print(t)
 
 
 def main() -> None:

@@ -184,13 +184,13 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
 _POSITION = {node: i for i, (node, _) in enumerate(ORDER)}
 
 
-def _seen(source, target, path, day, s):
+def _seen(source, target, path, day):
     """What ``target`` read of ``source`` on ``day`` in the world ``path`` was recorded in
     (end-of-day values): today's value when ``source`` is updated before ``target`` in the
-    day (Gauss-Seidel order), else yesterday's (the shared initial state on day 0)."""
+    day (Gauss-Seidel order), else yesterday's (NaN on day 0: the shared initial state)."""
     if _POSITION.get(source, -1) < _POSITION[target]:  # context nodes never change
         return path[day]
-    return jnp.where(day > 0, path[jnp.maximum(day - 1, 0)], s[source])
+    return jnp.where(day > 0, path[jnp.maximum(day - 1, 0)], jnp.nan)
 
 
 @partial(jax.jit, static_argnames=("n_periods", "period", "record"))
@@ -206,7 +206,7 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
     per-day trajectory (a mediator held at its value in another world); ``edge_paths``
     ({target: {source: (days, chunk)}}) makes only the edge ``source -> target`` carry the
     recorded world's value of ``source`` (an edge-level counterfactual, Avin, Shpitser &
-    Pearl 2005)."""
+    Pearl 2005). NaN in a path: that dyad is not clamped on that day."""
     keys = rng.dyad_keys(seed, ids)
     names = list(NODE_IDS) + ["moud.offered"]
     s, dyad = initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
@@ -219,10 +219,12 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
         z, u = unpack_draws(z_vec, u_vec)
         mask, value, inputs = do_mask, do_value, None
         if node_paths:
-            mask = {**do_mask, **{n: jnp.bool_(True) for n in node_paths}}
-            value = {**do_value, **{n: path[day] for n, path in node_paths.items()}}
+            today = {n: path[day] for n, path in node_paths.items()}
+            mask = {**do_mask, **{n: do_mask[n] | ~jnp.isnan(v) for n, v in today.items()}}
+            value = {**do_value,
+                     **{n: jnp.where(jnp.isnan(v), do_value[n], v) for n, v in today.items()}}
         if edge_paths:
-            inputs = {tgt: {src: _seen(src, tgt, path, day, s) for src, path in by_src.items()}
+            inputs = {tgt: {src: _seen(src, tgt, path, day) for src, path in by_src.items()}
                       for tgt, by_src in edge_paths.items()}
         s = step(s, p, dyad, day, z, u, mask, value, inputs)
         acc = outcomes.update(acc, s, p, dyad, day, u, 1.0)

@@ -103,14 +103,17 @@ def _varying(setting: Setting, parameter_sets: Sequence[Mapping[str, float]]):
 
 def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float]], *,
                    dyads: int, seed: int, dyad_ids: np.ndarray | None = None,
+                   schedules: Sequence[Mapping[str, np.ndarray]] | None = None,
                    record_daily: Sequence[str] = (),
                    node_paths: Mapping[str, np.ndarray] | None = None,
                    edge_paths: Mapping[tuple[str, str], np.ndarray] | None = None,
                    chunk_size: int = CHUNK,
                    progress: Callable[[int], None] | None = None) -> Batch:
     """Simulate every parameter set on the same ``dyads`` dyads (ids ``dyad_ids``, default
-    ``0..dyads-1``) and seed. ``node_paths[node]`` / ``edge_paths[(source, target)]`` are
-    (sets x dyads, days) or (sets, dyads, days) arrays. ``progress(rows)`` after each chunk.
+    ``0..dyads-1``) and seed. ``schedules`` (one per set, each a Schedule's per-dyad arrays)
+    replaces the setting's schedule set by set: an arm of a trial per set.
+    ``node_paths[node]`` / ``edge_paths[(source, target)]`` are (sets, dyads, days) arrays,
+    NaN where a row is not clamped. ``progress(rows)`` after each chunk.
     Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")
@@ -133,10 +136,14 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     row_ids = np.tile(ids, n_sets)
     row_set = np.repeat(np.arange(n_sets), dyads)
     per_set = {k: np.array([f[k] for f in full], np.float32) for k in names}
-    sched = setting.schedule or Schedule.none(dyads).arrays
-    if any(len(v) != dyads for v in sched.values()):
+    base = setting.schedule or Schedule.none(dyads).arrays
+    per_set_sched = list(schedules) if schedules is not None else [base] * n_sets
+    if len(per_set_sched) != n_sets:
+        raise ValueError("schedules must have one entry per parameter set")
+    if any(len(v) != dyads for sc in per_set_sched for v in sc.values()):
         raise ValueError("schedule arrays must have one entry per dyad")
-    row_sched = {k: np.tile(np.asarray(v), n_sets) for k, v in sched.items()}
+    row_sched = {k: np.concatenate([np.asarray(sc[k]) for sc in per_set_sched])
+                 for k in per_set_sched[0]}
     days = setting.total_days
 
     def rows_by_day(a: np.ndarray, what: str) -> np.ndarray:

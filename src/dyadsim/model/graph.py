@@ -630,6 +630,67 @@ del E
 EDGE_BY_WEIGHT: dict[str, Edge] = {e.weight_name: e for e in EDGES}
 
 
+@dataclass(frozen=True)
+class Loop:
+    """A feedback loop the paper names: the cycle ``nodes[0] -> nodes[1] -> ... ->
+    nodes[0]``, every step a declared edge (a loop knock-out zeroes all of them)."""
+
+    name: str
+    nodes: tuple[str, ...]
+    section: str
+    citation: str
+    meaning: str
+
+    @property
+    def edges(self) -> tuple[str, ...]:
+        """The weight names of the loop's edges, in order."""
+        ring = (*self.nodes, self.nodes[0])
+        return tuple(f"{a}->{b}" for a, b in zip(ring, ring[1:], strict=False))
+
+
+LOOPS: tuple[Loop, ...] = (
+    Loop("stress_feedback", ("stressor", "cognitive_appraisal", "stress_arousal",
+                             "parenting_behavior", "infant_affect_behavior"),
+         "Figure 1 legend", REESE,
+         "The infant's distress is appraised as a stressor by the mother; her stress arousal "
+         "disrupts parenting, which leaves the infant more distressed."),
+    Loop("stress_use_feedback", ("stressor", "cognitive_appraisal", "stress_arousal",
+                                 "negative_affect", "craving", "opioid_use",
+                                 "natural_reward_responsiveness", "reward_dysregulation",
+                                 "salience_of_infant_cues", "parenting_behavior",
+                                 "infant_affect_behavior"),
+         "Figure 1 legend", REESE,
+         "Infant behaviour interpreted as stressful 'may reinforce her mother's cycle of "
+         "substance craving and use', which blunts infant-cue salience and parenting."),
+    Loop("coregulation", ("parenting_behavior", "dyadic_synchrony", "infant_positive_affect",
+                          "positive_affect"),
+         INFANT, "Reese 2021; Tronick 1977; Feldman 2007",
+         "Emotion co-regulation: attuned care and infant positive affect reinforce the "
+         "mother's positive affect and engaged parenting."),
+    Loop("infant_distress", ("parenting_behavior", "infant_stress_reactivity",
+                             "infant_affect_behavior"),
+         ATTACH, "Reese 2021 ('a reciprocal relationship'); Nachmias 1996",
+         "Disengaged care raises the infant's stress reactivity and distress, which makes "
+         "care harder."),
+    Loop("addiction_cycle", ("opioid_use", "drug_reward_salience", "reward_dysregulation",
+                             "craving"),
+         ALLOSTASIS, K,
+         "Use sensitises drug reward, dysregulating reward; craving drives use, 'which fuels "
+         "this cycle'."),
+    Loop("withdrawal_relief", ("opioid_use", "physical_dependence", "withdrawal", "craving"),
+         ALLOSTASIS, K,
+         "Negative reinforcement: use builds dependence, withdrawal drives craving and use."),
+    Loop("stress_sensitization_cycle", ("opioid_use", "stress_sensitization", "craving"),
+         ALLOSTASIS, f"{K}; {GAR}",
+         "Use sensitises stress systems; sensitization drives craving and use."),
+    Loop("automaticity", ("opioid_use", "action_schema", "attentional_bias", "drug_cue"),
+         MORE_CUE, f"{TIF}; Garland 2014",
+         "Use strengthens the drug-use action schema, which biases attention to drug cues "
+         "that trigger use."),
+)
+LOOP_BY_NAME: dict[str, Loop] = {lp.name: lp for lp in LOOPS}
+
+
 def edges_into(target: str) -> tuple[Edge, ...]:
     return tuple(e for e in EDGES if e.target == target)
 
@@ -663,6 +724,10 @@ def _validate() -> None:
                     raise RuntimeError(f"gain edge {e.weight_name}: no edge {m}->{e.target}")
         if e.type == "windowed" and e.window is None:
             raise RuntimeError(f"windowed edge {e.weight_name} has no window")
+    for lp in LOOPS:
+        missing = [w for w in lp.edges if w not in seen]
+        if missing:
+            raise RuntimeError(f"loop {lp.name}: no declared edge {', '.join(missing)}")
 
 
 _validate()

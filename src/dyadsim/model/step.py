@@ -105,12 +105,14 @@ def make_clock(day, dyad):
 def step(s, p, dyad, day, z, u, do_mask, do_value, inputs=None):
     """Advance every dyad by one day. ``do_mask``/``do_value`` map node -> scalar (or one
     value per dyad). ``inputs`` ({target: {source: value}}) is what one mechanism reads of
-    a parent instead of the state: an edge-level counterfactual (engine ``edge_paths``)."""
+    a parent instead of the state, NaN where it reads the state: an edge-level
+    counterfactual (engine ``edge_paths``)."""
     clock = make_clock(day, dyad)
     s = dict(s)
     inputs = inputs or {}
     for node, mechanism in ORDER:
-        seen = {**s, **inputs[node]} if node in inputs else s
+        seen = s if node not in inputs else {
+            **s, **{k: jnp.where(jnp.isnan(v), s[k], v) for k, v in inputs[node].items()}}
         for key, value in mechanism(seen, p, dyad, clock, z, u).items():
             s[key] = value
         s[node] = jnp.where(do_mask[node], do_value[node], s[node]).astype(jnp.float32)
