@@ -290,6 +290,61 @@ def populations(
     _console().print(table)
 
 
+@app.command()
+def instruments(
+    check: Annotated[bool, typer.Option("--check", help="Simulate each instrument's "
+                                        "reference population and print published vs "
+                                        "realised reliability, SD and test-retest r.")]
+    = False,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON: with --check a list, one "
+                                           "object per instrument.")] = False,
+    dyads: Annotated[int, typer.Option(help="Dyads per reference population (--check).")]
+    = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the reference simulations (--check).")]
+    = 20260131,
+) -> None:
+    """List the measurement instruments; --check compares each with its published figures
+    in its reference population (published in plain, declared guesses in brackets)."""
+    from .trials.instruments import INSTRUMENTS, registry_table
+    from .trials.instruments.calibrate import check as check_instruments
+    from .trials.instruments.calibrate import format_rows
+
+    if dyads < 10:
+        _fail(f"--dyads must be at least 10, got {dyads}")
+    if not check:
+        table_df = registry_table()
+        if json_out:
+            _stdout(table_df.to_json(orient="records", indent=2))
+            return
+        table = Table(title="dyadsim instruments", title_justify="left")
+        for col in ("name", "kind", "reads", "reliability", "label"):
+            table.add_column(col, no_wrap=col != "label")
+        for row in table_df.itertuples():
+            rel = "-" if row.reliability is None or row.reliability != row.reliability \
+                else f"{row.reliability:g}"
+            table.add_row(Text(row.name), row.kind, Text(row.reads), rel, Text(row.label))
+        _console().print(table)
+        return
+    err = _console(stderr=True)
+    with err.status("simulating reference populations") as status, _input_errors():
+        rows = check_instruments(
+            INSTRUMENTS, dyads=dyads, seed=seed,
+            on_population=lambda p: status.update(f"simulating reference population {p}"))
+    if json_out:
+        _stdout(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"dyadsim instruments: published vs realised ({dyads} dyads per "
+                  f"reference population, seed {seed})", title_justify="left",
+                  caption="published -> realised; (declared guess) -> realised; n/p = not "
+                  "published. Reliability: share of observed variance that is true-score "
+                  "variance.", caption_justify="left")
+    for col in ("instrument", "reference", "reliability", "SD", "test-retest r", "remark"):
+        table.add_column(col, no_wrap=col != "remark", ratio=1 if col == "remark" else None)
+    for cells in format_rows(rows):
+        table.add_row(*(Text(c) for c in cells))
+    _console().print(table)
+
+
 # --------------------------------------------------------------------------- simulate
 def _pairs(items: list[str] | None, option: str, what: str) -> dict[str, float]:
     """Parse repeated ``name=value`` options; values are floats."""

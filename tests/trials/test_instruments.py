@@ -1,9 +1,16 @@
 """Tests of the measurement layer (dyadsim.trials.instruments).
 
-Tolerances (stated so the tests can fail):
+Realised properties (issue 7, section 1): each reference population is simulated once
+(module fixture, 600 dyads, a seed other than the calibration's), the instruments measured
+as a trial does, and the realised reliability (squared correlation of error-free and
+observed scores) must lie within 0.05 of the published (or declared) value, the observed
+SD within 20%, and the test-retest r inside its published range, for every published
+figure. Figures the model cannot give are strict xfails that name why (they fail the suite
+once the model can give them).
+
+Other tolerances (stated so the tests can fail):
 - error SD: SD(observed - true) within 10% of sqrt(SEM^2 + step^2/12) over 20,000 draws
   (sampling error of an SD at n=20k is about 0.5%; rounding adds step^2/12);
-- anchors: mean observed score at a published anchor within +-1 scale point (n=20,000);
 - missingness: observed missing fraction within +-0.01 of missing_rate (n=40,000; binomial
   SD <= 0.0025);
 - EMA compliance: answered fraction within +-0.02 of the compliance (>= 16,800 prompts);
@@ -32,10 +39,10 @@ from dyadsim.trials.instruments import (
     EVENT_NODES,
     INSTRUMENTS,
     UDS_WINDOW_DAYS,
-    Anchor,
     CodedClassification,
     EMAScale,
     Instrument,
+    NotCalibratedError,
     ScaleScore,
     UnknownInstrumentError,
     asq3_referral,
@@ -49,6 +56,7 @@ from dyadsim.trials.instruments import (
     pbq_positive,
     registry_table,
 )
+from dyadsim.trials.instruments.calibrate import check, format_rows
 
 BINARY_SERIES = EVENT_NODES | {"moud"}
 LATENT_NODES = {
@@ -142,6 +150,20 @@ def at_composite(inst: ScaleScore, c: float, n: int) -> dict[str, np.ndarray]:
     }
 
 
+def _with_error(inst: ScaleScore, sd: float, rel: float) -> ScaleScore:
+    """The instrument with another error SD and reliability (its norm's, if it has one)."""
+    norm = None if inst.norm is None else replace(inst.norm, sd=sd, reliability=rel)
+    return replace(inst, sd_obs=sd, reliability=rel, norm=norm)
+
+
+def reference_levels(inst: Instrument) -> dict[str, float]:
+    """Read levels that put a reference-scaled score's composite at its reference mean."""
+    if not isinstance(inst, ScaleScore) or inst.norm is None:
+        return {}
+    c = inst.latent.mean
+    return {r: c if w > 0 else 1.0 - c for r, w in zip(inst.reads, inst.weights, strict=True)}
+
+
 def direction(inst: Instrument, read: str) -> int:
     if isinstance(inst, ScaleScore):
         return 1 if inst.weights[inst.reads.index(read)] > 0 else -1
@@ -233,15 +255,26 @@ def test_floor_and_ceiling_are_reached_not_crossed(name):
     lo, hi = inst.scale
     # push far past the scale with a huge SEM: everything must pile up on lo and hi
     huge = 5000.0 if inst.link == "log" else 1e6 * (hi - lo)
-    wild = replace(inst, sd_obs=huge, reliability=0.01)
+    wild = _with_error(inst, huge, 0.01)
     obs = wild.measure(at_composite(inst, 0.5, 2000), _rng(1))
     assert obs.min() == pytest.approx(lo) and obs.max() == pytest.approx(hi)
     assert np.mean((obs == lo) | (obs == hi)) > 0.99
 
 
 def test_map_must_stay_on_scale():
+    fin = INSTRUMENTS["finnegan"]
     with pytest.raises(ValueError, match="outside the scale"):
-        replace(INSTRUMENTS["pss10"], anchors=(Anchor(0.0, 0.0, "a"), Anchor(0.5, 30.0, "b")))
+        replace(fin, anchors=(fin.anchors[0], replace(fin.anchors[1], latent=0.5)))
+    with pytest.raises(ValueError, match="either a norm or two anchors"):
+        replace(INSTRUMENTS["pss10"], anchors=fin.anchors)
+    with pytest.raises(ValueError, match="must be the norm's"):
+        replace(INSTRUMENTS["pss10"], sd_obs=3.0)
+
+
+def test_uncalibrated_score_says_how_to_calibrate():
+    bare = replace(INSTRUMENTS["comm"], latent=None)
+    with pytest.raises(NotCalibratedError, match="instruments.calibrate"):
+        bare.measure({"craving": np.full(3, 0.2), "opioid_use": np.full(3, 0.1)}, _rng(0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,29 +283,18 @@ def test_map_must_stay_on_scale():
 
 
 @pytest.mark.parametrize("name", SCALE_SCORES)
-def test_sem_follows_reliability(name):
-    inst = INSTRUMENTS[name]
-    assert inst.sem == pytest.approx(inst.sd_obs * math.sqrt(1.0 - inst.reliability))
-
-
-def test_published_sems():
-    assert INSTRUMENTS["pss10"].sem == pytest.approx(3.4, abs=0.1)  # 7.5*sqrt(.2)
-    assert 3.0 <= INSTRUMENTS["comm"].sem <= 4.0
-    assert INSTRUMENTS["finnegan"].sem == pytest.approx(3.306, abs=1e-6)
-    assert INSTRUMENTS["dot_probe_ms"].reliability <= 0.3
-
-
-@pytest.mark.parametrize("name", SCALE_SCORES)
 def test_error_sd_matches_sem(name):
     inst = replace(INSTRUMENTS[name], missing_rate=0.0)
     lo, hi = inst.scale
     grid = sorted(np.linspace(0.0, 1.0, 41), key=lambda c: abs(c - 0.5))
+    if inst.latent is not None:
+        grid.insert(0, inst.latent.mean)  # the reference mean: the score's norm mean
     c = None
-    for cand in grid:  # a latent level where +-4 SEM stays off the floor and ceiling
+    for cand in grid:  # a latent level where +-3 SEM stays off the floor and ceiling
         t = float(inst.map_latent(cand))
-        band = (t * math.exp(-4 * inst.sem), t * math.exp(4 * inst.sem))
+        band = (t * math.exp(-3 * inst.sem), t * math.exp(3 * inst.sem))
         if inst.link == "linear":
-            band = (t - 4 * inst.sem, t + 4 * inst.sem)
+            band = (t - 3 * inst.sem, t + 3 * inst.sem)
         if band[0] > lo and band[1] < hi:
             c = cand
             break
@@ -331,8 +353,15 @@ PAIRS = [(n, r) for n in NUMERIC for r in INSTRUMENTS[n].reads]
 def test_monotone_in_each_read(name, read):
     inst = INSTRUMENTS[name]
     n = 20_000
-    lo_obs = inst.measure(build_inputs(inst, n, _rng(7), {read: 0.2}), _rng(8))
-    hi_obs = inst.measure(build_inputs(inst, n, _rng(9), {read: 0.8}), _rng(10))
+    base = reference_levels(inst)
+    lo_lvl, hi_lvl = 0.2, 0.8
+    if base:  # two latent SDs either side of the reference mean (in the read's units)
+        share = abs(inst.weights[inst.reads.index(read)]) / sum(map(abs, inst.weights))
+        step = min(0.3, 2.0 * inst.latent_unit / share)
+        lo_lvl = float(np.clip(base[read] - step, 0.0, 1.0))
+        hi_lvl = float(np.clip(base[read] + step, 0.0, 1.0))
+    lo_obs = inst.measure(build_inputs(inst, n, _rng(7), {**base, read: lo_lvl}), _rng(8))
+    hi_obs = inst.measure(build_inputs(inst, n, _rng(9), {**base, read: hi_lvl}), _rng(10))
     lo_obs, hi_obs = lo_obs[~np.isnan(lo_obs)], hi_obs[~np.isnan(hi_obs)]
     diff = (hi_obs.mean() - lo_obs.mean()) * direction(inst, read)
     se = math.sqrt(hi_obs.var() / hi_obs.size + lo_obs.var() / lo_obs.size)
@@ -347,49 +376,10 @@ def test_reversed_scales_point_the_right_way():
     assert hrv.weights[hrv.reads.index("drug_reward_salience")] < 0
 
 
-@pytest.mark.parametrize("name", SCALE_SCORES)
-def test_true_score_passes_through_anchors(name):
-    inst = INSTRUMENTS[name]
-    for a in inst.anchors:
-        assert float(inst.map_latent(a.latent)) == pytest.approx(a.score)
-        assert inst.true_score(at_composite(inst, a.latent, 1))[0] == pytest.approx(a.score)
-
-
-PUBLISHED = [
-    (n, a)
-    for n in SCALE_SCORES
-    for a in INSTRUMENTS[n].anchors
-    if a.published  # type: ignore[union-attr]
-]
-
-
-def test_published_anchor_values():
-    got = {(n, a.score) for n, a in PUBLISHED}
-    assert {("pss10", 16.14), ("pss10", 21.49), ("comm", 8.4), ("comm", 20.4)} <= got
-
-
-@pytest.mark.parametrize(
-    ("name", "anchor"), PUBLISHED, ids=[f"{n}-{a.score}" for n, a in PUBLISHED]
-)
-def test_published_anchor_reproduced(name, anchor):
-    inst = INSTRUMENTS[name]
-    obs = inst.measure(at_composite(inst, anchor.latent, 20_000), _rng(11))
-    assert np.nanmean(obs) == pytest.approx(anchor.score, abs=1.0)
-
-
-def test_pss_anchor_holds_for_a_heterogeneous_group():
-    # linear map: a group whose mean composite is the anchor reproduces the published mean
-    inst = INSTRUMENTS["pss10"]
-    rng = _rng(12)
-    x = np.clip(rng.normal(0.35, 0.08, 20_000), 0, 1)
-    obs = inst.measure({"cognitive_appraisal": x, "negative_affect": x}, rng)
-    assert np.nanmean(obs) == pytest.approx(16.14, abs=1.0)
-
-
-def test_kips_bands_follow_latent():
-    inst = INSTRUMENTS["kips"]
-    true = inst.true_score({"parenting_behavior": np.array([0.3, 0.6, 0.8, np.nan])})
-    assert kips_band(true).tolist() == ["low", "moderate", "high", None]
+def test_kips_bands():
+    scores = np.array([1.0, 2.9, 3.0, 3.9, 4.0, 5.0, np.nan])
+    assert kips_band(scores).tolist() == [
+        "low", "low", "moderate", "moderate", "high", "high", None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -621,3 +611,109 @@ def test_same_seed_same_output(name):
         assert a.tolist() == b.tolist()
     else:
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------
+# realised properties in the reference populations (issue 7, section 1)
+# ---------------------------------------------------------------------------------------
+
+TEST_DYADS = 600
+TEST_SEED = 7
+NORMED = [n for n, i in INSTRUMENTS.items() if i.norm is not None]
+
+#: Published figures the model's latents cannot give (strict xfail: they fail once it can).
+_ASQ_LIMIT = (
+    "child well-being at 12 months has almost no between-child spread in low-risk children "
+    "but for a few outliers, which set its SD"
+)
+MODEL_LIMITS: dict[tuple[str, str], str] = {
+    ("pss10", "test_retest"): "30-day means of threat appraisal and negative affect in "
+    "low-risk mothers persist too little over 28 days (realised about 0.64)",
+    **{(f"asq3_{d}", "test_retest"): _ASQ_LIMIT
+       for d in ("communication", "gross_motor", "fine_motor", "personal_social")},
+}
+
+
+@pytest.fixture(scope="module")
+def realised():
+    return {r.instrument: r for r in check(INSTRUMENTS, dyads=TEST_DYADS, seed=TEST_SEED)}
+
+
+def _cases(figure: str) -> list:
+    """Instruments with ``figure`` published (declared guesses are shown by the check,
+    not held to tolerances)."""
+    out = []
+    for name in NORMED:
+        if not INSTRUMENTS[name].norm.is_published(figure):
+            continue
+        marks = []
+        if (name, figure) in MODEL_LIMITS:
+            marks = [pytest.mark.xfail(strict=True, reason=MODEL_LIMITS[(name, figure)])]
+        out.append(pytest.param(name, marks=marks, id=name))
+    return out
+
+
+@pytest.mark.parametrize("name", _cases("reliability"))
+def test_realised_reliability_within_005(realised, name):
+    target = INSTRUMENTS[name].norm.reliability
+    got = realised[name].realised_reliability
+    assert got is not None and abs(got - target) <= 0.05, (name, target, got)
+
+
+@pytest.mark.parametrize("name", _cases("sd"))
+def test_realised_sd_within_20_percent(realised, name):
+    target = INSTRUMENTS[name].norm.sd
+    got = realised[name].realised_sd
+    assert got is not None and abs(got / target - 1.0) <= 0.20, (name, target, got)
+
+
+@pytest.mark.parametrize("name", _cases("test_retest"))
+def test_realised_test_retest_in_published_range(realised, name):
+    lo, hi = INSTRUMENTS[name].norm.test_retest
+    got = realised[name].realised_test_retest
+    assert got is not None and lo <= got <= hi, (name, (lo, hi), got)
+
+
+def test_published_figures_are_reported_and_others_say_so(realised):
+    assert list(realised) == list(INSTRUMENTS)
+    comm = realised["comm"].as_json()
+    assert comm["published_reliability"] == 0.86 and comm["published_sd"] == 8.77
+    assert comm["published_test_retest"] == [0.75, 1.0]
+    for key in ("realised_reliability", "realised_sd", "realised_test_retest"):
+        assert isinstance(comm[key], float)
+    hrv = realised["hrv_reward_response"].as_json()
+    assert hrv["published_reliability"] is None and hrv["declared"]["reliability"] == 0.5
+    for name in ("uds_opioid", "ema_craving", "records_cps"):
+        row = realised[name].as_json()
+        assert row["published_reliability"] is None and row["realised_reliability"] is None
+        assert "no published" in row["note"]
+    table = {cells[0]: cells for cells in format_rows(realised.values())}
+    assert table["comm"][2].startswith("0.86 ->") and table["hrv_reward_response"][2] \
+        .startswith("(0.50) ->")
+    assert table["uds_opioid"][2] == "n/p"
+
+
+def test_cli_instruments_check_json_and_table(realised, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import dyadsim.trials.instruments.calibrate as calibrate_module
+    from dyadsim.cli import app
+
+    monkeypatch.setattr(calibrate_module, "check", lambda *a, **k: list(realised.values()))
+    runner = CliRunner()
+    out = runner.invoke(app, ["instruments", "--check", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert [r["instrument"] for r in rows] == list(INSTRUMENTS)
+    keys = {"instrument", "published_reliability", "realised_reliability", "published_sd",
+            "realised_sd", "published_test_retest", "realised_test_retest"}
+    assert all(keys <= set(r) for r in rows)
+    table = runner.invoke(app, ["instruments", "--check"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "0.86 ->" in table.stdout and "n/p" in table.stdout
+    bad = runner.invoke(app, ["instruments", "--check", "--dyads", "5"])
+    assert bad.exit_code == 2 and bad.output.strip().startswith("error: --dyads")
+    listing = runner.invoke(app, ["instruments", "--json"])
+    assert listing.exit_code == 0
+    assert [r["name"] for r in json.loads(listing.stdout)] == list(INSTRUMENTS)

@@ -1,0 +1,462 @@
+"""Calibrate the instruments to their reference populations, and check them.
+
+Every instrument with a :class:`~.kinds.Norm` declares a reference population: a preset
+standing for the sample its published figures describe, and the day it is measured. This
+module simulates each reference population once (no intervention), reads every instrument's
+inputs there exactly as a trial does (the mean of each latent over the instrument's window
+ending on the assessment day; the daily series for series instruments; the 12- or
+24-month outcome for outcome reads), and
+
+- **calibrates**: the mean and SD of each reference-scaled instrument's latent composite,
+  written to the generated module ``calibrated.py`` (the catalogue's constants, so the map
+  standardises the latent where the published figures were measured);
+- **checks**: per instrument, the realised reliability (squared correlation of the
+  error-free score with the observed score: the share of observed variance that is
+  true-score variance), observed SD and mean, and test-retest correlation (observed scores
+  ``retest_days`` later, fresh measurement error; 0 days = the same period measured twice),
+  next to the published (or declared) figures.
+
+Rerun after any change to the model's dynamics or to a norm (deterministic for a given
+``--dyads`` and ``--seed``)::
+
+    python -m dyadsim.trials.instruments.calibrate            # writes calibrated.py
+    python -m dyadsim.trials.instruments.calibrate --check    # prints the check, writes nothing
+
+Test-retest depends on how much the latent itself persists over the interval: the map
+and error set reliability and SD, not persistence, so a realised test-retest outside its
+published range is reported, not tuned away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...timepoints import parse_time_point
+from .kinds import (
+    MIN_LATENT_SD,
+    CodedClassification,
+    Instrument,
+    LatentScale,
+    ScaleScore,
+    UseDaysRecall,
+)
+
+#: Kinds whose constants the calibration sets (a latent scale in the reference population).
+CALIBRATED_KINDS = (ScaleScore, UseDaysRecall)
+
+#: Dyads and seed of the reference simulations behind ``calibrated.py``.
+CALIBRATION_DYADS = 2000
+CALIBRATION_SEED = 20260131
+
+_OUTCOME_SUFFIXES = ("_12m", "_24m")
+_DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One simulated reference population: daily latent series and per-dyad outcomes.
+
+    ``nodes`` maps a latent to its (dyads, days) series; ``outcomes`` a per-dyad outcome
+    (``wellbeing_cognitive_12m``) to its values; ``birth_day`` is the day index of birth
+    (NaN without a pregnancy).
+    """
+
+    population: str
+    pregnancy: bool
+    nodes: Mapping[str, np.ndarray]
+    outcomes: Mapping[str, np.ndarray]
+    birth_day: np.ndarray
+
+    @property
+    def dyads(self) -> int:
+        return int(self.birth_day.shape[0])
+
+    def day_index(self, at: str, plus_days: int = 0) -> np.ndarray:
+        """Per-dyad day index of time point ``at`` (``dayN`` or ``ppN``) plus ``plus_days``."""
+        kind, num = _time_point(at)
+        if kind == "pp":
+            if not self.pregnancy:
+                raise ValueError(f"{self.population!r} has no pregnancy: {at!r} is undefined")
+            return np.round(self.birth_day).astype(np.int64) + num + plus_days
+        return np.full(self.dyads, num + plus_days, dtype=np.int64)
+
+    def inputs(self, inst: Instrument, end: np.ndarray) -> dict[str, np.ndarray]:
+        """The instrument's inputs for an assessment on day index ``end`` (per dyad)."""
+        out: dict[str, np.ndarray] = {}
+        for read in inst.reads:
+            if read in self.nodes:
+                series = self.nodes[read]
+                w = inst.window_days
+                if int(end.min()) - w + 1 < 0 or int(end.max()) >= series.shape[1]:
+                    raise ValueError(
+                        f"instrument {inst.name!r}: its {w}-day window on {read!r} runs "
+                        "outside the reference simulation"
+                    )
+                idx = end[:, None] - w + 1 + np.arange(w)[None, :]
+                x = np.clip(series[np.arange(series.shape[0])[:, None], idx], 0.0, 1.0)
+                out[read] = x if inst.series else x.mean(axis=1)
+            elif all(read + s in self.outcomes for s in _OUTCOME_SUFFIXES):
+                pp_day = end - np.round(self.birth_day)
+                use24 = pp_day >= round(18 * _DAYS_PER_MONTH)
+                v = np.where(use24, self.outcomes[read + "_24m"], self.outcomes[read + "_12m"])
+                out[read] = np.clip(v.astype(np.float64), 0.0, 1.0)
+            else:
+                raise ValueError(f"instrument {inst.name!r} reads {read!r}, not simulated")
+        return out
+
+
+def _time_point(at: str) -> tuple[str, int]:
+    parsed = parse_time_point(at)
+    if parsed is None or parsed[0] == "gw":
+        raise ValueError(f"reference time point must be 'dayN' or 'ppN', got {at!r}")
+    return parsed
+
+
+def normed(instruments: Mapping[str, Instrument]) -> dict[str, list[Instrument]]:
+    """Instruments with a norm, grouped by reference population (catalogue order)."""
+    groups: dict[str, list[Instrument]] = {}
+    for inst in instruments.values():
+        if inst.norm is not None:
+            groups.setdefault(inst.norm.population, []).append(inst)
+    return groups
+
+
+def simulate_reference(
+    population: str,
+    instruments: Sequence[Instrument],
+    *,
+    dyads: int = CALIBRATION_DYADS,
+    seed: int = CALIBRATION_SEED,
+    progress: Callable[[int], None] | None = None,
+) -> ReferenceRun:
+    """Simulate ``population`` from its default start, without intervention, long enough
+    for every instrument's window, assessment day and retest."""
+    import warnings
+
+    from ...model.populations import get_population
+    from ...simulation import simulate
+
+    pop = get_population(population)
+    last = 0
+    for inst in instruments:
+        assert inst.norm is not None
+        kind, num = _time_point(inst.norm.at)
+        if kind == "pp" and not pop.pregnancy:
+            raise ValueError(f"instrument {inst.name!r}: {population!r} has no birth")
+        last = max(last, num + (inst.norm.retest_days or 0))
+    nodes = sorted({r for inst in instruments for r in inst.reads if _is_node(r)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = simulate(population=population, dyads=dyads, seed=seed, horizon=last + 1,
+                      record="daily", nodes=nodes or None, progress=progress)
+    outcomes = {
+        str(k): np.asarray(ds[k].values, dtype=np.float64)
+        for k in ds.data_vars
+        if str(k).endswith(_OUTCOME_SUFFIXES) and "time" not in ds[k].dims
+    }
+    return ReferenceRun(
+        population=population,
+        pregnancy=pop.pregnancy,
+        nodes={n: np.asarray(ds[n].values, dtype=np.float64) for n in nodes},
+        outcomes=outcomes,
+        birth_day=np.asarray(ds["birth_day"].values, dtype=np.float64),
+    )
+
+
+def _is_node(read: str) -> bool:
+    from ...model.graph import NODE_BY_ID
+
+    return read in NODE_BY_ID
+
+
+def _rng(seed: int, name: str, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), stream])
+
+
+def latent_scale(inst: ScaleScore | UseDaysRecall, run: ReferenceRun) -> LatentScale:
+    """Mean and SD at the reference assessment of what the instrument scales: a score's
+    latent composite, or the true use days of a recall."""
+    assert inst.norm is not None
+    inputs = run.inputs(inst, run.day_index(inst.norm.at))
+    c = inst.composite(inputs) if isinstance(inst, ScaleScore) else inst.true_score(inputs)
+    c = c[np.isfinite(c)]
+    return LatentScale(mean=float(c.mean()), sd=float(c.std(ddof=1)))
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """Published (or declared) vs realised figures of one instrument; ``note`` says what
+    is published, declared or not applicable."""
+
+    instrument: str
+    population: str | None
+    published_reliability: float | None
+    realised_reliability: float | None
+    published_sd: float | None
+    realised_sd: float | None
+    published_test_retest: tuple[float, float] | None
+    realised_test_retest: float | None
+    published_mean: float | None
+    realised_mean: float | None
+    declared: dict[str, Any]
+    note: str
+    remark: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        tr = self.published_test_retest
+        return {
+            "instrument": self.instrument,
+            "published_reliability": self.published_reliability,
+            "realised_reliability": self.realised_reliability,
+            "published_sd": self.published_sd,
+            "realised_sd": self.realised_sd,
+            "published_test_retest": None if tr is None else list(tr),
+            "realised_test_retest": self.realised_test_retest,
+            "published_mean": self.published_mean,
+            "realised_mean": self.realised_mean,
+            "reference_population": self.population,
+            "declared": self.declared,
+            "note": self.note,
+        }
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
+        return None
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float | None]:
+    """Realised reliability, SD, mean and test-retest r of ``inst`` in ``run`` (simulated:
+    the instrument's own measure(), with floor, ceiling, rounding and missingness)."""
+    norm = inst.norm
+    assert norm is not None
+    end = run.day_index(norm.at)
+    inputs = run.inputs(inst, end)
+    obs = np.asarray(inst.measure(inputs, _rng(seed, inst.name, 0)), dtype=np.float64)
+    true = np.asarray(inst.true_score(inputs), dtype=np.float64)
+    if isinstance(inst, ScaleScore) and inst.link == "log":
+        obs, true = np.log(obs), np.log(true)
+    r = _corr(true, obs)
+    kept = obs[np.isfinite(obs)]
+    if r is None and kept.size > 1 and np.nanstd(true) < 1e-9 < kept.std():
+        r = 0.0  # no true-score spread: all observed variance is error
+    out: dict[str, float | None] = {
+        "reliability": None if r is None else r * r,
+        "sd": float(kept.std(ddof=1)) if kept.size > 1 else None,
+        "mean": float(kept.mean()) if kept.size else None,
+        "test_retest": None,
+    }
+    if norm.retest_days is not None:
+        later = run.inputs(inst, end + norm.retest_days)
+        again = np.asarray(inst.measure(later, _rng(seed, inst.name, 1)), dtype=np.float64)
+        if isinstance(inst, ScaleScore) and inst.link == "log":
+            again = np.log(again)
+        out["test_retest"] = _corr(obs, again)
+    if isinstance(inst, ScaleScore) and inst.link == "log" and out["mean"] is not None:
+        out["mean"] = math.exp(out["mean"])  # geometric mean, as the norm states it
+    return out
+
+
+def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
+    norm = inst.norm
+    if norm is None:
+        why = (
+            "coded classification: agreement, not a variance share"
+            if isinstance(inst, CodedClassification)
+            else "no published reliability, SD or test-retest for this instrument"
+        )
+        return CheckRow(inst.name, None, None, None, None, None, None, None, None, None, {},
+                        why, remark=why.split(":")[0])
+    pub = norm.is_published
+    declared = {
+        k: v
+        for k, v in (
+            ("reliability", norm.reliability),
+            ("sd", norm.sd),
+            ("mean", norm.mean),
+            ("test_retest", None if norm.test_retest is None else list(norm.test_retest)),
+        )
+        if v is not None and not pub(k)
+    }
+    g = got or {}
+    parts = [f"published: {', '.join(norm.published)}" if norm.published
+             else "no published figures (all declared guesses)"]
+    if declared:
+        parts.append("declared: " + ", ".join(declared))
+    remark = ""
+    if isinstance(inst, ScaleScore) and inst.latent is not None and \
+            inst.latent.sd < MIN_LATENT_SD:
+        remark = (f"the model gives the latent no spread in {norm.population}; assumed "
+                  f"latent SD {inst.assumed_latent_sd}")
+        parts.append(remark)
+    return CheckRow(
+        instrument=inst.name,
+        population=f"{norm.population} at {norm.at}",
+        published_reliability=norm.reliability if pub("reliability") else None,
+        realised_reliability=g.get("reliability"),
+        published_sd=norm.sd if pub("sd") else None,
+        realised_sd=g.get("sd"),
+        published_test_retest=norm.test_retest if pub("test_retest") else None,
+        realised_test_retest=g.get("test_retest"),
+        published_mean=norm.mean if pub("mean") else None,
+        realised_mean=g.get("mean"),
+        declared=declared,
+        note="; ".join(parts),
+        remark=remark,
+    )
+
+
+def check(
+    instruments: Mapping[str, Instrument] | None = None,
+    *,
+    dyads: int = CALIBRATION_DYADS,
+    seed: int = CALIBRATION_SEED,
+    runs: Mapping[str, ReferenceRun] | None = None,
+    on_population: Callable[[str], None] | None = None,
+) -> list[CheckRow]:
+    """One :class:`CheckRow` per instrument (catalogue order). ``runs`` reuses reference
+    simulations already made (by population); others are simulated here."""
+    if instruments is None:
+        from .catalogue import INSTRUMENTS
+
+        instruments = INSTRUMENTS
+    got: dict[str, dict[str, float | None]] = {}
+    for population, members in normed(instruments).items():
+        if on_population is not None:
+            on_population(population)
+        run = (runs or {}).get(population) or simulate_reference(
+            population, members, dyads=dyads, seed=seed)
+        for inst in members:
+            got[inst.name] = realised(inst, run, seed)
+    return [_row(inst, got.get(inst.name)) for inst in instruments.values()]
+
+
+def calibrate(
+    instruments: Mapping[str, Instrument] | None = None,
+    *,
+    dyads: int = CALIBRATION_DYADS,
+    seed: int = CALIBRATION_SEED,
+    on_population: Callable[[str], None] | None = None,
+) -> dict[str, LatentScale]:
+    """Latent scales of every reference-scaled instrument, from fresh reference runs."""
+    if instruments is None:
+        from .catalogue import INSTRUMENTS
+
+        instruments = INSTRUMENTS
+    scales: dict[str, LatentScale] = {}
+    for population, members in normed(instruments).items():
+        scaled = [m for m in members if isinstance(m, CALIBRATED_KINDS)]
+        if not scaled:
+            continue
+        if on_population is not None:
+            on_population(population)
+        run = simulate_reference(population, scaled, dyads=dyads, seed=seed)
+        for inst in scaled:
+            scales[inst.name] = latent_scale(inst, run)
+    return scales
+
+
+CALIBRATED_PATH = Path(__file__).with_name("calibrated.py")
+
+
+def render_calibrated(scales: Mapping[str, LatentScale], dyads: int, seed: int) -> str:
+    """Source text of the generated ``calibrated.py``."""
+    lines = [
+        '"""Generated by ``python -m dyadsim.trials.instruments.calibrate``; do not edit.',
+        "",
+        "Mean and SD of each reference-scaled instrument's latent composite in its reference",
+        f"population ({dyads} simulated dyads, seed {seed}). Rerun the calibration after any",
+        "change to the model's dynamics or to an instrument's norm.",
+        '"""',
+        "",
+        f'CALIBRATION = {{"dyads": {dyads}, "seed": {seed}}}',
+        "",
+        "#: instrument -> (latent mean, latent SD) in the reference population",
+        "LATENT_SCALES: dict[str, tuple[float, float]] = {",
+    ]
+    for name in sorted(scales):
+        s = scales[name]
+        lines.append(f'    "{name}": ({s.mean:.6g}, {s.sd:.6g}),')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def format_rows(rows: Iterable[CheckRow]) -> list[list[str]]:
+    """Rows of strings for a table: instrument, population, reliability, SD, test-retest
+    (published or declared -> realised), remark."""
+
+    def num(x: float | None, fmt: str = ".2f") -> str:
+        return "-" if x is None else format(x, fmt)
+
+    def pair(pub: float | None, dec: Any, real: float | None, fmt: str = ".2f") -> str:
+        if pub is None and dec is None:
+            return f"n/p -> {num(real, fmt)}" if real is not None else "n/p"
+        target = num(pub, fmt) if pub is not None else f"({num(dec, fmt)})"
+        return f"{target} -> {num(real, fmt)}"
+
+    out = []
+    for r in rows:
+        tr_pub = r.published_test_retest
+        tr_dec = r.declared.get("test_retest")
+        if tr_pub is not None:
+            tr = f"{tr_pub[0]:.2f}-{tr_pub[1]:.2f} -> {num(r.realised_test_retest)}"
+        elif tr_dec is not None:
+            tr = f"({tr_dec[0]:.2f}-{tr_dec[1]:.2f}) -> {num(r.realised_test_retest)}"
+        else:
+            tr = "n/p" if r.realised_test_retest is None else \
+                f"n/p -> {num(r.realised_test_retest)}"
+        sd_fmt = ".3g"
+        out.append([
+            r.instrument,
+            r.population or "-",
+            pair(r.published_reliability, r.declared.get("reliability"),
+                 r.realised_reliability),
+            pair(r.published_sd, r.declared.get("sd"), r.realised_sd, sd_fmt),
+            tr,
+            r.remark,
+        ])
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dyadsim.trials.instruments.calibrate [--dyads N] [--seed S] [--check]``"""
+    ap = argparse.ArgumentParser(prog="python -m dyadsim.trials.instruments.calibrate",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dyads", type=int, default=CALIBRATION_DYADS)
+    ap.add_argument("--seed", type=int, default=CALIBRATION_SEED)
+    ap.add_argument("--check", action="store_true",
+                    help="print published vs realised figures; write nothing")
+    args = ap.parse_args(argv)
+    if args.dyads < 10:
+        print("error: --dyads must be at least 10", file=sys.stderr)
+        return 2
+
+    def say(population: str) -> None:
+        print(f"simulating reference population {population} ({args.dyads} dyads)",
+              file=sys.stderr)
+
+    if args.check:
+        for row in format_rows(check(dyads=args.dyads, seed=args.seed, on_population=say)):
+            print(" | ".join(row))
+        return 0
+    scales = calibrate(dyads=args.dyads, seed=args.seed, on_population=say)
+    from ..._io import atomic_text
+
+    atomic_text(CALIBRATED_PATH, render_calibrated(scales, args.dyads, args.seed))
+    print(f"wrote {CALIBRATED_PATH} ({len(scales)} instruments)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
