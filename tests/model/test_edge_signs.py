@@ -23,7 +23,11 @@ N = 1024
 SEED = 7
 # Rare events get a higher baseline rate here: the sign of a direct effect does not depend
 # on the baseline, and the test needs events to compare.
-TARGET_PARAMS = {"overdose": {"overdose.bias": -4.0}, "cps_report": {"cps_report.bias": -3.0}}
+TARGET_PARAMS = {"overdose": {"overdose.bias": -4.0}, "cps_report": {"cps_report.bias": -3.0},
+                 "moud": {"moud.start_logit": -2.0},
+                 # withdrawal: an operating point where the opioid on board (use and MOUD
+                 # at mid-range) does not cover the whole dependence, so every input shows
+                 "withdrawal": {"opioid_use->withdrawal": 0.4, "moud->withdrawal": 0.4}}
 
 
 def _levels(node):

@@ -32,12 +32,16 @@ def _random_state(rng):
 def _world(seed=0):
     rng = np.random.default_rng(seed)
     s = _random_state(rng)
+    # MOUD: off for some dyads (start events), a taper under way for some (0/1 flag)
+    s["moud"] = jnp.where(jnp.asarray(rng.uniform(size=N) < 0.25), 0.0, s["moud"])
+    s["moud.tapering"] = jnp.asarray(rng.integers(0, 2, N), jnp.float32)
     p = {k: jnp.float32(v.default) for k, v in PARAMS.items()}
     # Events at mid-range probabilities, so a changed input flips some Bernoulli draws.
     for n in NODE_IDS:
         if NODE_BY_ID[n].dynamics == "event":
             p[f"{n}.bias"] = jnp.float32(0.0)
     p["moud.start_logit"] = p["moud.stop_logit"] = jnp.float32(-1.0)
+    p["moud.stop_early_logit"] = jnp.float32(0.0)
     pp = rng.integers(-60, 400, N)
     pp[: N // 8] = rng.integers(0, 8, N // 8)  # first postpartum week (windowed edges)
     pp[N // 8: N // 4] = 0  # the day of birth
@@ -55,6 +59,9 @@ def _world(seed=0):
         "u.nows": jnp.asarray(rng.uniform(size=N), jnp.float32),
         "maternal_hormones.trait": jnp.zeros(N),
         "motivation_for_change.trait": jnp.zeros(N),
+        "opioid_use.trait": jnp.asarray(rng.normal(0, 1, N), jnp.float32),
+        "moud.buprenorphine": jnp.asarray(rng.integers(0, 2, N), jnp.float32),
+        "moud.taper_day": jnp.asarray(rng.integers(0, 2, N), jnp.int32),
     }
     for k in SKILLS:
         dyad[f"{k}.start"] = jnp.zeros(N, jnp.int32)

@@ -53,24 +53,47 @@ def test_moud_lowers_use_withdrawal_and_overdose():
     _beyond(on["overdoses"].values - off["overdoses"].values, -1, "MOUD -> overdose")
 
 
-def test_return_to_use_is_most_likely_in_the_first_weeks_after_an_abstinent_start():
-    """Adults leaving detoxification (dependent, tolerance lost, no MOUD): the daily hazard
-    of a first use falls from the first two weeks to weeks 3-6 (Smyth 2010 shape:
-    59% within a week, 71% within a month)."""
-    init = {"moud": 0.0, "moud.offered": 0.0, "opioid_use": 0.0, "tolerance": 0.1,
-            "physical_dependence": {"dist": "beta", "mean": 0.7, "sd": 0.1}}
-    ds = simulate({"population": {"preset": "adult_methadone", "init": init}}, dyads=4096,
-                  seed=24, horizon="3m", record="none")
-    d = np.nan_to_num(ds["first_use_day"].values, nan=1e9)
+def _weekly_hazard_trend(first_use_day: np.ndarray, weeks: int) -> tuple[np.ndarray, float]:
+    """Life-table hazard of a first use per week (Kaplan-Meier, lifelines) and the z of the
+    week slope of a discrete-time logistic hazard model (statsmodels) on person-weeks."""
+    import statsmodels.api as sm
+    from lifelines import KaplanMeierFitter
 
-    def hazard(a, b):
-        at_risk = np.sum(d >= a)
-        return np.sum((d >= a) & (d < b)) / max(at_risk, 1) / (b - a), at_risk
+    end = 7 * weeks
+    d = np.nan_to_num(first_use_day, nan=np.inf)
+    km = KaplanMeierFitter().fit(np.minimum(d, end), event_observed=d < end)
+    surv = np.concatenate(
+        [[1.0], km.survival_function_at_times(np.arange(1, weeks + 1) * 7 - 0.5).to_numpy()])
+    hazard = 1.0 - surv[1:] / np.maximum(surv[:-1], 1e-12)
+    week = np.floor(np.minimum(d, end) / 7).astype(int)  # week of the event or censoring
+    rows = [(w, float(w == week[i] and d[i] < end)) for i in range(d.size)
+            for w in range(min(week[i] + 1, weeks))]
+    w, y = np.array(rows).T
+    fit = sm.Logit(y, sm.add_constant(w)).fit(disp=0)
+    return hazard, float(fit.tvalues[1])
 
-    early, n_early = hazard(0, 14)
-    later, n_later = hazard(14, 42)
-    assert n_later >= 20, "too few dyads left at risk to compare hazards"
-    assert early > 1.5 * later, (early, later)
+
+def test_a_constant_relapse_hazard_fails_the_falling_hazard_check():
+    """The check below must be able to fail: geometric first-use days (a constant daily
+    hazard with the same week-1 share) give no falling trend."""
+    rng = np.random.default_rng(5)
+    d = rng.geometric(1 - 0.43 ** (1 / 7), 2048) - 1.0
+    _, z = _weekly_hazard_trend(d, 8)
+    assert z > -3
+
+
+def test_relapse_after_detox_has_a_falling_hazard():
+    """Adults leaving detoxification (``adult_after_detox``: dependence, tolerance and
+    withdrawal consistent, no MOUD). Smyth 2010's shape: the cumulative share returned to
+    use rises (59% in a week, 71% in a month) while the weekly hazard falls."""
+    ds = simulate(dyads=2048, seed=24, population="adult_after_detox", horizon="8w",
+                  record="weekly", nodes=("withdrawal",))
+    hazard, z = _weekly_hazard_trend(ds["first_use_day"].values, 8)
+    assert z < -3, (hazard, z)
+    assert hazard[0] > 2 * hazard[3:].mean(), hazard
+    # an internally consistent start: no withdrawal is injected on leaving detox
+    wd = ds["withdrawal"].mean("dyad").values
+    assert wd[0] < 0.1 and abs(wd[0] - wd[1]) < 0.02, wd
 
 
 def _attachment(population, n=4096, seed=25):

@@ -20,7 +20,7 @@ import numpy as np
 from ..model import outcomes
 from ..model._core import RANDOM_EFFECTS
 from ..model.graph import NODE_BY_ID, NODE_IDS
-from ..model.populations import Population
+from ..model.populations import INIT_TARGETS, Population
 from ..model.skills import SKILLS, untrained_level
 from ..model.step import ORDER, STATE_KEYS, step, unpack_draws
 from . import rng
@@ -29,6 +29,8 @@ CHUNK = 512
 FAR = 10**8  # a day that never comes (no birth, no MOUD offer, no session)
 EVENT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "event")
 RE_NAMES = sorted(set(RANDOM_EFFECTS.values()) | {"re.skill_responsiveness"})
+# Per-dyad covariates a population may draw besides the nodes (populations.INIT_TARGETS).
+COVARIATE_NAMES = [k for k in INIT_TARGETS if k not in NODE_BY_ID]
 _DIST_CODE = {"fixed": 0, "beta": 1, "bernoulli": 2, "normal": 3}
 
 
@@ -62,12 +64,14 @@ class Schedule:
         a["tx.attendance_mean"] = np.zeros(n, np.float32)
         a["tx.practice_mean"] = np.zeros(n, np.float32)
         a["moud.offer_day"] = np.full(n, -1, np.int32)  # -1: use the population's access
+        a["moud.drug"] = np.full(n, -1, np.int32)  # -1: the population's; 0 methadone, 1 bup.
+        a["moud.taper_day"] = np.full(n, FAR, np.int32)  # a scheduled taper starts that day
         return Schedule(a)
 
 
 def init_spec(pop: Population):
     """Arrays (kind, a, b, round) over STATE_KEYS + covariates for the population."""
-    names = list(NODE_IDS) + ["moud.offered"]
+    names = list(NODE_IDS) + COVARIATE_NAMES
     kind = np.zeros(len(names), np.int32)
     a = np.zeros(len(names), np.float32)
     b = np.zeros(len(names), np.float32)
@@ -175,6 +179,9 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
                                            concentration),
     }
     dyad["tx.from_birth"] = sched["tx.from_birth"]
+    dyad["moud.buprenorphine"] = jnp.where(sched["moud.drug"] >= 0, sched["moud.drug"],
+                                           vals[:, names.index("moud.buprenorphine")])
+    dyad["moud.taper_day"] = sched["moud.taper_day"]
     for k in SKILLS:
         dyad[f"{k}.start"] = sched[f"{k}.start"]
         dyad[f"{k}.sessions"] = sched[f"{k}.sessions"]
@@ -208,7 +215,7 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
     recorded world's value of ``source`` (an edge-level counterfactual, Avin, Shpitser &
     Pearl 2005). NaN in a path: that dyad is not clamped on that day."""
     keys = rng.dyad_keys(seed, ids)
-    names = list(NODE_IDS) + ["moud.offered"]
+    names = list(NODE_IDS) + COVARIATE_NAMES
     s, dyad = initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
                             sched, do_mask, do_value)
     acc = outcomes.initial_accumulators(ids.shape[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.nn import sigmoid
 
-from ._core import drive, event, fast, relax, weight
+from ._core import drive, event, fast, rate, relax, weight
 
 
 def _cue_x_schema(target, s, p, dyad):
@@ -44,9 +44,11 @@ def craving(s, p, dyad, clock, z, u):
 
 
 def opioid_use(s, p, dyad, clock, z, u):
-    """A use day: craving-driven use plus the automatic cue x schema path."""
+    """A use day: craving-driven use plus the automatic cue x schema path, around the
+    person's own propensity (a random intercept; ``individual.use_propensity_sd``)."""
     return {"opioid_use": event("opioid_use", s, p, dyad, clock, u["opioid_use"],
-                                extra=_cue_x_schema("opioid_use", s, p, dyad))}
+                                extra=_cue_x_schema("opioid_use", s, p, dyad)
+                                + dyad["opioid_use.trait"])}
 
 
 def tolerance(s, p, dyad, clock, z, u):
@@ -54,16 +56,24 @@ def tolerance(s, p, dyad, clock, z, u):
 
 
 def physical_dependence(s, p, dyad, clock, z, u):
-    """Follows use; agonist MOUD sustains it."""
-    return {"physical_dependence": fast("physical_dependence", s, p, dyad, clock, 0.0)}
+    """Follows use; agonist MOUD sustains it, buprenorphine (a partial agonist) less than
+    methadone (``moud.buprenorphine_dependence``), so stopping it withdraws less."""
+    agonist = jnp.where(dyad["moud.buprenorphine"] > 0, p["moud.buprenorphine_dependence"], 1)
+    sustained = weight("moud", "physical_dependence", s, p, dyad) * agonist * s["moud"]
+    return {"physical_dependence": fast("physical_dependence", s, p, dyad, clock, 0.0,
+                                        extra=sustained)}
 
 
 def withdrawal(s, p, dyad, clock, z, u):
-    """Dependence not relieved by a use day or by MOUD (dose coverage)."""
-    relief_use = jnp.clip(weight("opioid_use", "withdrawal", s, p, dyad) * s["opioid_use"], 0, 1)
-    relief_moud = jnp.clip(weight("moud", "withdrawal", s, p, dyad) * s["moud"], 0, 1)
+    """Dependence not covered by the opioid on board: a use day and the MOUD dose each
+    cover part of the dependence (Koob & Volkow 2016; an adequate agonist dose suppresses
+    withdrawal), and only the uncovered rest drives withdrawal. The dependence MOUD itself
+    sustains never exceeds what its dose covers, so more coverage always means less
+    withdrawal while it is taken; stopping leaves the dependence uncovered."""
+    covered = (weight("opioid_use", "withdrawal", s, p, dyad) * s["opioid_use"]
+               + weight("moud", "withdrawal", s, p, dyad) * s["moud"])
     unrelieved = (weight("physical_dependence", "withdrawal", s, p, dyad)
-                  * s["physical_dependence"] * (1 - relief_use) * (1 - relief_moud))
+                  * jnp.maximum(s["physical_dependence"] - covered, 0.0))
     return {"withdrawal": fast("withdrawal", s, p, dyad, clock, z["withdrawal"],
                                extra=unrelieved)}
 
@@ -74,19 +84,48 @@ def executive_control(s, p, dyad, clock, z, u):
 
 
 def moud(s, p, dyad, clock, z, u):
-    """MOUD level: off (0) until a start event (daily hazard, raised by motivation, lowered
-    by structural barriers; only once MOUD is offered), then titrated towards full dose
-    with ``moud.tau``; a discontinuation event (hazard lowered by motivation) sets it to 0."""
-    motivation = weight("motivation_for_change", "moud", s, p, dyad) * s["motivation_for_change"]
-    barriers = weight("structural_barriers", "moud", s, p, dyad) * s["structural_barriers"]
+    """MOUD with memory (Schiff 2021; mechanisms.md s6). Off (0) until a start event
+    (daily hazard raised by motivation, lowered by structural barriers; once offered); then
+    titrated towards the maintenance dose with ``moud.tau``. The daily discontinuation
+    hazard is highest in the first weeks and falls with time on treatment
+    (``moud.stop_early_logit`` decaying with ``moud.stop_settle_tau``), is lowered by
+    motivation and raised by barriers, a use day, withdrawal (an inadequate dose) and a
+    recent CPS report (``moud.cps_contact``, a memory decaying with its own tau); it is
+    higher on buprenorphine. A discontinuation is a taper (share ``moud.taper_share``: the
+    dose falls linearly to 0 over ``moud.taper_days``, so dependence can follow it down) or
+    an abrupt stop (dose 0 at once). A scheduled taper (``moud.taper_day``, set by an
+    intervention) starts a taper on that day."""
     on = s["moud"] > 0
+    tapering = s["moud.tapering"] > 0
+    drive_ = (weight("motivation_for_change", "moud", s, p, dyad) * s["motivation_for_change"]
+              - weight("structural_barriers", "moud", s, p, dyad) * s["structural_barriers"])
+    cps_contact = jnp.maximum(s["moud.cps_contact"] * (1 - rate(p["moud.cps_contact_tau"])),
+                              s["cps_report"])
     offered = clock["day"] >= dyad["moud.offer_day"]
-    start = offered & (u["moud"] < sigmoid(p["moud.start_logit"] + motivation - barriers))
-    stop = u["moud"] < sigmoid(p["moud.stop_logit"] - motivation + barriers)
-    titrated = relax(s["moud"], 1.0, p["moud.tau"])
-    new = jnp.where(on, jnp.where(stop, 0.0, titrated),
-                    jnp.where(start, p["moud.induction_level"], 0.0))
-    return {"moud": new.astype(jnp.float32)}
+    start = ~on & offered & (u["moud"] < sigmoid(p["moud.start_logit"] + drive_))
+    p_stop = sigmoid(p["moud.stop_logit"] - drive_
+                     + p["moud.stop_early_logit"] * jnp.exp(-s["moud.days_on"]
+                                                            / p["moud.stop_settle_tau"])
+                     + p["moud.buprenorphine_stop_logit"] * dyad["moud.buprenorphine"]
+                     + weight("opioid_use", "moud", s, p, dyad) * s["opioid_use"]
+                     + weight("withdrawal", "moud", s, p, dyad) * s["withdrawal"]
+                     + weight("cps_report", "moud", s, p, dyad) * cps_contact)
+    stop = on & ~tapering & (u["moud"] < p_stop)
+    # Given a stop, u / p_stop is uniform: the same draw decides taper vs abrupt.
+    scheduled = on & (clock["day"] == dyad["moud.taper_day"])
+    taper_now = (stop & (u["moud"] < p_stop * p["moud.taper_share"])) | scheduled
+    tapering_new = on & (tapering | taper_now)
+    level = p["moud.maintenance_level"]
+    titrated = relax(s["moud"], level, p["moud.tau"])
+    tapered = jnp.maximum(s["moud"] - level / p["moud.taper_days"], 0.0)
+    new = jnp.where(on, jnp.where(tapering_new, tapered,
+                                  jnp.where(stop, 0.0, titrated)),
+                    jnp.where(start, p["moud.induction_level"], 0.0)).astype(jnp.float32)
+    still_on = new > 0
+    return {"moud": new,
+            "moud.days_on": jnp.where(still_on & on, s["moud.days_on"] + 1, 0.0),
+            "moud.tapering": (still_on & tapering_new).astype(jnp.float32),
+            "moud.cps_contact": cps_contact.astype(jnp.float32)}
 
 
 def overdose(s, p, dyad, clock, z, u):

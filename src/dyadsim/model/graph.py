@@ -441,6 +441,11 @@ EDGES: tuple[Edge, ...] = (
     E("motivation_for_change", "opioid_use", "-", 0, "stated", ALLOSTASIS, TIF, 1.0,
       type="gain", modulates=("drug_cue",), term="automatic",
       note="The same impediment suppresses the automatic path."),
+    E("moud", "opioid_use", "-", 0, "implied", MMT, TIF + "; DESIGN.md (impediment: MOUD)",
+      1.0, type="gain", modulates=("drug_cue",), term="automatic",
+      note="MOUD is an impediment in Tiffany's sense (blockade, a treatment goal): it "
+      "suppresses the automatic cue x schema path. Its craving side is not a second edge: "
+      "moud -> craving is net '-' (Tsui 2014), and a pair carries one sign."),
     E("negative_affect", "craving", "+", 1, "stated", ALLOSTASIS,
       "Koob & Volkow 2016; Baillet (NA -> craving -> use)", 1.5),
     E("allostatic_load", "craving", "+", 1, "stated", FIG1, "Reese 2021 Figure 1 legend", 1.0),
@@ -464,7 +469,12 @@ EDGES: tuple[Edge, ...] = (
     E("chronic_pain", "craving", "+", 0, "external", MMT,
       "Garland 2014 (pain-related opioid craving in LTOT)", 1.0),
     E("craving", "opioid_use", "+", 1, "stated", ALLOSTASIS,
-      "Tsui 2014 (OR 1.27/point); McHugh 2014 (OR 1.17/point)", 8.0),
+      "Tsui 2014 (OR 1.27/point); McHugh 2014 (OR 1.17/point)", 1.5,
+      weight_source="external, converted: the node spans the instrument's range, so the "
+      "weight is log(OR per point) x points in the range: McHugh 2014 0-10 scale, "
+      "10 x ln 1.17 = 1.57; Tsui 2014 Penn Craving Scale 0-6, 6 x ln 1.27 = 1.43; default "
+      "1.5 (their mean). Both ORs are for any use in the next 1-2 weeks; a daily log-odds "
+      "slope is at least as large (weekly any-use compresses it), so the bounds reach 4x"),
     E("executive_control", "opioid_use", "-", 1, "stated", ALLOSTASIS,
       "Koob & Volkow 2016 (PFC control)", 1.0, type="gain",
       modulates=("craving", "drug_cue"),
@@ -484,14 +494,17 @@ EDGES: tuple[Edge, ...] = (
     E("opioid_use", "physical_dependence", "+", 1, "stated", ALLOSTASIS,
       "mechanisms.md s1b (>= 5 days of regular use)", 6.0),
     E("moud", "physical_dependence", "+", 1, "stated", MMT,
-      "Agonist treatment maintains physiological dependence", 6.0),
+      "Agonist treatment maintains physiological dependence", 6.0, term="agonist",
+      note="Scaled by moud.buprenorphine_dependence for buprenorphine (partial agonist)."),
     E("physical_dependence", "withdrawal", "+", 1, "stated", ALLOSTASIS, K, 6.0,
       term="withdrawal_gate",
       note="Withdrawal = dependence unrelieved by recent use or MOUD."),
     E("opioid_use", "withdrawal", "-", 1, "implied", ALLOSTASIS, K, 1.0, term="withdrawal_gate",
       note="A use day relieves withdrawal (DESIGN: 'lack of recent use')."),
     E("moud", "withdrawal", "-", 1, "external", MMT, "Agonist therapy suppresses withdrawal",
-      0.9, term="withdrawal_gate"),
+      1.0, term="withdrawal_gate",
+      note="Coverage: the share of the dependence range a dose covers; an adequate dose "
+      "covers what it sustains (Barta 2009: heroin use fell once methadone >= 70 mg)."),
     E("opioid_use", "executive_control", "-", 1, "stated", ALLOSTASIS, K, 1.5),
     E("mindfulness", "executive_control", "+", 2, "stated", MORE_CUE, GAR, 1.5),
     E("motivation_for_change", "moud", "+", 0, "stated", INTRO,
@@ -499,6 +512,19 @@ EDGES: tuple[Edge, ...] = (
       note="Motivation raises MOUD entry and lowers discontinuation."),
     E("structural_barriers", "moud", "-", 0, "stated", INTRO,
       "Stone 2015; Suntai 2021 (stigma and racism deter treatment)", 2.0, term="moud_hazards"),
+    E("opioid_use", "moud", "-", 0, "implied", MMT,
+      "Continued illicit use during treatment predicts dropout (DESIGN.md: discontinuation "
+      "-> return-to-use hazard, and back); magnitude a guess", 1.0, term="moud_hazards",
+      note="A use day raises the day's discontinuation hazard (logit)."),
+    E("withdrawal", "moud", "-", 0, "implied", MMT,
+      "An inadequate dose leaves withdrawal, a reason to leave treatment (Barta 2009: use "
+      "fell only once the dose was adequate); magnitude a guess", 2.0, term="moud_hazards",
+      note="Withdrawal (0-1) raises the discontinuation hazard."),
+    E("cps_report", "moud", "-", 0, "stated", INTRO,
+      "Reese 2021 Introduction; Stone 2015 (punitive responses deter treatment); magnitude "
+      "a guess", 2.0, term="moud_hazards",
+      note="A CPS report raises the discontinuation hazard through a decaying memory "
+      "(moud.cps_contact_tau)."),
     E("opioid_use", "overdose", "+", 0, "stated", INTRO, "Haight 2018; Schiff 2018", 4.0,
       term="overdose_hazard"),
     E("tolerance", "overdose", "-", 0, "external", INTRO,

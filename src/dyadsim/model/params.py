@@ -85,9 +85,40 @@ _MECHANISM: tuple[Param, ...] = (
     # MOUD start and discontinuation (daily hazards, logit)
     Param("moud.start_logit", -7.0, -15.0, 0.0, "logit/day",
           "Baseline daily hazard of starting MOUD when off and offered", "guess"),
-    Param("moud.stop_logit", -6.6, -15.0, 0.0, "logit/day",
-          "Baseline daily hazard of discontinuing MOUD", "external: Schiff 2021 (64% on MOUD "
-          "12 months postpartum); Williams 2020; level calibrated later"),
+    Param("moud.stop_logit", -8.5, -15.0, 0.0, "logit/day",
+          "Daily logit of discontinuing MOUD once settled on treatment", "external: Schiff "
+          "2021 (80% still on MOUD 12 months postpartum when it ran through pregnancy); "
+          "level calibrated later"),
+    Param("moud.stop_early_logit", 5.0, 0.0, 8.0, "logit",
+          "Extra discontinuation logit at the start of treatment, decaying with time on "
+          "treatment", "external: Schiff 2021 (34% retained at 12 months postpartum when "
+          "MOUD began in the last month of pregnancy vs 80% when it ran through it): "
+          "retention grows with time on treatment; size a guess"),
+    Param("moud.stop_settle_tau", 90.0, 7.0, 365.0, "days",
+          "Time on treatment over which the early excess discontinuation hazard fades",
+          "guess: the early dropout of treatment cohorts happens in the first months"),
+    Param("moud.buprenorphine_stop_logit", 0.3, 0.0, 2.0, "logit",
+          "Extra discontinuation logit on buprenorphine (vs methadone)", "external (not in "
+          "mechanisms.md): Mattick 2014 Cochrane review, flexible-dose buprenorphine "
+          "retained fewer than methadone (RR 0.83); conversion to a daily logit a guess"),
+    Param("moud.buprenorphine_dependence", 0.7, 0.0, 1.0, "multiplier",
+          "Physical dependence sustained by buprenorphine relative to methadone (a partial "
+          "agonist with a ceiling): stopping it leaves less to withdraw from", "guess: "
+          "partial agonism; mechanisms.md s1b reports long-acting (methadone) withdrawal "
+          "lasting 10-20 d vs 4-10 d for short-acting opioids"),
+    Param("moud.cps_contact_tau", 60.0, 7.0, 365.0, "days",
+          "How long a CPS report keeps raising the discontinuation hazard (memory decay)",
+          "guess: a child-welfare case stays open for weeks to months"),
+    Param("moud.taper_share", 0.3, 0.0, 1.0, "fraction",
+          "Share of discontinuations that are a taper rather than an abrupt stop",
+          "guess: planned tapers are the minority of MOUD exits"),
+    Param("moud.taper_days", 21.0, 3.0, 180.0, "days",
+          "Length of a taper from the maintenance dose to 0", "mechanisms.md s1b: the "
+          "21-day methadone taper of the Addict Behav 1987 study"),
+    Param("moud.maintenance_level", 1.0, 0.1, 1.0, "0-1",
+          "Dose coverage that titration approaches (1: an adequate therapeutic dose)",
+          "Barta 2009: heroin use fell once methadone >= 70 mg (adequate dose); a lower "
+          "level models under-dosing"),
     Param("moud.induction_level", 0.3, 0.05, 1.0, "0-1",
           "Dose coverage on the first day of MOUD (titrated up with moud tau)", "guess"),
     # overdose
@@ -160,6 +191,12 @@ _MECHANISM: tuple[Param, ...] = (
     Param("individual.neuroadaptation_sd", 0.4, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log weight of use -> stress sensitization and reward "
           "dysregulation", "Reese 2021 abstract: 'for some mothers'; size a guess"),
+    Param("individual.use_propensity_sd", 2.0, 0.0, 4.0, "logit SD",
+          "Between-person SD of the daily logit of use (a random intercept: frailty)",
+          "guess: people differ widely in how readily they use (Burgess-Hull & Epstein 2021; "
+          "person-specific craving-use models, Neuropsychopharmacology 2022); with a "
+          "homogeneous propensity the relapse hazard after detox is flat, and Smyth 2010's "
+          "falling hazard (59% in week 1, 71% by a month) needs an SD of >= ~1.5"),
     Param("individual.skill_responsiveness_sd", 0.3, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log skill gain", "guess"),
 )

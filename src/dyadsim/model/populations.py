@@ -96,6 +96,7 @@ def parse_dist(node: str, spec) -> Dist:
 INIT_TARGETS: dict[str, tuple[float, float]] = {n: (v.lo, v.hi) for n, v in NODE_BY_ID.items()}
 INIT_TARGETS.update({
     "moud.offered": (0.0, 1.0),  # 1: MOUD available from the start (start events possible)
+    "moud.buprenorphine": (0.0, 1.0),  # 1: the mother's MOUD is buprenorphine, 0: methadone
 })
 
 
@@ -147,6 +148,14 @@ _OUD_CONTEXT = {
     "drug_reward_salience": beta(0.5, 0.15),
     "natural_reward_responsiveness": beta(0.55, 0.15),
 }
+# The state after a completed inpatient detoxification: residual dependence and withdrawal
+# at the level the dependence alone sustains (no injected withdrawal), tolerance lost.
+_AFTER_DETOX = {
+    "physical_dependence": beta(0.12, 0.06),
+    "tolerance": beta(0.05, 0.03),
+    "withdrawal": beta(0.04, 0.02),
+    "stress_sensitization": beta(0.5, 0.15),
+}
 _OUD_SOURCES = (
     "Gannon 2021: ACEs 4.3 (SD 2.3), range 0-8, in 152 pregnant women with OUD",
     "mechanisms.md s6: Medicaid 75-85%; polysubstance 60-80%; major depression 30-40%",
@@ -196,6 +205,17 @@ PRESETS: dict[str, Population] = {
               "tolerance": beta(0.6, 0.15)},
              params={"moud.stop_logit": -7.5},
              sources=_OUD_SOURCES + ("Cooperman 2021: N=30, methadone, age 48.8",)),
+        _pop("adult_after_detox", "Adults with OUD leaving inpatient detoxification "
+             "(Smyth 2010 sample): abstinent, no MOUD; no pregnancy", False, "day0",
+             {**_OUD_CONTEXT, "moud": 0.0, "moud.offered": 0.0, "opioid_use": 0.0,
+              **_AFTER_DETOX},
+             sources=_OUD_SOURCES + (
+                 "Smyth 2010: 59% used within a week of leaving detoxification, 71% within "
+                 "a month, 91% overall",
+                 "after detox the state is internally consistent: dependence tapered down "
+                 "with the detox, withdrawal resolved (mechanisms.md s1b: acute phase over "
+                 "by 4-10 d) and tolerance lost (passes off over 3-14 d); the habit, drug "
+                 "salience and sensitization remain (cue reactivity persists > 1 year)")),
         _pop("low_risk_mothers", "Pregnant women without substance use (the low-risk "
              "reference for attachment distributions)", True, "gw20",
              {"aces": {"dist": "normal", "mean": 1.2, "sd": 1.4, "round": True},

@@ -73,6 +73,7 @@ MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
 SUBSTATES: dict[str, tuple[str, ...]] = {
+    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact"),
     "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed"),
     "attachment": ("attachment.disorganization",),
     "child_wellbeing": ("child_wellbeing.nows_history",)
