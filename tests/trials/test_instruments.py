@@ -687,6 +687,7 @@ def test_published_figures_are_reported_and_others_say_so(realised):
         row = realised[name].as_json()
         assert row["published_reliability"] is None and row["realised_reliability"] is None
         assert "no published" in row["note"]
+    assert "error only" in realised["finnegan"].note
     table = {cells[0]: cells for cells in format_rows(realised.values())}
     assert table["comm"][2].startswith("0.86 ->") and table["hrv_reward_response"][2] \
         .startswith("(0.50) ->")
@@ -717,3 +718,15 @@ def test_cli_instruments_check_json_and_table(realised, monkeypatch):
     listing = runner.invoke(app, ["instruments", "--json"])
     assert listing.exit_code == 0
     assert [r["name"] for r in json.loads(listing.stdout)] == list(INSTRUMENTS)
+
+
+def test_off_target_applies_the_check_tolerances():
+    from dyadsim.trials.instruments import Norm
+    from dyadsim.trials.instruments.calibrate import off_target
+
+    norm = Norm(population="low_risk_mothers", at="pp90", sample="s", mean=10.0, sd=10.0,
+                reliability=0.80, test_retest=(0.70, 0.90), retest_days=7)
+    assert off_target(norm, {"reliability": 0.84, "sd": 8.1, "test_retest": 0.9}) == []
+    assert off_target(norm, {"reliability": 0.86, "sd": 7.9, "test_retest": 0.69}) == [
+        "reliability", "sd", "test-retest"]
+    assert off_target(norm, {}) == ["reliability", "sd", "test-retest"]

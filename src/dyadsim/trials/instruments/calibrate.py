@@ -46,6 +46,7 @@ from .kinds import (
     CodedClassification,
     Instrument,
     LatentScale,
+    Norm,
     ScaleScore,
     UseDaysRecall,
 )
@@ -268,16 +269,41 @@ def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float 
     return out
 
 
+#: Tolerances of the check (issue 7): reliability +-0.05, SD +-20%, retest in its range.
+RELIABILITY_TOLERANCE = 0.05
+SD_TOLERANCE = 0.20
+
+
+def off_target(norm: Norm, got: Mapping[str, float | None]) -> list[str]:
+    """The figures (published or declared) that ``got`` misses by more than the check's
+    tolerances; a figure not realised (None) counts as missed."""
+    off = []
+    rel = got.get("reliability")
+    if rel is None or abs(rel - norm.reliability) > RELIABILITY_TOLERANCE:
+        off.append("reliability")
+    if norm.sd is not None:
+        sd = got.get("sd")
+        if sd is None or abs(sd / norm.sd - 1.0) > SD_TOLERANCE:
+            off.append("sd")
+    if norm.test_retest is not None:
+        tr = got.get("test_retest")
+        if tr is None or not norm.test_retest[0] <= tr <= norm.test_retest[1]:
+            off.append("test-retest")
+    return off
+
+
 def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
     norm = inst.norm
     if norm is None:
-        why = (
-            "coded classification: agreement, not a variance share"
-            if isinstance(inst, CodedClassification)
-            else "no published reliability, SD or test-retest for this instrument"
-        )
+        if isinstance(inst, CodedClassification):
+            why = "coded classification: coder agreement, not a variance share"
+        elif isinstance(inst, ScaleScore):
+            why = (f"published: the error only (SEM {inst.sem:.2f}, reliability "
+                   f"{inst.reliability:g}); no population SD to scale to")
+        else:
+            why = "no published reliability, SD or test-retest"
         return CheckRow(inst.name, None, None, None, None, None, None, None, None, None, {},
-                        why, remark=why.split(":")[0])
+                        why, remark=why)
     pub = norm.is_published
     declared = {
         k: v
@@ -294,12 +320,16 @@ def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
              else "no published figures (all declared guesses)"]
     if declared:
         parts.append("declared: " + ", ".join(declared))
-    remark = ""
+    remarks = []
     if isinstance(inst, ScaleScore) and inst.latent is not None and \
             inst.latent.sd < MIN_LATENT_SD:
-        remark = (f"the model gives the latent no spread in {norm.population}; assumed "
-                  f"latent SD {inst.assumed_latent_sd}")
-        parts.append(remark)
+        remarks.append(f"the model gives the latent no spread in {norm.population}; "
+                       f"assumed latent SD {inst.assumed_latent_sd}")
+    off = off_target(norm, got or {})
+    if off:
+        remarks.append("outside tolerance: " + ", ".join(off))
+    parts += remarks
+    remark = "; ".join(remarks)
     return CheckRow(
         instrument=inst.name,
         population=f"{norm.population} at {norm.at}",

@@ -26,6 +26,7 @@ from .kinds import (
     Instrument,
     LatentScale,
     Norm,
+    NotCalibratedError,
     RetentionRecord,
     ScaleScore,
     UrineScreen,
@@ -922,11 +923,16 @@ def get_instrument(name: str) -> Instrument:
 
 
 def registry_table() -> pd.DataFrame:
-    """One row per instrument: id, label, reads, window, scale, reliability, SEM, missing
-    rate, error model, guess and source (for reports and docs)."""
+    """One row per instrument: id, label, reads, window, scale, reliability, SEM (None until
+    calibrated), reference population and published figures, missing rate, error model,
+    guess and source (for reports and docs)."""
     rows = []
     for inst in INSTRUMENTS.values():
-        sem = getattr(inst, "sem", None)
+        try:
+            sem = getattr(inst, "sem", None)
+        except NotCalibratedError:
+            sem = None
+        norm = inst.norm
         rows.append(
             {
                 "name": inst.name,
@@ -940,6 +946,8 @@ def registry_table() -> pd.DataFrame:
                 "integer": inst.integer,
                 "reliability": inst.reliability,
                 "sem": sem,
+                "reference": None if norm is None else f"{norm.population} at {norm.at}",
+                "published": None if norm is None else ", ".join(norm.published),
                 "missing_rate": inst.missing_rate,
                 "error_model": inst.error_model,
                 "guess": inst.guess,
