@@ -7,9 +7,11 @@ inputs there exactly as a trial does (the mean of each latent over the instrumen
 ending on the assessment day; the daily series for series instruments; the 12- or
 24-month outcome for outcome reads), and
 
-- **calibrates**: the mean and SD of each reference-scaled instrument's latent composite,
-  written to the generated module ``calibrated.py`` (the catalogue's constants, so the map
-  standardises the latent where the published figures were measured);
+- **calibrates**: the mean and unit of each reference-scaled instrument's latent
+  composite, written to the generated module ``calibrated.py`` (the catalogue's
+  constants, so the map standardises the latent where the published figures were
+  measured). The unit is the composite's SD, refined where floor, ceiling or rounding would
+  otherwise miss the published reliability (:func:`fitted_scale`);
 - **checks**: per instrument, the realised reliability (squared correlation of the
   error-free score with the observed score: the share of observed variance that is
   true-score variance), observed SD and mean, and test-retest correlation (observed scores
@@ -19,8 +21,9 @@ ending on the assessment day; the daily series for series instruments; the 12- o
 Rerun after any change to the model's dynamics or to a norm (deterministic for a given
 ``--dyads`` and ``--seed``)::
 
-    python -m dyadsim.trials.instruments.calibrate            # writes calibrated.py
-    python -m dyadsim.trials.instruments.calibrate --check    # prints the check, writes nothing
+    python -m dyadsim.trials.instruments.calibrate          # writes calibrated.py, then
+                                                            # prints the check in its runs
+    python -m dyadsim.trials.instruments.calibrate --check  # the check alone, writes nothing
 
 Test-retest depends on how much the latent itself persists over the interval: the map
 and error set reliability and SD, not persistence, so a realised test-retest outside its
@@ -34,7 +37,7 @@ import math
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +194,50 @@ def latent_scale(inst: ScaleScore | UseDaysRecall, run: ReferenceRun) -> LatentS
     c = inst.composite(inputs) if isinstance(inst, ScaleScore) else inst.true_score(inputs)
     c = c[np.isfinite(c)]
     return LatentScale(mean=float(c.mean()), sd=float(c.std(ddof=1)))
+
+
+#: The unit search: factors of the latent SD tried (log-bisection steps within them).
+UNIT_RANGE = (0.25, 4.0)
+UNIT_STEPS = 24
+
+
+def fitted_scale(inst: ScaleScore, run: ReferenceRun, seed: int) -> LatentScale:
+    """The latent scale that gives the published reliability after floor, ceiling and
+    rounding.
+
+    Starts from the composite's mean and SD (exact for a normal latent away from the scale
+    limits) and, where the composite has spread, finds by log-bisection the unit (a factor
+    of its SD in :data:`UNIT_RANGE`) whose realised reliability in the reference run (no
+    missingness, fixed error draws) equals the target: a skewed or heavy-tailed latent
+    clips at the floor or ceiling, so its SD is not the unit that gives the figure. Where no
+    unit in the range reaches it the SD is kept (and the check reports the miss).
+    """
+    base = latent_scale(inst, run)
+    if base.sd < MIN_LATENT_SD or inst.norm is None:
+        return base
+    inputs = run.inputs(inst, run.day_index(inst.norm.at))
+    exact = replace(inst, missing_rate=0.0)
+    target = inst.norm.reliability
+
+    def reliability(factor: float) -> float:
+        trial = replace(exact, latent=LatentScale(base.mean, base.sd * factor))
+        obs = np.asarray(trial.measure(inputs, _rng(seed, inst.name, 2)), dtype=np.float64)
+        true = np.asarray(trial.true_score(inputs), dtype=np.float64)
+        if inst.link == "log":
+            obs, true = np.log(obs), np.log(true)
+        r = _corr(true, obs)
+        return 0.0 if r is None else r * r
+
+    lo, hi = UNIT_RANGE  # reliability falls as the unit grows (a flatter map)
+    if not reliability(hi) <= target <= reliability(lo):
+        return base
+    for _ in range(UNIT_STEPS):
+        mid = math.sqrt(lo * hi)
+        if reliability(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return LatentScale(base.mean, base.sd * math.sqrt(lo * hi))
 
 
 @dataclass(frozen=True)
@@ -378,8 +425,10 @@ def calibrate(
     dyads: int = CALIBRATION_DYADS,
     seed: int = CALIBRATION_SEED,
     on_population: Callable[[str], None] | None = None,
+    runs: dict[str, ReferenceRun] | None = None,
 ) -> dict[str, LatentScale]:
-    """Latent scales of every reference-scaled instrument, from fresh reference runs."""
+    """Latent scales of every reference-scaled instrument, from fresh reference runs (kept
+    in ``runs``, by population, when a dict is given)."""
     if instruments is None:
         from .catalogue import INSTRUMENTS
 
@@ -391,10 +440,21 @@ def calibrate(
             continue
         if on_population is not None:
             on_population(population)
-        run = simulate_reference(population, scaled, dyads=dyads, seed=seed)
+        run = simulate_reference(population, members, dyads=dyads, seed=seed)
+        if runs is not None:
+            runs[population] = run
         for inst in scaled:
-            scales[inst.name] = latent_scale(inst, run)
+            scales[inst.name] = (fitted_scale(inst, run, seed) if isinstance(inst, ScaleScore)
+                                 else latent_scale(inst, run))
     return scales
+
+
+def with_scales(
+    instruments: Mapping[str, Instrument], scales: Mapping[str, LatentScale]
+) -> dict[str, Instrument]:
+    """The instruments with these latent scales (as the catalogue will read them)."""
+    return {k: replace(i, latent=scales[k]) if k in scales else i
+            for k, i in instruments.items()}
 
 
 CALIBRATED_PATH = Path(__file__).with_name("calibrated.py")
@@ -480,11 +540,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in format_rows(check(dyads=args.dyads, seed=args.seed, on_population=say)):
             print(" | ".join(row))
         return 0
-    scales = calibrate(dyads=args.dyads, seed=args.seed, on_population=say)
     from ..._io import atomic_text
+    from .catalogue import INSTRUMENTS
 
+    runs: dict[str, ReferenceRun] = {}
+    scales = calibrate(INSTRUMENTS, dyads=args.dyads, seed=args.seed, on_population=say,
+                       runs=runs)
     atomic_text(CALIBRATED_PATH, render_calibrated(scales, args.dyads, args.seed))
-    print(f"wrote {CALIBRATED_PATH} ({len(scales)} instruments)", file=sys.stderr)
+    print(f"wrote {CALIBRATED_PATH} ({len(scales)} instruments); in the same runs:",
+          file=sys.stderr)
+    rows = check(with_scales(INSTRUMENTS, scales), runs=runs, seed=args.seed)
+    for row in format_rows(rows):
+        print(" | ".join(row))
     return 0
 
 

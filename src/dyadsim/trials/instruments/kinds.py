@@ -115,7 +115,9 @@ NORM_FIGURES: tuple[str, ...] = ("mean", "sd", "reliability", "test_retest")
 
 @dataclass(frozen=True)
 class LatentScale:
-    """Mean and SD of an instrument's latent composite in its reference population.
+    """Mean and unit of an instrument's latent composite in its reference population: the
+    composite's SD there, refined where floor, ceiling or rounding would miss the published
+    reliability (a use-day recall: mean and SD of true use days).
 
     Computed by :mod:`dyadsim.trials.instruments.calibrate` (never typed by hand); the
     catalogue reads them from the generated module ``calibrated``.
