@@ -738,3 +738,27 @@ def test_with_scales_sets_the_calibrated_constants():
     exec(render_calibrated({"comm": LatentScale(0.5, 0.25)}, 100, 3), namespace)
     assert namespace["LATENT_SCALES"] == {"comm": (0.5, 0.25)}
     assert namespace["CALIBRATION"] == {"dyads": 100, "seed": 3}
+
+
+def test_fitted_unit_gives_the_reliability_a_heavy_tailed_latent_misses():
+    """A latent whose SD is set by a few outliers (clipped at the floor): the plain SD unit
+    misses the reliability, the fitted unit reaches it (checked on fresh error draws)."""
+    from dyadsim.trials.instruments.calibrate import (
+        ReferenceRun,
+        fitted_scale,
+        latent_scale,
+        realised,
+    )
+
+    inst = INSTRUMENTS["asq3_problem_solving"]  # reads wellbeing_cognitive at 12 months
+    rng = _rng(31)
+    n = 4000
+    x = np.where(rng.random(n) < 0.02, 0.45, rng.normal(0.75, 0.003, n))
+    run = ReferenceRun(population="synthetic", pregnancy=True, nodes={},
+                       outcomes={"wellbeing_cognitive_12m": x, "wellbeing_cognitive_24m": x},
+                       birth_day=np.zeros(n))
+    plain = replace(inst, latent=latent_scale(inst, run))
+    fitted = replace(inst, latent=fitted_scale(inst, run, seed=1))
+    target = inst.norm.reliability
+    assert abs(realised(plain, run, seed=2)["reliability"] - target) > 0.1
+    assert abs(realised(fitted, run, seed=2)["reliability"] - target) <= 0.03

@@ -197,8 +197,8 @@ def latent_scale(inst: ScaleScore | UseDaysRecall, run: ReferenceRun) -> LatentS
 
 
 #: The unit search: factors of the latent SD tried (log-bisection steps within them).
-UNIT_RANGE = (0.25, 4.0)
-UNIT_STEPS = 24
+UNIT_RANGE = (1 / 32, 4.0)
+UNIT_STEPS = 30
 
 
 def fitted_scale(inst: ScaleScore, run: ReferenceRun, seed: int) -> LatentScale:
@@ -208,7 +208,8 @@ def fitted_scale(inst: ScaleScore, run: ReferenceRun, seed: int) -> LatentScale:
     Starts from the composite's mean and SD (exact for a normal latent away from the scale
     limits) and, where the composite has spread, finds by log-bisection the unit (a factor
     of its SD in :data:`UNIT_RANGE`) whose realised reliability in the reference run (no
-    missingness, fixed error draws) equals the target: a skewed or heavy-tailed latent
+    missingness, fixed error draws) first reaches the target coming down from the largest
+    unit (a grid, then bisection): a skewed or heavy-tailed latent
     clips at the floor or ceiling, so its SD is not the unit that gives the figure. Where no
     unit in the range reaches it the SD is kept (and the check reports the miss).
     """
@@ -228,8 +229,18 @@ def fitted_scale(inst: ScaleScore, run: ReferenceRun, seed: int) -> LatentScale:
         r = _corr(true, obs)
         return 0.0 if r is None else r * r
 
-    lo, hi = UNIT_RANGE  # reliability falls as the unit grows (a flatter map)
-    if not reliability(hi) <= target <= reliability(lo):
+    # Reliability falls as the unit grows (a flatter map) until, at tiny units, the floor
+    # and ceiling saturate: bracket the first crossing coming down from the largest unit.
+    grid = np.geomspace(UNIT_RANGE[1], UNIT_RANGE[0], 15)
+    hi = float(grid[0])
+    if reliability(hi) > target:
+        return base
+    for factor in grid[1:]:
+        if reliability(float(factor)) >= target:
+            lo = float(factor)
+            break
+        hi = float(factor)
+    else:
         return base
     for _ in range(UNIT_STEPS):
         mid = math.sqrt(lo * hi)
