@@ -762,3 +762,30 @@ def test_fitted_unit_gives_the_reliability_a_heavy_tailed_latent_misses():
     target = inst.norm.reliability
     assert abs(realised(plain, run, seed=2)["reliability"] - target) > 0.1
     assert abs(realised(fitted, run, seed=2)["reliability"] - target) <= 0.03
+
+
+def test_check_reports_an_uncalibrated_instrument_instead_of_failing():
+    from dyadsim.trials.instruments.calibrate import ReferenceRun, check
+
+    bare = {"comm": replace(INSTRUMENTS["comm"], latent=None)}
+    n = 50
+    run = ReferenceRun(population="adult_chronic_pain_ltot", pregnancy=False,
+                       nodes={"craving": np.full((n, 40), 0.3),
+                              "opioid_use": np.zeros((n, 40))},
+                       outcomes={}, birth_day=np.full(n, np.nan))
+    (row,) = check(bare, runs={"adult_chronic_pain_ltot": run})
+    assert row.realised_reliability is None and "instruments.calibrate" in row.remark
+
+
+def test_norm_validates():
+    from dyadsim.trials.instruments import Norm
+
+    ok = dict(population="p", sample="s", mean=1.0, sd=1.0, reliability=0.8)
+    with pytest.raises(ValueError, match="dayN"):
+        Norm(at="gw20", **ok)
+    with pytest.raises(ValueError, match="go together"):
+        Norm(at="day1", test_retest=(0.5, 0.9), **ok)
+    with pytest.raises(ValueError, match="retest_days"):
+        Norm(at="day1", test_retest=(0.5, 0.9), retest_days=-1, **ok)
+    with pytest.raises(ValueError, match="published"):
+        Norm(at="day1", published=("alpha",), **ok)

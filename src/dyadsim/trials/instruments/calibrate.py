@@ -50,6 +50,7 @@ from .kinds import (
     Instrument,
     LatentScale,
     Norm,
+    NotCalibratedError,
     ScaleScore,
     UseDaysRecall,
 )
@@ -420,14 +421,20 @@ def check(
 
         instruments = INSTRUMENTS
     got: dict[str, dict[str, float | None]] = {}
+    failed: dict[str, str] = {}
     for population, members in normed(instruments).items():
         if on_population is not None:
             on_population(population)
         run = (runs or {}).get(population) or simulate_reference(
             population, members, dyads=dyads, seed=seed)
         for inst in members:
-            got[inst.name] = realised(inst, run, seed)
-    return [_row(inst, got.get(inst.name)) for inst in instruments.values()]
+            try:
+                got[inst.name] = realised(inst, run, seed)
+            except NotCalibratedError as exc:
+                failed[inst.name] = str(exc)
+    rows = [_row(inst, got.get(inst.name)) for inst in instruments.values()]
+    return [replace(r, remark=failed[r.instrument], note=failed[r.instrument])
+            if r.instrument in failed else r for r in rows]
 
 
 def calibrate(

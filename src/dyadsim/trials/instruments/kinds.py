@@ -92,6 +92,10 @@ class Norm:
             raise ValueError("norm: sd must be > 0 and reliability in (0, 1]")
         if (self.test_retest is None) != (self.retest_days is None):
             raise ValueError("norm: test_retest and retest_days go together")
+        if self.retest_days is not None and (
+            int(self.retest_days) != self.retest_days or self.retest_days < 0
+        ):
+            raise ValueError("norm: retest_days must be a whole number of days >= 0")
         if self.test_retest is not None and not (
             -1.0 <= self.test_retest[0] <= self.test_retest[1] <= 1.0
         ):
