@@ -138,12 +138,19 @@ def test_every_analysis_method_runs(trial):
         assert math.isfinite(r["estimate"]), a.name
         assert r["ci_lower"] <= r["estimate"] <= r["ci_upper"], a.name
         assert isinstance(r["detail"], dict)
-    assert res["not_misusing"]["detail"]["arms"]["MORE"]["n"] > 0
+    assert res["not_misusing"]["detail"]["complete_case"]["arms"]["MORE"]["n"] > 0
+    # primary ITT by multiple imputation, with a tipping-point analysis next to it
+    for name in ("ffmq_post", "misuse_post", "comm_change", "not_misusing", "ffmq_pre_post"):
+        assert res[name]["missing_data"].startswith("multiple imputation"), name
+        mi = res[name]["detail"]["multiple_imputation"]
+        assert mi["m"] == 20 and mi["n_imputed"] > 0, name  # dropout leaves gaps
+        assert res[name]["sensitivity"]["grid"][0]["delta"] == 0.0, name
     assert res["mediation_craving"]["detail"]["n_boot"] == 100
     # every estimate says what it estimates and how missing data were handled
     for a in parse_spec(base_spec()).analysis:
         assert res[a.name]["estimand"] and res[a.name]["missing_data"], a.name
-    assert "complete case" in res["misuse_post"]["missing_data"]
+    assert "complete case" in res["mediation_craving"]["missing_data"]
+    assert "censored at loss to follow-up" in res["first_use"]["missing_data"]
     json.dumps(trial.to_dict(), allow_nan=False)
 
 

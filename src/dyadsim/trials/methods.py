@@ -257,6 +257,90 @@ def _pick(d: Mapping[str, Any], p_from: Mapping[str, Any] | None = None):
 
 
 COMPLETE_CASE = "complete case (dyads with the outcome observed)"
+MULTIPLE_IMPUTATION = ("multiple imputation under MAR given arm, the outcome at every "
+                       "assessment and the baseline of the other instruments (chained "
+                       "equations, predictive mean matching, within arm; Rubin's rules); "
+                       "delta-adjusted tipping point for MNAR in 'sensitivity'")
+
+
+@dataclass(frozen=True)
+class Wide:
+    """Per-dyad wide data for imputation: ``values`` (dyads x variables, NaN missing), the
+    dyads' arms, the column of the analysed outcome and of its baseline (or None)."""
+
+    values: np.ndarray
+    arms: np.ndarray
+    target: int
+    baseline: int | None
+    columns: tuple[str, ...]
+
+
+def _wide(inp: AnalysisInput, a, arms: list[str], indicator: np.ndarray | None = None) -> Wide:
+    """The analysed instrument at every assessment that measures it (``indicator`` replaces
+    the value at the analysed timepoint for a coded class), plus the baseline of every other
+    numeric instrument as auxiliary variables; rows: the dyads of ``arms``."""
+    rows = np.isin(inp.arms, arms)
+    spec = inp.spec
+    cols, names = [], []
+    target = baseline = None
+    for asmt in spec.assessments:
+        if a.instrument in asmt.instruments:
+            if asmt.name == a.timepoint:
+                target = len(cols)
+                cols.append(indicator if indicator is not None
+                            else inp.values_at(a.instrument, asmt.name))
+            elif indicator is None:
+                if asmt.name == spec.baseline:
+                    baseline = len(cols)
+                cols.append(inp.values_at(a.instrument, asmt.name))
+            else:
+                continue
+            names.append(f"{a.instrument}@{asmt.name}")
+    base = next(x for x in spec.assessments if x.name == spec.baseline)
+    from .instruments import CodedClassification
+
+    numeric = {n for n, inst in inp.plan.instruments.items()
+               if not isinstance(inst, CodedClassification)}
+    for other in base.instruments:
+        if other != a.instrument and other in numeric:
+            v = inp.values_at(other, spec.baseline)
+            if np.isfinite(v[rows]).sum() >= 2 and np.nanstd(v[rows]) > 0:
+                cols.append(v)
+                names.append(f"{other}@{spec.baseline}")
+    if target is None:
+        raise ValueError(f"{a.instrument} is not measured at {a.timepoint!r}")
+    values = np.column_stack(cols)[rows]
+    return Wide(values=values, arms=inp.arms[rows], target=target, baseline=baseline,
+                columns=tuple(names))
+
+
+def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str,
+                      score_sign: float, back=float, tipping: bool = True,
+                      null: float = 0.0) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The MI estimate of ``analyse`` (values, arms) -> (estimate, variance) on ``w``, and
+    its delta-adjusted tipping-point analysis (None without ``tipping``). ``score_sign``:
+    +1 if a higher outcome value raises the effect, -1 if it lowers it."""
+    from .missing import mi_estimate, tipping_point
+
+    rng = np.random.default_rng(inp.seed)
+    m = a.imputations
+    mar = mi_estimate(w.values, w.arms, w.target, analyse, m=m, rng=rng, alpha=inp.alpha)
+    pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
+                                  "fraction_missing_information", "n_imputed")}
+    pooled.update({"scale": "analysis scale (log for ratios)", "columns": list(w.columns)})
+    if not tipping or mar["n_imputed"] == 0:
+        return pooled, None
+    if a.direction is not None:
+        favourable = 1.0 if a.direction == "increase" else -1.0
+    else:
+        favourable = 1.0 if back(mar["estimate"]) >= null else -1.0
+    sd = float(np.nanstd(w.values[:, w.target]))
+    if not sd > 0:
+        return pooled, None
+    tp = tipping_point(w.values, w.arms, w.target, analyse, treatment=treatment,
+                       unfavourable=-favourable * score_sign, scale=sd,
+                       completed=mar["completed"], alpha=inp.alpha, rng=rng, m=m, back=back)
+    return pooled, tp
 LIKELIHOOD_MAR = "all observed values, likelihood-based (valid under MAR given the model)"
 
 
@@ -276,16 +360,60 @@ def _run_lmm(inp: AnalysisInput, a) -> Estimate:
                            "fallback": d["fallback_reason"]})
 
 
+def _table(y: np.ndarray, treated: np.ndarray):
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    e1, n1 = float(y[treated].sum()), int(treated.sum())
+    e0, n0 = float(y[~treated].sum()), int((~treated).sum())
+    if n1 == 0 or n0 == 0:
+        raise ValueError("an arm has no dyads")
+    return Table2x2(np.array([[e1, n1 - e1], [e0, n0 - e0]]), shift_zeros=True), e1, n1, e0, n0
+
+
+def _binary_effect(effect: str, cutoff_event):
+    """(values, arms) -> (effect on its analysis scale, variance) for a 2x2 table."""
+    def analyse(values: np.ndarray, arms: np.ndarray, treatment: str) -> tuple[float, float]:
+        y = cutoff_event(values)
+        t, e1, n1, e0, n0 = _table(y, arms == treatment)
+        if effect in ("risk_ratio", "relative_reduction"):
+            return float(t.log_riskratio), float(t.log_riskratio_se) ** 2
+        if effect == "odds_ratio":
+            return float(t.log_oddsratio), float(t.log_oddsratio_se) ** 2
+        r1, r0 = e1 / n1, e0 / n0
+        return r1 - r0, r1 * (1 - r1) / n1 + r0 * (1 - r0) / n0
+    return analyse
+
+
 def _run_binary(inp: AnalysisInput, a) -> Estimate:
     y = _scored(inp, a)
-    d = binary_outcome(y, inp.arms, treatment=a.treatment, control=a.control,
-                       alpha=inp.alpha)
-    eff = d[a.effect]
-    p_from = d["risk_ratio"] if a.effect == "relative_reduction" else None
-    return Estimate(*_pick(eff, p_from), estimand=f"{a.effect.replace('_', ' ')} of "
-                    f"{_outcome_text(a)} at {a.timepoint} ({a.treatment} vs {a.control})",
-                    missing_data=COMPLETE_CASE, detail=d,
-                    flags={"haldane_correction": d["haldane_correction"]})
+    cc = binary_outcome(y, inp.arms, treatment=a.treatment, control=a.control,
+                        alpha=inp.alpha)
+    if a.category is not None:
+        w = _wide(inp, a, [a.treatment, a.control], indicator=y)
+        def event(v): return (v[:, w.target] >= 0.5).astype(float)
+        sign = 1.0
+    else:
+        w = _wide(inp, a, [a.treatment, a.control])
+        def event(v): return ((v[:, w.target] < a.cutoff) if a.below
+                              else (v[:, w.target] >= a.cutoff)).astype(float)
+        sign = -1.0 if a.below else 1.0
+    analyse = _binary_effect(a.effect, event)
+    ratio = a.effect != "risk_difference"
+    back = (lambda x: 1.0 - math.exp(x)) if a.effect == "relative_reduction" else (
+        math.exp if ratio else float)
+    if a.effect == "relative_reduction":
+        sign = -sign
+    pooled, tip = _multiply_imputed(
+        inp, a, w, lambda v, arms: analyse(v, arms, a.treatment), treatment=a.treatment,
+        score_sign=sign, back=back, tipping=a.category is None,
+        null=METHODS["binary"].null(a.effect))
+    lo, hi = back(pooled["ci_lower"]), back(pooled["ci_upper"])
+    detail = {"multiple_imputation": pooled, "complete_case": cc}
+    return Estimate(back(pooled["estimate"]), min(lo, hi), max(lo, hi), pooled["p"],
+                    estimand=f"{a.effect.replace('_', ' ')} of {_outcome_text(a)} at "
+                    f"{a.timepoint} ({a.treatment} vs {a.control}), all randomised dyads",
+                    missing_data=MULTIPLE_IMPUTATION, detail=detail, sensitivity=tip,
+                    flags={"zero_cell_correction": cc["haldane_correction"]})
 
 
 def _outcome_text(a) -> str:
@@ -294,30 +422,61 @@ def _outcome_text(a) -> str:
     return f"{a.instrument} {'<' if a.below else '>='} {a.cutoff:g}"
 
 
+def _d_and_variance(xt: np.ndarray, xc: np.ndarray, hedges: bool) -> tuple[float, float]:
+    """Standardised mean difference and its Hedges & Olkin (1985) variance."""
+    d = cohens_d(xt, xc, hedges=hedges)
+    return float(d["estimate"]), float(d["se"]) ** 2
+
+
 def _run_between_d(inp: AnalysisInput, a, change: bool) -> Estimate:
-    v = inp.values_at(a.instrument, a.timepoint)
-    if change:
-        v = v - inp.values_at(a.instrument, inp.spec.baseline)
-    d = cohens_d(v[inp.arms == a.treatment], v[inp.arms == a.control],
-                 hedges=a.effect == "hedges_g", alpha=inp.alpha)
+    w = _wide(inp, a, [a.treatment, a.control])
+    if change and w.baseline is None:
+        raise ValueError(f"{a.instrument} has no baseline value")
+    hedges = a.effect == "hedges_g"
+
+    def outcome(v: np.ndarray) -> np.ndarray:
+        return v[:, w.target] - v[:, w.baseline] if change else v[:, w.target]
+
+    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+        y = outcome(v)
+        return _d_and_variance(y[arms == a.treatment], y[arms == a.control], hedges)
+
+    cc_y = outcome(w.values)
+    cc = cohens_d(cc_y[w.arms == a.treatment], cc_y[w.arms == a.control], hedges=hedges,
+                  alpha=inp.alpha)
+    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=a.treatment,
+                                    score_sign=1.0)
     what = "change from baseline in " if change else ""
-    return Estimate(d["estimate"], d["ci_lower"], d["ci_upper"], _z_p(d["estimate"], d["se"]),
+    return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"standardised difference ({a.effect}) in {what}{a.instrument} "
-                    f"at {a.timepoint} ({a.treatment} - {a.control})",
-                    missing_data=COMPLETE_CASE, detail=d)
+                    f"at {a.timepoint} ({a.treatment} - {a.control}), all randomised dyads",
+                    missing_data=MULTIPLE_IMPUTATION,
+                    detail={"multiple_imputation": pooled, "complete_case": cc},
+                    sensitivity=tip)
 
 
 def _run_pre_post(inp: AnalysisInput, a) -> Estimate:
-    rows = (inp.arms == a.treatment if a.treatment is not None
-            else np.ones(len(inp.ids), bool))
-    pre = inp.values_at(a.instrument, inp.spec.baseline)[rows]
-    post = inp.values_at(a.instrument, a.timepoint)[rows]
-    d = standardized_mean_change(pre, post, kind=a.effect, alpha=inp.alpha)
+    arms = [a.treatment] if a.treatment is not None else list(inp.spec.arm_names)
+    w = _wide(inp, a, arms)
+    if w.baseline is None:
+        raise ValueError(f"{a.instrument} has no baseline value")
+
+    def analyse(v: np.ndarray, _arms: np.ndarray) -> tuple[float, float]:
+        d = standardized_mean_change(v[:, w.baseline], v[:, w.target], kind=a.effect)
+        return float(d["estimate"]), float(d["se"]) ** 2
+
+    cc = standardized_mean_change(w.values[:, w.baseline], w.values[:, w.target],
+                                  kind=a.effect, alpha=inp.alpha)
+    one = np.full(w.arms.shape, "all", dtype=object) if a.treatment is None else w.arms
+    w = Wide(w.values, one, w.target, w.baseline, w.columns)
+    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=one[0], score_sign=1.0)
     who = a.treatment or "all dyads"
-    return Estimate(d["estimate"], d["ci_lower"], d["ci_upper"], _z_p(d["estimate"], d["se"]),
+    return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"standardised mean change ({a.effect}) in {a.instrument} from "
-                    f"baseline to {a.timepoint}, {who}",
-                    missing_data=COMPLETE_CASE + ", pairs", detail=d)
+                    f"baseline to {a.timepoint}, {who}, all enrolled",
+                    missing_data=MULTIPLE_IMPUTATION,
+                    detail={"multiple_imputation": pooled, "complete_case": cc},
+                    sensitivity=tip)
 
 
 def _run_ema(inp: AnalysisInput, a) -> Estimate:
@@ -410,11 +569,14 @@ def _run_mediation(inp: AnalysisInput, a) -> Estimate:
                     missing_data=COMPLETE_CASE, detail=d)
 
 
-def _run_proportion(inp: AnalysisInput, a) -> Estimate:
+def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:
+    """Complete-case shares (Wilson) and their difference (Newcombe hybrid score CI,
+    statsmodels ``confint_proportions_2indep``; pooled z test, or Fisher's exact test when
+    an expected count is below 5)."""
     from scipy import stats
     from statsmodels.stats.proportion import confint_proportions_2indep
 
-    y, arms, alpha = _scored(inp, a), inp.arms, inp.alpha
+    arms, alpha = inp.arms, inp.alpha
     per = {}
     for name in inp.spec.arm_names:
         yy = y[(arms == name) & ~np.isnan(y)]
@@ -425,42 +587,71 @@ def _run_proportion(inp: AnalysisInput, a) -> Estimate:
                      "n_missing": int(((arms == name) & np.isnan(y)).sum())}
     detail: dict[str, Any] = {"arms": per, "ci_method": "Wilson score", "alpha": alpha,
                               "outcome": _outcome_text(a)}
-    if a.control is not None:
-        t, c = per[a.treatment], per[a.control]
-        if t["n"] == 0 or c["n"] == 0:
-            raise ValueError(f"no non-missing outcomes in arm "
-                             f"{a.treatment if t['n'] == 0 else a.control!r}")
-        diff = t["share"] - c["share"]
-        lo, hi = confint_proportions_2indep(t["events"], t["n"], c["events"], c["n"],
-                                            method="newcomb", alpha=alpha)
-        table = [[t["events"], t["n"] - t["events"]], [c["events"], c["n"] - c["events"]]]
-        expected = np.outer(np.sum(table, axis=1), np.sum(table, axis=0)) / (t["n"] + c["n"])
-        if expected.min() < 5:
-            p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
-        else:
-            pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
-            se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
-            p, test = (_z_p(diff, se) if se > 0 else 1.0), "two-proportion z test (pooled)"
-        detail["difference"] = {"estimate": diff, "ci_lower": float(lo),
-                                "ci_upper": float(hi), "p": p,
-                                "ci_method": "Newcombe hybrid score", "test": test}
-        return Estimate(diff, float(lo), float(hi), p,
-                        estimand=f"difference in the share with {_outcome_text(a)} at "
-                        f"{a.timepoint} ({a.treatment} - {a.control})",
-                        missing_data=COMPLETE_CASE, detail=detail)
-    if a.treatment is not None:
-        s = per[a.treatment]
-        who = a.treatment
+    if a.control is None:
+        if a.treatment is None:
+            yy = y[~np.isnan(y)]
+            lo, hi = wilson_ci(float(yy.sum()), yy.size, alpha)
+            detail["all"] = {"share": float(yy.mean()) if yy.size else math.nan,
+                             "ci_lower": lo, "ci_upper": hi}
+        return detail
+    t, c = per[a.treatment], per[a.control]
+    if t["n"] == 0 or c["n"] == 0:
+        raise ValueError(f"no non-missing outcomes in arm "
+                         f"{a.treatment if t['n'] == 0 else a.control!r}")
+    diff = t["share"] - c["share"]
+    lo, hi = confint_proportions_2indep(t["events"], t["n"], c["events"], c["n"],
+                                        method="newcomb", alpha=alpha)
+    table = [[t["events"], t["n"] - t["events"]], [c["events"], c["n"] - c["events"]]]
+    expected = np.outer(np.sum(table, axis=1), np.sum(table, axis=0)) / (t["n"] + c["n"])
+    if expected.min() < 5:
+        p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
     else:
-        yy = y[~np.isnan(y)]
-        lo, hi = wilson_ci(float(yy.sum()), yy.size, alpha)
-        s = {"share": float(yy.mean()) if yy.size else math.nan, "ci_lower": lo,
-             "ci_upper": hi}
-        detail["all"] = s
-        who = "all dyads"
-    return Estimate(s["share"], s["ci_lower"], s["ci_upper"], None,
-                    estimand=f"share with {_outcome_text(a)} at {a.timepoint}, {who}",
-                    missing_data=COMPLETE_CASE, detail=detail)
+        pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
+        se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
+        p, test = (_z_p(diff, se) if se > 0 else 1.0), "two-proportion z test (pooled)"
+    detail["difference"] = {"estimate": diff, "ci_lower": float(lo), "ci_upper": float(hi),
+                            "p": p, "ci_method": "Newcombe hybrid score", "test": test}
+    return detail
+
+
+def _run_proportion(inp: AnalysisInput, a) -> Estimate:
+    y = _scored(inp, a)
+    cc = _proportion_cc(inp, a, y)
+    arms = ([a.treatment, a.control] if a.control is not None
+            else [a.treatment] if a.treatment is not None else list(inp.spec.arm_names))
+    if a.category is not None:
+        w = _wide(inp, a, arms, indicator=y)
+        def event(v): return (v[:, w.target] >= 0.5).astype(float)
+        sign = 1.0
+    else:
+        w = _wide(inp, a, arms)
+        def event(v): return ((v[:, w.target] < a.cutoff) if a.below
+                              else (v[:, w.target] >= a.cutoff)).astype(float)
+        sign = -1.0 if a.below else 1.0
+    if a.control is not None:
+        def analyse(v: np.ndarray, arm: np.ndarray) -> tuple[float, float]:
+            yy, treated = event(v), arm == a.treatment
+            r1, r0 = float(yy[treated].mean()), float(yy[~treated].mean())
+            return r1 - r0, (r1 * (1 - r1) / treated.sum() + r0 * (1 - r0) / (~treated).sum())
+        estimand = (f"difference in the share with {_outcome_text(a)} at {a.timepoint} "
+                    f"({a.treatment} - {a.control}), all randomised dyads")
+        treatment = a.treatment
+    else:
+        def analyse(v: np.ndarray, arm: np.ndarray) -> tuple[float, float]:
+            yy = event(v)
+            r = float(yy.mean())
+            return r, r * (1 - r) / yy.size
+        estimand = (f"share with {_outcome_text(a)} at {a.timepoint}, "
+                    f"{a.treatment or 'all dyads'}, all randomised dyads")
+        treatment = None
+    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=treatment, score_sign=sign,
+                                    tipping=a.category is None and treatment is not None)
+    p = pooled["p"] if a.control is not None else None
+    return Estimate(pooled["estimate"], max(pooled["ci_lower"], -1.0),
+                    min(pooled["ci_upper"], 1.0), p, estimand=estimand,
+                    missing_data=MULTIPLE_IMPUTATION,
+                    detail={"multiple_imputation": pooled, "complete_case": cc},
+                    sensitivity=tip)
 
 
 _RATIO_NULLS = {"risk_ratio": 1.0, "odds_ratio": 1.0, "hazard_ratio": 1.0}

@@ -1,0 +1,227 @@
+"""Missing outcome data as trialists handle them: multiple imputation for the primary ITT
+analysis, Rubin's rules, and a delta-adjusted tipping-point analysis for data missing not at
+random.
+
+Loss to follow-up in a trial depends on recent use (:mod:`.measurement`), which also drives
+COMM and TLFB: the data are missing not at random. The primary analyses therefore use every
+randomised dyad under missing at random given the arm and what was observed (multiple
+imputation), and a sensitivity analysis asks how far the imputed outcomes of the treatment
+arm would have to be shifted against the treatment before the conclusion changes (the
+tipping point; Ratitch, O'Kelly & Tosiello 2013; Cro et al. 2020, Stat Med 39:2815).
+
+Imputation (:func:`impute`): chained equations (van Buuren & Groothuis-Oudshoorn 2011)
+with predictive mean matching (Little 1988; Morris, White & Royston 2014: 10 donors), run
+separately in each arm (so every arm-by-covariate interaction is kept), each of ``m``
+chains from the Bayesian normal linear model's posterior draw (Rubin 1987, sec. 5.3). The
+columns are the outcome at every assessment plus the baseline of the trial's other
+instruments (auxiliary variables). statsmodels' ``MICEData`` does the same but refits a
+patsy formula at every step (about 2.3 s for 20 imputations of 60 dyads, against ~20 ms
+here), too slow inside power curves of hundreds of replicate trials.
+
+Pooling (:func:`rubin`): Rubin's rules with the Barnard & Rubin (1999) small-sample degrees
+of freedom; t-based CI and p.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["DONORS", "ancova", "impute", "mi_estimate", "rubin", "tipping_point"]
+
+#: Donors per imputed value in predictive mean matching (Morris, White & Royston 2014).
+DONORS = 10
+#: Chained-equation sweeps per imputation (a monotone pattern needs one; 5 for the rest).
+SWEEPS = 5
+
+
+def _pmm_column(y: np.ndarray, X: np.ndarray, miss: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+    """Impute ``y[miss]`` from ``X`` by predictive mean matching with a posterior draw of
+    the regression coefficients (type-1 matching: observed rows use the fitted
+    coefficients, missing rows the drawn ones)."""
+    obs = ~miss
+    Xo, yo = X[obs], y[obs]
+    n_obs, k = Xo.shape
+    beta, *_ = np.linalg.lstsq(Xo, yo, rcond=None)
+    resid = yo - Xo @ beta
+    dof = max(n_obs - k, 1)
+    sigma2 = float(resid @ resid) / rng.chisquare(dof)
+    xtx_inv = np.linalg.pinv(Xo.T @ Xo)
+    chol = np.linalg.cholesky(xtx_inv * sigma2 + 1e-12 * np.eye(k))
+    beta_draw = beta + chol @ rng.standard_normal(k)
+    pred_obs = Xo @ beta
+    pred_mis = X[miss] @ beta_draw
+    donors = min(DONORS, n_obs)
+    dist = np.abs(pred_mis[:, None] - pred_obs[None, :])
+    nearest = np.argpartition(dist, donors - 1, axis=1)[:, :donors]
+    pick = nearest[np.arange(nearest.shape[0]), rng.integers(0, donors, nearest.shape[0])]
+    out = y.copy()
+    out[miss] = yo[pick]
+    return out
+
+
+def impute(values: np.ndarray, m: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``m`` completed copies of ``values`` (dyads x variables, NaN = missing), by chained
+    equations with predictive mean matching. A column with fewer than 2 observed values
+    cannot be imputed (ValueError)."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 2:
+        raise ValueError("values must be a dyads x variables array")
+    miss = np.isnan(v)
+    n_obs = (~miss).sum(axis=0)
+    if (n_obs < 2).any():
+        raise ValueError("cannot impute a variable observed in fewer than 2 dyads")
+    if not miss.any():
+        return [v.copy() for _ in range(m)]
+    todo = [j for j in range(v.shape[1]) if miss[:, j].any()]
+    # a column without spread predicts nothing: leave it out of the predictors
+    spread = np.array([np.nanstd(v[:, j]) > 0 for j in range(v.shape[1])])
+    means = np.nanmean(v, axis=0)
+    out = []
+    for _ in range(m):
+        cur = np.where(miss, means[None, :], v)
+        for _sweep in range(SWEEPS if len(todo) > 1 else 1):
+            for j in todo:
+                pred = [i for i in range(v.shape[1]) if i != j and spread[i]]
+                X = np.column_stack([np.ones(v.shape[0])] + [cur[:, i] for i in pred])
+                cur[:, j] = _pmm_column(v[:, j], X, miss[:, j], rng)
+        out.append(cur)
+    return out
+
+
+def rubin(estimates: Sequence[float], variances: Sequence[float], *, alpha: float = 0.05,
+          df_complete: float | None = None) -> dict[str, Any]:
+    """Pool ``m`` complete-data estimates and their variances by Rubin's rules (Rubin 1987):
+    total variance T = W + (1 + 1/m) B; degrees of freedom of Barnard & Rubin (1999) when
+    ``df_complete`` is given, else Rubin's; t-based CI and two-sided p."""
+    q = np.asarray(estimates, dtype=float)
+    u = np.asarray(variances, dtype=float)
+    m = q.size
+    if m < 2 or u.size != m:
+        raise ValueError("rubin needs at least 2 estimates with one variance each")
+    if not (np.isfinite(q).all() and np.isfinite(u).all()):
+        raise ValueError("an imputed-data analysis gave a non-finite estimate or variance")
+    qbar, w, b = float(q.mean()), float(u.mean()), float(q.var(ddof=1))
+    t = w + (1 + 1 / m) * b
+    if t <= 0:
+        raise ValueError("pooled variance is zero")
+    if b == 0:
+        df = math.inf if df_complete is None else float(df_complete)
+    else:
+        r = (1 + 1 / m) * b / max(w, 1e-300)
+        df = (m - 1) * (1 + 1 / r) ** 2
+        if df_complete is not None:
+            gamma = (1 + 1 / m) * b / t
+            df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - gamma)
+            df = 1 / (1 / df + 1 / df_obs)
+    se = math.sqrt(t)
+    crit = float(stats.t.ppf(1 - alpha / 2, df)) if math.isfinite(df) else float(
+        stats.norm.ppf(1 - alpha / 2))
+    tstat = qbar / se
+    p = float(2 * (stats.t.sf(abs(tstat), df) if math.isfinite(df) else stats.norm.sf(
+        abs(tstat))))
+    return {"estimate": qbar, "se": se, "ci_lower": qbar - crit * se,
+            "ci_upper": qbar + crit * se, "p": p, "df": df, "m": m,
+            "within_variance": w, "between_variance": b,
+            "fraction_missing_information": (1 + 1 / m) * b / t}
+
+
+Analyse = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
+
+
+def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int, analyse: Analyse, *,
+                m: int, rng: np.random.Generator, alpha: float = 0.05,
+                delta: Mapping[Any, float] | None = None,
+                completed: Sequence[np.ndarray] | None = None,
+                df_complete: float | None = None) -> dict[str, Any]:
+    """Multiply-imputed estimate: impute ``values`` (dyads x variables) within each arm,
+    add ``delta[arm]`` to the imputed cells of column ``target`` (a pattern-mixture shift:
+    dropouts of that arm are that much worse or better than MAR predicts), analyse each
+    completed data set with ``analyse(values, arm) -> (estimate, variance)`` and pool them
+    with :func:`rubin`. Pass ``completed`` (from an earlier call's ``"completed"``) to
+    reuse the imputations for another delta."""
+    v = np.asarray(values, dtype=float)
+    arm = np.asarray(arm, dtype=object)
+    if completed is None:
+        completed = []
+        parts = {a: impute(v[arm == a], m, rng) for a in dict.fromkeys(arm.tolist())}
+        for i in range(m):
+            full = v.copy()
+            for a, imps in parts.items():
+                full[arm == a] = imps[i]
+            completed.append(full)
+    miss = np.isnan(v[:, target])
+    ests, variances = [], []
+    for full in completed:
+        data = full
+        if delta:
+            data = full.copy()
+            for a, d in delta.items():
+                rows = miss & (arm == a)
+                data[rows, target] = data[rows, target] + d
+        est, var = analyse(data, arm)
+        ests.append(est)
+        variances.append(var)
+    out = rubin(ests, variances, alpha=alpha, df_complete=df_complete)
+    out["n_imputed"] = int(miss.sum())
+    out["completed"] = completed
+    return out
+
+
+def tipping_point(values: np.ndarray, arm: np.ndarray, target: int, analyse: Analyse, *,
+                  treatment: Any, unfavourable: float, scale: float, completed,
+                  alpha: float = 0.05, steps: Sequence[float] = (
+                      0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0),
+                  rng: np.random.Generator, m: int,
+                  back: Callable[[float], float] = float) -> dict[str, Any]:
+    """Delta-adjusted sensitivity analysis: the imputed outcomes of the ``treatment`` arm are
+    shifted by ``delta = unfavourable * step * scale`` (``unfavourable`` = +1 or -1: the
+    direction that works against the treatment; ``scale``: the outcome's observed SD), for
+    each ``step``. The tipping point is the smallest step at which a significant MAR
+    result is no longer significant (None if it never tips within the grid, or if the MAR
+    result is not significant)."""
+    rows = []
+    tip = None
+    significant_at_mar = None
+    for s in steps:
+        d = unfavourable * s * scale
+        r = mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
+                        delta={treatment: d}, completed=completed)
+        sig = r["p"] < alpha
+        if s == 0:
+            significant_at_mar = sig
+        elif significant_at_mar and not sig and tip is None:
+            tip = s
+        rows.append({"delta": d, "delta_sd": s, "estimate": back(r["estimate"]),
+                     "ci_lower": back(r["ci_lower"]), "ci_upper": back(r["ci_upper"]),
+                     "p": r["p"]})
+    return {"method": "delta adjustment of the imputed treatment-arm outcomes (pattern "
+                      "mixture), multiple imputation, Rubin's rules",
+            "delta_unit": f"observed SD of the outcome ({scale:.4g})",
+            "direction": "against the treatment",
+            "grid": rows,
+            "tipping_point_sd": tip,
+            "tipping_point": None if tip is None else unfavourable * tip * scale,
+            "conclusion": ("not significant under MAR: nothing to tip" if not significant_at_mar
+                           else f"significance lost at a shift of {tip} SD"
+                           if tip is not None else
+                           f"still significant at a shift of {steps[-1]} SD")}
+
+
+def ancova(y: np.ndarray, baseline: np.ndarray, treated: np.ndarray) -> tuple[float, float]:
+    """ANCOVA ``y ~ treated + baseline`` by least squares: the treatment coefficient and its
+    variance (the trialist's analysis of a follow-up score; Vickers & Altman 2001)."""
+    X = np.column_stack([np.ones_like(y), treated.astype(float), baseline])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    dof = y.size - X.shape[1]
+    if dof < 1:
+        raise ValueError("too few dyads for ANCOVA")
+    sigma2 = float(resid @ resid) / dof
+    cov = sigma2 * np.linalg.pinv(X.T @ X)
+    return float(beta[1]), float(cov[1, 1])
