@@ -217,6 +217,12 @@ def test_replicate_summaries(rep_serial):
     ffmq = rep_serial["analyses"]["ffmq_post"]
     assert ffmq["summary"]["mean"] > 1.0 and ffmq["share_significant"] == 1.0
     assert set(ffmq["summary"]) >= {"mean", "sd", "q025", "q975", "power"}
+    # fit problems of the mixed models are carried into every replicate and counted
+    lmm = rep_serial["analyses"]["ffmq_lmm"]
+    assert all({"converged", "boundary", "fallback"} <= set(r["flags"])
+               for r in lmm["replicates"])
+    assert lmm["fit_flags"]["n_boundary"] == sum(r["flags"]["boundary"]
+                                                 for r in lmm["replicates"])
     table = replicates_table(rep_serial)
     assert len(table) == 3 * len(rep_serial["analyses"])
     assert set(table.columns) >= {"replicate", "analysis", "estimate", "p", "significant"}

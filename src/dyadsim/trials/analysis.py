@@ -156,6 +156,17 @@ def wilson_ci(k: float, n: float, alpha: float = 0.05) -> tuple[float, float]:
     return min(float(lo), share), max(float(hi), share)
 
 
+def _t_summary(est: float, se: float, df: float, alpha: float) -> dict[str, Any]:
+    """Estimate with a t-based CI and two-sided p on ``df`` degrees of freedom."""
+    if not (math.isfinite(se) and se > 0):
+        return {"estimate": est, "se": se, "ci_lower": math.nan, "ci_upper": math.nan,
+                "p": math.nan, "df": df}
+    crit = float(stats.t.ppf(1 - alpha / 2, df))
+    return {"estimate": est, "se": se, "ci_lower": est - crit * se,
+            "ci_upper": est + crit * se, "p": float(2 * stats.t.sf(abs(est / se), df)),
+            "df": df}
+
+
 def _wald(est: float, se: float, z: float) -> dict[str, Any]:
     """Normal-theory Wald summary for a scalar estimate."""
     if not (math.isfinite(se) and se > 0):
@@ -193,6 +204,19 @@ def _dedupe(msgs: Iterable[str]) -> list[str]:
     for m in msgs:
         if m not in out:
             out.append(m)
+    return out
+
+
+def _day_dummies(groups: np.ndarray, days: np.ndarray) -> dict[Any, np.ndarray]:
+    """Per dyad, the 0/1 matrix of its rows by its days (MixedLM's ``exog_vc`` layout:
+    rows in the order they appear for that group)."""
+    out = {}
+    frame = pd.DataFrame({"g": groups, "d": days})
+    for g, sub in frame.groupby("g", sort=False):
+        codes, _ = pd.factorize(sub["d"])
+        m = np.zeros((len(sub), codes.max() + 1))
+        m[np.arange(len(sub)), codes] = 1.0
+        out[g] = m
     return out
 
 
@@ -235,8 +259,13 @@ def _fit_mixed_or_ols(
     *,
     reml: bool,
     maxiter: int | None,
+    days: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Random-intercept LMM (statsmodels MixedLM) with recorded warnings and an OLS fallback.
+
+    With ``days`` (one label per row) a variance component for the day within the dyad is
+    added: prompts of one day share a day effect (EMA: prompts nested in days nested in
+    persons; Bolger & Laurenceau 2013, ch. 4).
 
     The outcome is standardised before fitting (fixed effects and variance components are
     equivariant under affine rescaling of y, ML and REML alike) so that optimiser tolerances and
@@ -266,7 +295,9 @@ def _fit_mixed_or_ols(
         try:
             if fallback_reason is not None:
                 raise _Degenerate(fallback_reason)
-            res = sm.MixedLM(ys, X, groups=groups).fit(reml=reml, **fit_kwargs)
+            vc = None if days is None else {"day": _day_dummies(groups, days)}
+            res = sm.MixedLM(ys, X, groups=groups, exog_re=np.ones((len(ys), 1)),
+                             exog_vc=vc).fit(reml=reml, **fit_kwargs)
             params = np.asarray(res.fe_params, dtype=float)
             cov = np.asarray(res.cov_params(), dtype=float)[:k, :k]
             if not np.all(np.isfinite(np.diag(cov))) or np.any(np.diag(cov) < 0):
@@ -279,6 +310,8 @@ def _fit_mixed_or_ols(
                     "cov": cov * scale**2,
                     "random_intercept_var": float(np.asarray(res.cov_re)[0, 0]) * scale**2,
                     "residual_var": float(res.scale) * scale**2,
+                    "day_var": (float(np.asarray(res.vcomp)[0]) * scale**2
+                                if days is not None else math.nan),
                 }
         except _Degenerate:
             pass
@@ -302,6 +335,7 @@ def _fit_mixed_or_ols(
             "params": np.asarray(ols.params, dtype=float) * scale + shift,
             "cov": np.asarray(ols.cov_params(), dtype=float) * scale**2,
             "random_intercept_var": math.nan,
+            "day_var": math.nan,
             "residual_var": float(ols.scale) * scale**2,
         }
     out["warnings"] = _dedupe(msgs)
@@ -326,20 +360,30 @@ def lmm_arm_by_time(
     alpha: float = 0.05,
     reml: bool = True,
     maxiter: int | None = None,
+    constrained_baseline: bool = True,
 ) -> dict[str, Any]:
     """Intention-to-treat linear mixed model for repeated measures (arm x time).
 
-    Model: ``value ~ arm * C(timepoint)`` (treatment coding, reference arm = ``control``,
-    reference timepoint = ``baseline``) with a random intercept per dyad, fitted by REML with
-    statsmodels ``MixedLM`` (Laird & Ware 1982; Fitzmaurice, Laird & Ware, *Applied Longitudinal
-    Analysis*, 2011). All available observations are used (rows with missing ``value`` are
-    dropped): a likelihood-based ITT analysis valid under missing-at-random (Little & Rubin).
+    Default: the constrained longitudinal data analysis (cLDA; Liang & Zeger 2000; Coffman et
+    al. 2016, BMC Med Res Methodol 16:151): randomisation makes the arms' baseline means
+    equal, so the model has one baseline mean (no arm main effect) and an arm difference at
+    each later assessment; it uses every dyad with a baseline even if all follow-up is
+    missing, and is close to ANCOVA on baseline with complete data. ``constrained_baseline=False``
+    fits the unconstrained ``arm * time`` model. Inference uses t and F distributions with
+    between-within denominator degrees of freedom (SAS DDFM=BW: observations minus dyads
+    minus the within-dyad fixed effects), not the normal: the small-sample correction
+    trialists report. ``boundary`` flags a random-intercept variance at (or within 1e-6 of
+    the total variance from) zero.
 
-    For each post-baseline timepoint the arm x time interaction coefficient is the difference
-    between arms in mean change from baseline (treatment minus control), reported with a Wald
-    (normal) CI and p-value. The overall group x time test is the multivariate Wald chi-square
-    test that all interaction coefficients are zero (``df`` = number of post-baseline
-    timepoints; ``f_statistic`` = chi2/df is also given).
+    Model: ``value ~ C(timepoint) + arm:C(timepoint)`` (cLDA; plus ``arm`` when
+    unconstrained; reference arm = ``control``, reference timepoint = ``baseline``) with a
+    random intercept per dyad, fitted by REML with statsmodels ``MixedLM`` (Laird & Ware
+    1982; Fitzmaurice, Laird & Ware, *Applied Longitudinal Analysis*, 2011). All available
+    observations are used: a likelihood-based ITT analysis valid under missing at random.
+
+    For each post-baseline timepoint the arm x time coefficient is the difference between arms
+    in mean change from baseline (treatment minus control), with a t CI and p. The overall
+    group x time test is the Wald test that all of them are zero, as an approximate F.
 
     Timepoints are ordered by their median study ``day``. Arms other than ``treatment`` and
     ``control`` are ignored. ``ConvergenceWarning``\\ s and other warnings raised while fitting are
@@ -401,8 +445,12 @@ def lmm_arm_by_time(
         raise ValueError(f"value for instrument {instrument!r} is constant; nothing to model")
 
     treat = (obs["arm"] == treatment).to_numpy(dtype=float)
-    cols = [np.ones(len(obs)), treat]
-    names = ["Intercept", "treatment"]
+    cols = [np.ones(len(obs))]
+    names = ["Intercept"]
+    if not constrained_baseline:
+        cols.append(treat)
+        names.append("treatment")
+    lead = len(cols)
     for t in post:
         cols.append((obs["timepoint"] == t).to_numpy(dtype=float))
         names.append(f"time[{t}]")
@@ -415,29 +463,36 @@ def lmm_arm_by_time(
         raise ValueError("design matrix is rank deficient; check arms/timepoints coverage")
 
     fit = _fit_mixed_or_ols(y, X, groups, names, reml=reml, maxiter=maxiter)
-    z = _z(alpha)
     k_post = len(post)
-    idx = np.arange(2 + k_post, 2 + 2 * k_post)
+    n_dyads = int(obs["dyad_id"].nunique())
+    df_within = max(len(obs) - n_dyads - 2 * k_post, 1)
+    idx = np.arange(lead + k_post, lead + 2 * k_post)
     b = fit["params"][idx]
     V = fit["cov"][np.ix_(idx, idx)]
     contrasts: dict[str, Any] = {}
     for j, t in enumerate(post):
-        contrasts[str(t)] = _wald(float(b[j]), float(math.sqrt(max(V[j, j], 0.0))), z)
+        contrasts[str(t)] = _t_summary(float(b[j]), float(math.sqrt(max(V[j, j], 0.0))),
+                                       df_within, alpha)
     try:
         chi2 = float(b @ np.linalg.solve(V, b))
-        p_chi2 = float(stats.chi2.sf(chi2, k_post))
+        f_stat = chi2 / k_post
+        p_f = float(stats.f.sf(f_stat, k_post, df_within))
     except np.linalg.LinAlgError:
-        chi2, p_chi2 = math.nan, math.nan
+        chi2 = f_stat = p_f = math.nan
 
     # model-based means by arm and timepoint
     means: dict[str, dict[str, float]] = {"treatment": {}, "control": {}}
     beta = fit["params"]
+    arm_main = 0.0 if constrained_baseline else None
     for arm_key, a in (("treatment", 1.0), ("control", 0.0)):
-        means[arm_key][str(baseline)] = float(beta[0] + a * beta[1])
+        b_arm = a * (beta[1] if arm_main is None else 0.0)
+        means[arm_key][str(baseline)] = float(beta[0] + b_arm)
         for j, t in enumerate(post):
             means[arm_key][str(t)] = float(
-                beta[0] + a * beta[1] + beta[2 + j] + a * beta[2 + k_post + j]
+                beta[0] + b_arm + beta[lead + j] + a * beta[lead + k_post + j]
             )
+    vd, vr = fit["random_intercept_var"], fit["residual_var"]
+    boundary = bool(math.isfinite(vd) and vd <= 1e-6 * (vd + vr))
 
     result = {
         "instrument": str(instrument),
@@ -453,19 +508,25 @@ def lmm_arm_by_time(
         "alpha": alpha,
         "contrast_definition": "(treatment - control) difference in change from baseline",
         "contrasts": contrasts,
+        "model": ("constrained baseline (cLDA): common baseline mean, arm x time after"
+                  if constrained_baseline else "unconstrained arm * time"),
+        "df_method": "between-within (observations - dyads - within-dyad fixed effects)",
+        "df": df_within,
+        "boundary": boundary,
         "group_by_time": {
-            "test": "Wald chi2 (all arm x time interactions = 0)",
+            "test": "Wald F = chi2 / df1 on F(df1, df2), df2 between-within",
             "chi2": chi2,
-            "df": k_post,
-            "p": p_chi2,
-            "f_statistic": chi2 / k_post if math.isfinite(chi2) else math.nan,
+            "f": f_stat,
+            "df1": k_post,
+            "df2": df_within,
+            "p": p_f,
         },
         "model_means": means,
         "fixed_effects": {n: float(v) for n, v in zip(names, beta, strict=True)},
         "random_intercept_var": fit["random_intercept_var"],
         "residual_var": fit["residual_var"],
         "n_obs": int(len(obs)),
-        "n_dyads": int(obs["dyad_id"].nunique()),
+        "n_dyads": n_dyads,
         "n_randomized": n_randomized,
         "n_missing_values": int(df["value"].isna().sum()),
     }
@@ -913,8 +974,10 @@ def ema_mlm(
     alpha: float = 0.05,
     reml: bool = True,
     maxiter: int | None = None,
+    day_effect: bool = True,
 ) -> dict[str, Any]:
-    """Multilevel model for EMA prompts: ``value ~ arm (+ day)`` with a random intercept per dyad.
+    """Multilevel model for EMA prompts: ``value ~ arm (+ day)`` with a random intercept per
+    dyad and (``day_effect``, default) a random effect of each day within the dyad.
 
     Prompts (level 1) are nested in dyads (level 2); fitted by REML with statsmodels MixedLM
     (Raudenbush & Bryk 2002; Bolger & Laurenceau 2013). ``arm_effect`` is the treatment minus
@@ -964,7 +1027,10 @@ def ema_mlm(
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError("design matrix is rank deficient (e.g. day is constant)")
-    fit = _fit_mixed_or_ols(y, X, obs["dyad_id"].to_numpy(), names, reml=reml, maxiter=maxiter)
+    if day_effect:
+        _require_numeric(df, "day", "ema_df")
+    fit = _fit_mixed_or_ols(y, X, obs["dyad_id"].to_numpy(), names, reml=reml, maxiter=maxiter,
+                            days=obs["day"].to_numpy() if day_effect else None)
     z = _z(alpha)
     beta, cov = fit["params"], fit["cov"]
     b0, b1 = float(beta[0]), float(beta[1])
@@ -1011,8 +1077,11 @@ def ema_mlm(
         "observed_dyad_mean_treatment": float(dyad_means.loc[treatment].mean()),
         "observed_dyad_mean_control": float(dyad_means.loc[control].mean()),
         "random_intercept_var": vd,
+        "day_var": fit["day_var"],
         "residual_var": vr,
         "icc": vd / (vd + vr) if math.isfinite(vd) and (vd + vr) > 0 else math.nan,
+        "clustering": "prompts in days in dyads" if day_effect else "prompts in dyads",
+        "boundary": bool(math.isfinite(vd) and vd <= 1e-6 * (vd + vr)),
         "fixed_effects": {n: float(v) for n, v in zip(names, beta, strict=True)},
         "n_prompts": int(len(obs)),
         "n_missing_prompts": int(df["value"].isna().sum()),

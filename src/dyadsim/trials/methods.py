@@ -275,17 +275,19 @@ class Wide:
     columns: tuple[str, ...]
 
 
-def _wide(inp: AnalysisInput, a, arms: list[str], indicator: np.ndarray | None = None) -> Wide:
+def _wide(inp: AnalysisInput, a, arms: list[str], indicator: np.ndarray | None = None,
+          timepoint: str | None = None) -> Wide:
     """The analysed instrument at every assessment that measures it (``indicator`` replaces
     the value at the analysed timepoint for a coded class), plus the baseline of every other
     numeric instrument as auxiliary variables; rows: the dyads of ``arms``."""
     rows = np.isin(inp.arms, arms)
     spec = inp.spec
+    timepoint = timepoint or a.timepoint
     cols, names = [], []
     target = baseline = None
     for asmt in spec.assessments:
         if a.instrument in asmt.instruments:
-            if asmt.name == a.timepoint:
+            if asmt.name == timepoint:
                 target = len(cols)
                 cols.append(indicator if indicator is not None
                             else inp.values_at(a.instrument, asmt.name))
@@ -308,7 +310,7 @@ def _wide(inp: AnalysisInput, a, arms: list[str], indicator: np.ndarray | None =
                 cols.append(v)
                 names.append(f"{other}@{spec.baseline}")
     if target is None:
-        raise ValueError(f"{a.instrument} is not measured at {a.timepoint!r}")
+        raise ValueError(f"{a.instrument} is not measured at {timepoint!r}")
     values = np.column_stack(cols)[rows]
     return Wide(values=values, arms=inp.arms[rows], target=target, baseline=baseline,
                 columns=tuple(names))
@@ -346,6 +348,8 @@ LIKELIHOOD_MAR = "all observed values, likelihood-based (valid under MAR given t
 
 # ------------------------------------------------------------------------------ runs
 def _run_lmm(inp: AnalysisInput, a) -> Estimate:
+    from .missing import ancova
+
     d = lmm_arm_by_time(inp.data.loc[inp.data["timepoint"] != "ema"], a.instrument,
                         treatment=a.treatment, control=a.control,
                         baseline=inp.spec.baseline, alpha=inp.alpha)
@@ -353,11 +357,24 @@ def _run_lmm(inp: AnalysisInput, a) -> Estimate:
     c = d["contrasts"].get(tp)
     if c is None:
         raise ValueError(f"no contrast at timepoint {tp!r}")
+    # sensitivity: ANCOVA at the timepoint by multiple imputation, delta-adjusted (MNAR)
+    w = _wide(inp, a, [a.treatment, a.control], timepoint=tp)
+    tip = None
+    if w.baseline is not None:
+        def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+            return ancova(v[:, w.target], v[:, w.baseline], arms == a.treatment)
+        pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=a.treatment,
+                                        score_sign=1.0)
+        if tip is not None:
+            tip["analysis"] = f"ANCOVA on baseline at {tp}, multiple imputation"
+            tip["mar_estimate"] = pooled
     return Estimate(*_pick(c), estimand=f"difference in mean change from baseline to {tp} "
-                    f"({a.treatment} - {a.control}), all randomised dyads",
-                    missing_data=LIKELIHOOD_MAR, detail=d,
-                    flags={"converged": d["converged"], "method": d["method"],
-                           "fallback": d["fallback_reason"]})
+                    f"({a.treatment} - {a.control}), all randomised dyads with a baseline",
+                    missing_data=LIKELIHOOD_MAR + "; delta-adjusted MI ANCOVA tipping point "
+                    "for MNAR in 'sensitivity'", detail=d, sensitivity=tip,
+                    flags={"converged": d["converged"], "boundary": d["boundary"],
+                           "fallback": d["fallback_reason"] is not None,
+                           "df": d["df"]})
 
 
 def _table(y: np.ndarray, treated: np.ndarray):
@@ -492,7 +509,8 @@ def _run_ema(inp: AnalysisInput, a) -> Estimate:
     return Estimate(*est, estimand=f"{a.effect.replace('_', ' ')} in mean EMA "
                     f"{a.instrument} over the EMA period ({a.treatment} vs {a.control})",
                     missing_data="all answered prompts, likelihood-based (MAR)", detail=d,
-                    flags={"converged": d["converged"], "method": d["method"]})
+                    flags={"converged": d["converged"], "boundary": d["boundary"],
+                           "fallback": d["fallback_reason"] is not None})
 
 
 COX_EVENTS = ("first_use", "moud_discontinuation", "overdose", "cps_report")

@@ -62,7 +62,7 @@ def _summaries(spec: TrialSpec, per_rep: list[dict[str, Any]], names: Sequence[s
             rows.append({"replicate": rep["replicate"], "estimate": est,
                          "ci_lower": r.get("ci_lower"), "ci_upper": r.get("ci_upper"),
                          "p": r.get("p"), "significant": sig, "rejected": bool(right),
-                         "error": r.get("error")})
+                         "flags": r.get("flags") or {}, "error": r.get("error")})
         summary = summarize_replicates(
             [{"estimate": r["estimate"], "p": r["p"]} for r in rows], alpha=alpha,
             direction=a.direction, null=null)
@@ -87,6 +87,13 @@ def _summaries(spec: TrialSpec, per_rep: list[dict[str, Any]], names: Sequence[s
             "estimate_percentiles": ({q: float(np.percentile(ests, float(q)))
                                       for q in ("2.5", "25", "50", "75", "97.5")}
                                      if ests.size else None),
+            "fit_flags": {
+                "n_not_converged": sum(r["flags"].get("converged") is False for r in rows),
+                "n_boundary": sum(bool(r["flags"].get("boundary")) for r in rows),
+                "n_fallback": sum(bool(r["flags"].get("fallback")) for r in rows),
+                "n_zero_cell_correction": sum(bool(r["flags"].get("zero_cell_correction"))
+                                              for r in rows),
+            },
             "errors": sorted({r["error"] for r in rows if r["error"]}),
             "replicates": rows,
         }
