@@ -1007,6 +1007,8 @@ def sensitivity(
     seed: Annotated[int | None, typer.Option(min=0, show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from its "
                                          "checkpoint (OUT.checkpoint).")] = False,
+    block: Annotated[int, typer.Option(min=1, help="Parameter sets per engine call and "
+                                       "checkpoint (never changes results).")] = 32,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
@@ -1028,7 +1030,7 @@ def sensitivity(
         prob = sa.problem(names)
         setting, sd = _analysis_setting(spec, arm, population, start, horizon, dyads, seed)
         x = sa.sample(prob, method.value, n, sd)
-        block = sa.ModelBlock(setting, names, outs, dyads, sd)
+        model = sa.ModelBlock(setting, names, outs, dyads, sd)
         opts = {"method": method.value, "params": names, "outcomes": outs, "n": n,
                 "spec": str(spec) if spec else None, "arm": arm, "population": population,
                 "start": start, "horizon": horizon, "dyads": dyads, "seed": sd,
@@ -1037,10 +1039,11 @@ def sensitivity(
         if ck.exists() and not resume:
             shutil.rmtree(ck)
         with _analysis_progress(quiet) as prog, \
-                executor(scheduler, workers, -(-len(x) // sa.BLOCK)) as pool:
+                executor(scheduler, workers, -(-len(x) // block)) as pool:
             task = prog.add_task("parameter sets", total=len(x))
-            y = sa.evaluate(x, block, checkpoint=ck, pool=pool, fingerprint=sa.fingerprint(
-                **opts), progress=lambda m: prog.advance(task, m))
+            y = sa.evaluate(x, model, checkpoint=ck, pool=pool, block=block,
+                            fingerprint=sa.fingerprint(**opts, block=block),
+                            progress=lambda m: prog.advance(task, m))
         table = sa.analyze(prob, method.value, x, y, outs, sd)
         pd = _pd()
         write_folder(out, {"indices.csv": table,
