@@ -316,7 +316,7 @@ def _course_schedule(courses: list[tuple], n: int) -> Schedule:
                 arrays[k] = np.maximum(arrays[k], v)
             elif (k.endswith(".sessions") and v.max() > 0) or \
                     (k.endswith(".start") and one[k.replace(".start", ".sessions")].max() > 0) \
-                    or (k == "moud.offer_day" and iv.moud):
+                    or (k in ("moud.offer_day", "moud.drug") and iv.moud):
                 arrays[k] = v
     return Schedule(arrays)
 

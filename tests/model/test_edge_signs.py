@@ -83,8 +83,10 @@ def _check(diff: np.ndarray, expected_sign: float, label: str):
         f"{label}: mean paired difference {mean:.4g} (SE {se:.2g}) has not the stated sign")
 
 
+# Edges into the skills (term 'adherence') act only during a course: tested in
+# tests/interventions (engagement -> attendance and practice).
 DIRECT = [e for e in EDGES if e.type in ("direct", "windowed") and e.figure in (0, 1)
-          and e.term != "disorganization"]
+          and e.term not in ("disorganization", "adherence")]
 GAINS = [e for e in EDGES if e.type == "gain"]
 
 

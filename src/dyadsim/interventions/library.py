@@ -22,6 +22,10 @@ class InterventionError(ValueError):
     """An intervention name or field is invalid."""
 
 
+# The MOUD drugs a schedule can set (code in the engine's ``moud.drug`` array).
+MOUD_DRUGS = {"": -1, "methadone": 0, "buprenorphine": 1}
+
+
 @dataclass(frozen=True)
 class Component:
     """One trained skill: starts in week ``first_week`` of the course, ``sessions`` weekly
@@ -45,9 +49,10 @@ class Intervention:
     description: str
     citation: str
     components: tuple[Component, ...] = ()
-    attendance: float = 0.0  # mean share of sessions attended
-    practice: float = 0.0  # mean share of course days with home practice
+    attendance: float = 0.0  # mean share of sessions attended when fully engaged
+    practice: float = 0.0  # mean share of course days with home practice, fully engaged
     moud: bool = False  # MOUD offered (methadone or buprenorphine) from the start
+    moud_drug: str = ""  # "methadone" or "buprenorphine": the drug offered ("": population's)
     params: Mapping[str, float] = field(default_factory=dict)
     guess: str = ""
 
@@ -55,26 +60,38 @@ class Intervention:
         for name, v in (("attendance", self.attendance), ("practice", self.practice)):
             if not 0.0 <= v <= 1.0:
                 raise InterventionError(f"intervention {self.name}: {name} must be in [0, 1]")
+        if self.moud_drug not in MOUD_DRUGS:
+            raise InterventionError(f"intervention {self.name}: moud_drug must be one of "
+                                    f"{', '.join(repr(d) for d in MOUD_DRUGS)}")
 
     def without(self, skill: str) -> Intervention:
-        """Dismantling: the same course without one component."""
-        if skill not in {c.skill for c in self.components}:
+        """Dismantling at equal session dose: the removed component's sessions become
+        supportive-group sessions (contact without the skill, as the SG comparator of the
+        MORE trials), so a dismantled arm differs from the full course by component, not
+        by the number of sessions."""
+        removed = [c for c in self.components if c.skill == skill]
+        if not removed:
             raise InterventionError(f"{self.name} has no component {skill!r}")
+        if any(c.skill == "supportive_group" for c in self.components):
+            raise InterventionError(f"{self.name} already has supportive-group sessions")
+        kept = tuple(c for c in self.components if c.skill != skill)
+        filler = Component("supportive_group", removed[0].sessions, removed[0].first_week)
         return replace(self, name=f"{self.name}_without_{skill}",
-                       label=f"{self.label} without {skill}",
-                       components=tuple(c for c in self.components if c.skill != skill))
+                       label=f"{self.label} without {skill}", components=kept + (filler,))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "label": self.label, "description": self.description,
                 "citation": self.citation, "attendance": self.attendance,
-                "practice": self.practice, "moud": self.moud, "params": dict(self.params),
+                "practice": self.practice, "moud": self.moud, "moud_drug": self.moud_drug,
+                "params": dict(self.params),
                 "components": [c.__dict__ for c in self.components], "guess": self.guess}
 
 
 _MORE_COMPONENTS = (Component("mindfulness", 8, 1), Component("reappraisal", 6, 3),
                     Component("savoring", 5, 4))
-_ATTEND_GUESS = ("attendance 0.75 is a guess (MORE attendance not found, mechanisms.md s7); "
-                 "practice 0.64 of assigned days: Parsons 2017 (MBSR/MBCT)")
+_ATTEND_GUESS = ("attendance 0.75 when fully engaged is a guess (MORE attendance not found, "
+                 "mechanisms.md s7); practice 0.64 of assigned days: Parsons 2017 (MBSR/MBCT); "
+                 "the day's treatment engagement scales both")
 
 LIBRARY: dict[str, Intervention] = {i.name: i for i in (
     Intervention("more", "MORE", "Mindfulness-Oriented Recovery Enhancement: 8 weekly "
@@ -93,12 +110,13 @@ LIBRARY: dict[str, Intervention] = {i.name: i for i in (
                  (Component("reappraisal", 8),), 0.75, 0.5,
                  guess="CBT modelled as reappraisal training; homework 0.5 a guess"),
     Intervention("methadone", "Methadone", "MOUD offered from the start (methadone)",
-                 "Jones 2010 (MOTHER); Schiff 2021", moud=True),
+                 "Jones 2010 (MOTHER); Schiff 2021", moud=True, moud_drug="methadone"),
     Intervention("buprenorphine", "Buprenorphine", "MOUD offered from the start "
                  "(buprenorphine): less neonatal withdrawal than methadone",
                  "Gaalema 2012 (MOTHER: NOWS treated 47% vs 57%); meta-analysis RR 0.90",
-                 moud=True, params={"moud->neonatal_withdrawal": 0.75},
-                 guess="weight 0.75 (vs 1.0) chosen to give RR ~0.9 of NOWS vs methadone"),
+                 moud=True, moud_drug="buprenorphine",
+                 guess="the drug sets retention, sustained dependence and fetal exposure "
+                 "through the moud.buprenorphine_* and neonatal_withdrawal parameters"),
     Intervention("mindful_parenting", "Mindfulness-based parenting (MBP)", "12 weekly "
                  "sessions: mindfulness plus mindful-parenting skills (attention, "
                  "non-judgment, compassion, emotional awareness and self-regulation)",

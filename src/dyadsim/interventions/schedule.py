@@ -10,7 +10,7 @@ import numpy as np
 from ..engine._engine import FAR, Schedule
 from ..model.skills import SKILLS
 from ..timepoints import parse_time_point
-from .library import Intervention, InterventionError
+from .library import MOUD_DRUGS, Intervention, InterventionError
 
 SESSION_DAYS = 7
 
@@ -64,6 +64,7 @@ def build_schedule(arm_interventions: Sequence[Sequence[Intervention]],
                     raise InterventionError("MOUD offered from a postpartum day is not "
                                             "supported; offer it from a study day")
                 sched["moud.offer_day"][rows] = day
+                sched["moud.drug"][rows] = MOUD_DRUGS[iv.moud_drug]
         with_sessions = [iv for iv in ivs if iv.components]
         if with_sessions:
             sched["tx.attendance_mean"][rows] = max(iv.attendance for iv in with_sessions)

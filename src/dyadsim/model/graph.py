@@ -94,6 +94,7 @@ class Edge:
     note: str = ""
     weight_source: str = ("guess: set so the edge's effect is visible but not dominant; "
                           "calibrated in issue 4")
+    weight_bounds: tuple[float, float] | None = None  # default [0, max(4 x weight, 1)]
 
     @property
     def weight_name(self) -> str:
@@ -236,6 +237,9 @@ NODES: tuple[Node, ...] = (
       "Engaged, sensitive caregiving (1) ... passive/disengaged (0)", SALIENCE, tau=7.0,
       bias=-0.5, noise=0.2),
     # ---- intervention skills (Figure 2) ----
+    N("treatment_engagement", "Treatment engagement", "maternal", "derived",
+      "Readiness today to attend a session and practise at home (scales the person's "
+      "attendance and practice propensities)", INTRO, bias=1.5),
     N("mindfulness", "Mindfulness", "intervention", "skill",
       "Trait mindfulness: grows with MORE/MBP practice (practice -> state -> trait)", MBI,
       tau=120.0,
@@ -308,8 +312,17 @@ EDGES: tuple[Edge, ...] = (
       "Garland 2014 (SG control: support, no skills)", 1.5,
       note="The supportive-group comparator provides social support (a coping resource)."),
     E("poverty", "stressor", "+", 0, "external", INTRO,
-      "Cohen & Janicki-Deverts 2012 (PSS higher with low income)", 0.8,
-      note="Life-event stream: poverty raises the rate and weight of stressors."),
+      "Cohen & Janicki-Deverts 2012 (PSS higher with low income)", 0.8, term="life_events",
+      note="Life-event stream: poverty raises the daily hazard of a life event (logit)."),
+    E("structural_barriers", "stressor", "+", 0, "implied", INTRO,
+      "Reese 2021 Introduction; Stone 2015 (stigma, racism and punitive policy)", 0.5,
+      term="life_events",
+      note="Discrimination and punitive contact are life events: they raise the hazard."),
+    E("opioid_use", "stressor", "+", 0, "implied", ALLOSTASIS,
+      "Koob & Le Moal 2008 (consequences of use feed the stress cycle); DESIGN.md "
+      "(use consequences)", 0.5, term="life_events",
+      note="Legal, financial and relational consequences of a use day raise the hazard of "
+      "a life event on the next day."),
     E("problem_focused_coping", "stressor", "-", 1, "stated", COPING, LF, 1.5,
       note="Problem-focused coping resolves the problem (shortens the stressor)."),
     E("infant_affect_behavior", "stressor", "+", 1, "stated", FIG1,
@@ -327,9 +340,13 @@ EDGES: tuple[Edge, ...] = (
     E("coping_resources", "cognitive_appraisal", "-", 1, "stated", STRESS, LF, 1.5,
       note="Threat = demand relative to resources."),
     E("stress_sensitization", "cognitive_appraisal", "+", 1, "implied", ALLOSTASIS,
-      "Koob 2008; Back 2015 (greater TSST response in PO dependence)", 1.2, type="gain",
+      "Koob 2008; Back 2015 (greater TSST response in PO dependence)", 0.26, type="gain",
       modulates=("stressor",),
-      note="The paper's 'sensitivity to stress': a gain on the threat weight of stressors."),
+      note="The paper's 'sensitivity to stress': a gain on the threat weight of stressors.",
+      weight_source="mechanisms.md suggested priors: stress reactivity x1.1-1.5 in OUD "
+      "(Back 2015; Koob; magnitude weak). The gain at full sensitization is exp(weight): "
+      "default ln 1.3 = 0.26, bounds ln 1.1 - ln 1.5",
+      weight_bounds=(0.095, 0.405)),
     E("reappraisal", "cognitive_appraisal", "-", 2, "stated", MORE_STRESS,
       "Garland 2011, 2014 (positive reappraisal in MORE)", 1.5),
     E("cognitive_appraisal", "stress_arousal", "+", 1, "stated", ALLOSTASIS, LF, 3.0),
@@ -551,6 +568,14 @@ EDGES: tuple[Edge, ...] = (
       "Duncan 2009 (attention to the child)", 1.0),
     E("parenting_program", "salience_of_infant_cues", "+", 0, "implied", INTRO,
       "Berlin 2014 (ABC: following the child's lead)", 1.0),
+    E("physical_dependence", "maternal_hormones", "-", 0, "external", SALIENCE,
+      "Daigle 2020 (smaller oxytocin rise in 7 opioid-maintained mothers); Mallahan 2025 "
+      "(d 0.67-1.14, ns); mechanisms.md s4", 0.3, term="blunting",
+      note="Opioid dependence (illicit or maintained) blunts the hormonal rise: the share "
+      "of the rise lost at full dependence.",
+      weight_source="guess: mechanisms.md s4 (OUD blunting d~0.7-1.1, n=6-7 per group); "
+      "a share of the rise, so at most 1",
+      weight_bounds=(0.0, 1.0)),
     E("maternal_hormones", "prenatal_bonding", "+", 0, "external", SALIENCE,
       "Levine 2007 (rise in OT correlated with bonding)", 1.5),
     E("reward_dysregulation", "prenatal_bonding", "-", 0, "implied", SALIENCE,
@@ -645,6 +670,22 @@ EDGES: tuple[Edge, ...] = (
     E("neonatal_withdrawal", "cps_report", "+", 0, "external", INTRO,
       "Plan-of-safe-care notification after NOWS (CAPTA 2016)", 6.0),
     # ---------------------------------------------------------- Figure 2: MORE components
+    # ---------------------------------------------------------- adherence from state
+    E("motivation_for_change", "treatment_engagement", "+", 0, "stated", INTRO,
+      "Reese 2021 Introduction (motivation to engage in treatment in pregnancy); DESIGN.md "
+      "(motivation -> attendance, adherence)", 2.0),
+    E("maternal_depression", "treatment_engagement", "-", 0, "external", DISCUSSION,
+      "DiMatteo, Lepper & Croghan 2000 (depressed patients ~3x as likely to be "
+      "non-adherent)", 1.5),
+    E("opioid_use", "treatment_engagement", "-", 0, "implied", ALLOSTASIS,
+      "Koob & Volkow 2016 (intoxication and its aftermath crowd out goal-directed "
+      "activity); magnitude a guess", 1.0,
+      note="A use day lowers the next day's attendance and practice."),
+    *(E("treatment_engagement", skill, "+", 0, "implied", INTRO,
+        "DESIGN.md (motivation drives attendance and adherence)", 1.0, term="adherence",
+        note="Attendance and practice probability = propensity x engagement^weight.")
+      for skill in ("mindfulness", "reappraisal", "savoring", "mindful_parenting",
+                    "parenting_program", "supportive_group")),
     E("mindfulness", "reappraisal", "+", 2, "stated", MBI,
       "Garland 2011 (mindful reappraisal); trait mindfulness-reappraisal r=.28", 1.0,
       term="skill_gain", note="Reappraisal gains depend on mindfulness (sequenced treatment)."),

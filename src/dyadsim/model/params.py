@@ -48,9 +48,10 @@ ASYMMETRIC_TAU: dict[str, tuple[float, str]] = {
 
 _MECHANISM: tuple[Param, ...] = (
     # stressor events
-    Param("stressor.event_prob", 0.10, 0.0, 0.5, "per day",
-          "Daily probability of a life-stressor event", "guess: about one notable event "
-          "every 10 days in a low-income perinatal sample"),
+    Param("stressor.event_logit", -3.15, -8.0, 0.0, "logit/day",
+          "Daily logit of a life event at zero poverty, barriers and use", "guess: about one "
+          "notable event every 10 days in a low-income perinatal OUD sample (poverty 0.75, "
+          "barriers 0.5), one in 17 days in the low-risk sample"),
     Param("stressor.event_size", 2.0, 0.0, 6.0, "logit", "Push of a stressor event on the "
           "stressor target", "guess"),
     # pregnancy and birth
@@ -65,6 +66,10 @@ _MECHANISM: tuple[Param, ...] = (
     Param("maternal_hormones.birth_peak", 0.9, 0.0, 1.0, "0-1",
           "Level at birth (oxytocin/prolactin peak)", "Reese 2021 Salience section; Bridges "
           "2015; level a guess"),
+    Param("maternal_hormones.rise_exponent", 2.0, 1.0, 6.0, "exponent",
+          "Shape of the hormone rise over gestation (level ~ gestation fraction^exponent: "
+          "late-pregnancy rise)", "guess: oxytocin and prolactin rise mostly in the third "
+          "trimester (Levine 2007 reports rises from early to late pregnancy)"),
     Param("maternal_hormones.postpartum_tau", 120.0, 14.0, 730.0, "days",
           "Decay of the postpartum hormone milieu towards the non-pregnant level",
           "guess: Levine 2007 shows OT stable to 1 month postpartum; lactation extends it"),
@@ -228,7 +233,8 @@ def _declare() -> dict[str, Param]:
             add(Param(f"{n.id}.tau_down", tau, max(1.0, tau / 10), tau * 10, "days",
                       f"Time constant of {n.label.lower()} recovery (fall)", src))
     for e in EDGES:
-        add(Param(e.weight_name, e.weight, 0.0, max(4.0 * e.weight, 1.0), "logit weight",
+        lo, hi = e.weight_bounds or (0.0, max(4.0 * e.weight, 1.0))
+        add(Param(e.weight_name, e.weight, lo, hi, "logit weight",
                   f"Weight of the edge {e.source} -> {e.target} ({e.type}, sign {e.sign})",
                   e.weight_source))
     for p in _MECHANISM:

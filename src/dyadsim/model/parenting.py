@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._core import fast
+from ._core import fast, weight
 
 
 def maternal_hormones(s, p, dyad, clock, z, u):
     """Trajectory: rises through pregnancy to a peak at birth, then decays towards the
-    non-pregnant level; a per-mother trait offset (Levine 2007: individual stability)."""
+    non-pregnant level; a per-mother trait offset (Levine 2007: individual stability). The
+    rise is blunted in proportion to opioid dependence (Daigle 2020: smaller oxytocin rise
+    in opioid-maintained mothers)."""
     pp = clock["postpartum_day"].astype(jnp.float32)
     base = p["maternal_hormones.nonpregnant"]
-    peak = p["maternal_hormones.birth_peak"]
+    blunting = 1 - jnp.clip(weight("physical_dependence", "maternal_hormones", s, p, dyad)
+                            * s["physical_dependence"], 0, 1)
+    rise = (p["maternal_hormones.birth_peak"] - base) * blunting
     gest_frac = jnp.clip((dyad["gestation_days"] + pp) / dyad["gestation_days"], 0.0, 1.0)
-    pregnant = base + (peak - base) * gest_frac**2
-    postpartum = base + (peak - base) * jnp.exp(-jnp.maximum(pp, 0.0)
-                                                / p["maternal_hormones.postpartum_tau"])
+    pregnant = base + rise * gest_frac ** p["maternal_hormones.rise_exponent"]
+    postpartum = base + rise * jnp.exp(-jnp.maximum(pp, 0.0)
+                                       / p["maternal_hormones.postpartum_tau"])
     level = jnp.where(dyad["pregnancy"] > 0, jnp.where(pp < 0, pregnant, postpartum), base)
     return {"maternal_hormones": jnp.clip(level + dyad["maternal_hormones.trait"], 0.0, 1.0)}
 

@@ -191,19 +191,23 @@ PRESETS: dict[str, Population] = {
               "action_schema": beta(0.45, 0.15), "drug_reward_salience": beta(0.4, 0.15),
               "natural_reward_responsiveness": beta(0.5, 0.15),
               "stress_sensitization": beta(0.4, 0.15), "allostatic_load": beta(0.4, 0.15)},
-             params={"moud.stop_logit": -9.0, "moud->craving": 0.5, "moud->opioid_use": 0.5},
+             params={"moud.stop_logit": -9.0, "moud->craving": 0.5, "moud->opioid_use": 0.5,
+                     "moud->withdrawal": 0.5, "moud.stop_early_logit": 0.0},
              sources=("Garland 2014: N=115, age 48, 68% female, chronic pain on LTOT",
                       "Garland 2022: N=250, primary care, LTOT",
                       "moud carries prescribed LTOT here: declared modelling choice; analgesic "
                       "dosing sustains dependence and relieves withdrawal but protects less "
                       "against craving and misuse than MOUD (weights 0.5, a guess; gives a "
-                      "mean COMM ~10 with ~65% >= 9, i.e. a misusing sample)")),
+                      "mean COMM ~10 with ~65% >= 9, i.e. a misusing sample)",
+                      "analgesic dosing covers dependence less than a maintenance dose "
+                      "(interdose withdrawal): moud->withdrawal 0.5, a guess; patients on "
+                      "long-term therapy are settled on it: no early-discontinuation excess")),
         _pop("adult_methadone", "Adults with OUD in methadone maintenance (Cooperman 2021 "
              "sample); no pregnancy", False, "day0",
              {**_OUD_CONTEXT, "chronic_pain": beta(0.5, 0.2), "moud": 1.0,
               "moud.offered": 1.0, "physical_dependence": beta(0.8, 0.1),
               "tolerance": beta(0.6, 0.15)},
-             params={"moud.stop_logit": -7.5},
+             params={"moud.stop_logit": -7.5, "moud.stop_early_logit": 0.0},
              sources=_OUD_SOURCES + ("Cooperman 2021: N=30, methadone, age 48.8",)),
         _pop("adult_after_detox", "Adults with OUD leaving inpatient detoxification "
              "(Smyth 2010 sample): abstinent, no MOUD; no pregnancy", False, "day0",

@@ -3,7 +3,8 @@ savoring), mindful parenting (Duncan 2009), an attachment-based parenting progra
 supportive group.
 
 A skill grows with attended sessions and home practice (``skill.session_gain``,
-``skill.practice_gain``; attendance and practice vary between people), and fades towards
+``skill.practice_gain``; attendance and practice vary between people and, day by day, with
+the mother's treatment engagement: motivation, depression and use that day), and fades towards
 its untrained level with its ``tau`` when practice stops: the fading is a guess
 (mechanisms.md s7: practice and its link to mindfulness fade over 2-6 months). MORE is
 sequenced: reappraisal and savoring gains scale with the current level of mindfulness
@@ -19,8 +20,9 @@ session: a study day, or a postpartum day where ``tx.from_birth`` is 1) and
 from __future__ import annotations
 
 import jax.numpy as jnp
+from jax.nn import sigmoid
 
-from ._core import weight
+from ._core import drive, weight
 
 SKILLS = ("mindfulness", "reappraisal", "savoring", "mindful_parenting", "parenting_program",
           "supportive_group")
@@ -33,27 +35,41 @@ def untrained_level(skill, p):
     return p["skill.baseline"] if skill in TRAIT_SKILLS else 0.0
 
 
-def _dose(skill, p, dyad, clock, u):
+def treatment_engagement(s, p, dyad, clock, z, u):
+    """Readiness today to attend and practise (derived): motivation raises it, depression
+    and a use day lower it (DESIGN.md: motivation drives attendance and adherence)."""
+    logit = p["treatment_engagement.bias"] + drive("treatment_engagement", s, p, dyad, clock)
+    return {"treatment_engagement": sigmoid(logit)}
+
+
+def _dose(skill, s, p, dyad, clock, u):
+    """Today's skill dose. A person attends a session (practises at home) with probability
+    propensity x engagement^w: ``tx.attendance``/``tx.practice`` are the person's
+    propensities when fully engaged, w the weight of ``treatment_engagement -> skill``."""
     start = dyad[f"{skill}.start"] + dyad["tx.from_birth"] * dyad["birth_day"]
     days_in = clock["day"] - start
     in_course = (days_in >= 0) & (days_in < dyad[f"{skill}.sessions"] * SESSION_INTERVAL_DAYS)
     session = in_course & (days_in % SESSION_INTERVAL_DAYS == 0)
-    attended = session & (u["attend"] < dyad["tx.attendance"])
-    practiced = in_course & (u["practice"] < dyad["tx.practice"])
+    engaged = s["treatment_engagement"] ** weight("treatment_engagement", skill, s, p, dyad)
+    attended = session & (u["attend"] < dyad["tx.attendance"] * engaged)
+    practiced = in_course & (u["practice"] < dyad["tx.practice"] * engaged)
     return (p["skill.session_gain"] * attended + p["skill.practice_gain"] * practiced)
 
 
 def _grow(skill, s, p, dyad, clock, u, dependence=1.0):
     x = s[skill]
-    growth = _dose(skill, p, dyad, clock, u) * dyad["re.skill_responsiveness"] * dependence
+    growth = _dose(skill, s, p, dyad, clock, u) * dyad["re.skill_responsiveness"] * dependence
     fade = (x - untrained_level(skill, p)) * (1.0 - jnp.exp(-1.0 / p[f"{skill}.tau"]))
     return {skill: jnp.clip(x + growth * (1.0 - x) - fade, 0.0, 1.0)}
 
 
 def _mindfulness_dependence(skill, s, p, dyad):
-    """Gain multiplier from current mindfulness, normalised to 1 at full mindfulness."""
+    """Gain multiplier from current mindfulness, normalised to 1 at full mindfulness; with
+    the edge knocked out (weight 0) its limit, the mindfulness level itself."""
     w = weight("mindfulness", skill, s, p, dyad)
-    return (1.0 - jnp.exp(-w * s["mindfulness"])) / jnp.maximum(1.0 - jnp.exp(-w), 1e-6)
+    m = s["mindfulness"]
+    safe_w = jnp.where(w > 0, w, 1)
+    return jnp.where(w > 0, (1 - jnp.exp(-safe_w * m)) / (1 - jnp.exp(-safe_w)), m)
 
 
 def mindfulness(s, p, dyad, clock, z, u):

@@ -21,6 +21,7 @@ from .infant import DOMAINS
 Mechanism = Callable[..., dict]
 
 ORDER: tuple[tuple[str, Mechanism], ...] = (
+    ("treatment_engagement", skills.treatment_engagement),
     ("mindfulness", skills.mindfulness),
     ("reappraisal", skills.reappraisal),
     ("savoring", skills.savoring),

@@ -9,8 +9,9 @@ negative affect; manageable appraisals build resilience.
 from __future__ import annotations
 
 import jax.numpy as jnp
+from jax.nn import sigmoid
 
-from ._core import fast
+from ._core import fast, weight
 
 
 def coping_resources(s, p, dyad, clock, z, u):
@@ -18,10 +19,20 @@ def coping_resources(s, p, dyad, clock, z, u):
     return {"coping_resources": fast("coping_resources", s, p, dyad, clock, z["coping_resources"])}
 
 
+def life_event_logit(s, p, dyad):
+    """Daily logit of a life event: poverty, structural barriers (discrimination, punitive
+    contact) and the consequences of use (legal, financial, relational) raise it."""
+    return (p["stressor.event_logit"]
+            + weight("poverty", "stressor", s, p, dyad) * s["poverty"]
+            + weight("structural_barriers", "stressor", s, p, dyad) * s["structural_barriers"]
+            + weight("opioid_use", "stressor", s, p, dyad) * s["opioid_use"])
+
+
 def stressor(s, p, dyad, clock, z, u):
-    """Two streams: random life events (rate set by ``stressor.event_prob``; poverty raises
-    the level) and infant care (infant distress and bids, Figure 1 legend)."""
-    life_event = (u["stressor_event"] < p["stressor.event_prob"]).astype(jnp.float32)
+    """Two streams: life events (a daily hazard, :func:`life_event_logit`) and infant care
+    (infant distress and bids, Figure 1 legend)."""
+    life_event = (u["stressor_event"] < sigmoid(life_event_logit(s, p, dyad))).astype(
+        jnp.float32)
     return {"stressor": fast("stressor", s, p, dyad, clock, z["stressor"],
                              extra=p["stressor.event_size"] * life_event)}
 
