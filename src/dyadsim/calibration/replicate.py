@@ -1,0 +1,316 @@
+"""Replicate a target as its study was run: the published N per arm, its time points, its
+instruments, one whole study per parameter set and seed, so the study's sampling noise is
+part of every simulated value.
+
+Targets that share a design (the same trial spec, or the same cohort) share one simulated
+study per parameter set. A design target runs through the trial runner
+(:func:`dyadsim.trials.runner.run_trial`); a cohort whose measures use instruments runs as a
+one-arm trial (arm ``cohort``, usual care, assessments where the measures are); a cohort
+that reads only outcomes or latent nodes runs :func:`dyadsim.simulate` directly.
+
+Finished replications go to an append-only JSON-lines store keyed by (study, parameter
+set, seed, code): a run that is killed and started again recomputes nothing it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .prior import apply_to_population
+from .statistics import Groups, compute_statistic
+from .targets import Measure, Read, Target, TargetSet
+
+__all__ = ["ReplicationStore", "Study", "cohort_day", "code_hash", "replication_seed",
+           "replicate_study", "studies_of"]
+
+
+def cohort_day(text: str) -> tuple[str, int] | None:
+    """A cohort time point: 'enrolment' (= day 0), 'dayN' (study day) or 'ppN' / 'ppNw'
+    (postpartum day / week); None if malformed."""
+    from ..timepoints import parse_time_point
+
+    if text == "enrolment":
+        return "day", 0
+    point = parse_time_point(text)
+    if point is None or point[0] == "gw":
+        return None
+    return point
+
+
+def replication_seed(seed: int, draw: int) -> int:
+    """The simulation seed of draw ``draw``: ``SeedSequence(seed, spawn_key=(draw,))``."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(int(draw),))
+    return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """sha256 of the dyadsim source that a replication depends on (every .py file)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                                     default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Study:
+    """One simulated study serving one or more targets."""
+
+    kind: str  # "trial" | "cohort_trial" | "cohort_sim"
+    key: str
+    spec: Any  # TrialSpec for trials, Cohort for cohort_sim
+    targets: tuple[Target, ...]
+    cohort: Any = None
+
+    @property
+    def label(self) -> str:
+        return self.targets[0].id if len(self.targets) == 1 else \
+            f"{self.targets[0].id} (+{len(self.targets) - 1})"
+
+
+def _reads(t: Target) -> list[Read]:
+    return [t.measure] + ([t.measure.with_] if t.measure.with_ is not None else [])
+
+
+def _cohort_trial_spec(cohort, reads: Iterable[Read], name: str):
+    from ..trials.design import parse_spec
+
+    points: dict[str, set[str]] = {}
+    for r in reads:
+        if r.instrument is None:
+            continue
+        for tp in (r.timepoint, r.change_from):
+            if tp is not None:
+                points.setdefault(tp, set()).add(r.instrument)
+    assessments = []
+    for tp, inst in sorted(points.items(), key=lambda kv: cohort_day(kv[0])[1]):
+        kind, day = cohort_day(tp)
+        when = {"postpartum_day": day} if kind == "pp" else {"day": day}
+        assessments.append({"name": tp, **when, "instruments": sorted(inst)})
+    population = {"preset": cohort.preset, "init": dict(cohort.init),
+                  "params": dict(cohort.params)}
+    if cohort.start is not None:
+        population["start"] = cohort.start
+    return parse_spec({
+        "trial": {"name": name, "citation": "cohort of a calibration target", "n": cohort.n,
+                  "seed": 0, "horizon": cohort.horizon},
+        "population": population,
+        "arms": [{"name": "cohort", "interventions": ["tau"]}],
+        "assessments": assessments,
+    })
+
+
+def studies_of(targets: TargetSet) -> list[Study]:
+    """Group the targets (those not marked ``skip``) into the studies to simulate."""
+    groups: dict[str, list[Target]] = {}
+    kinds: dict[str, tuple[str, Any]] = {}
+    for t in targets:
+        if t.skip is not None:
+            continue
+        if t.design is not None:
+            spec = targets.designs[t.id]
+            key = _digest({"trial": spec.to_dict()})
+            kinds[key] = ("trial", spec)
+        else:
+            c = t.cohort
+            uses_instruments = any(r.instrument is not None for r in _reads(t))
+            kind = "cohort_trial" if uses_instruments else "cohort_sim"
+            key = _digest({kind: c.model_dump(mode="json")})
+            kinds[key] = (kind, c)
+        groups.setdefault(key, []).append(t)
+    out = []
+    for key, ts in groups.items():
+        kind, obj = kinds[key]
+        if kind == "cohort_trial":
+            reads = [r for t in ts for r in _reads(t)]
+            spec = _cohort_trial_spec(obj, reads, f"cohort_{ts[0].id}")
+            key = _digest({"cohort_trial": spec.to_dict()})
+            out.append(Study(kind, key, spec, tuple(ts), cohort=obj))
+        else:
+            out.append(Study(kind, key, obj, tuple(ts), cohort=obj if kind != "trial" else None))
+    return out
+
+
+# ------------------------------------------------------------------------------ simulate
+class _Data:
+    """Per-dyad reads of one replicated study."""
+
+    def __init__(self, arm: np.ndarray, follow_up: float, reader: Callable[[Read], np.ndarray]):
+        self.arm = arm
+        self.follow_up = follow_up
+        self._reader = reader
+
+    def read(self, r: Read) -> np.ndarray:
+        y = self._reader(r)
+        if r.category is not None:
+            return np.array([np.nan if (c is None or c != c) else float(c == r.category)
+                             for c in y], dtype=float)
+        if r.cutoff is not None:
+            y = np.asarray(y, float)
+            hit = (y < r.cutoff) if r.below else (y >= r.cutoff)
+            return np.where(np.isnan(y), np.nan, hit.astype(float))
+        return y
+
+
+def _trial_data(spec, theta: Mapping[str, float], seed: int) -> _Data:
+    from ..model.populations import get_population
+    from ..trials.runner import run_trial
+
+    base = {**get_population(spec.population.preset).params, **spec.population.params}
+    d = spec.to_dict()
+    d["population"]["params"] = apply_to_population(theta, base)
+    d["trial"]["seed"] = int(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_trial(d)
+    latent, data = res.latent, res.data
+    ids = latent["dyad"].values
+    run_in = int(latent.attrs.get("run_in_days", 0))
+    arm = latent["arm"].values.astype(object)
+    follow_up = float(latent["time"].values.max()) if "time" in latent.coords else math.inf
+
+    def reader(r: Read) -> np.ndarray:
+        if r.outcome is not None:
+            v = latent[r.outcome].values
+            if r.outcome.endswith("_day"):
+                v = v.astype(float) - run_in
+            return v
+
+        def at(tp: str, column: str = "value") -> np.ndarray:
+            if tp == "ema":
+                sub = data.loc[(data["timepoint"] == "ema") & (data["instrument"] == r.instrument)]
+                s = sub.groupby("dyad_id")["value"].mean()
+            else:
+                sub = data.loc[(data["timepoint"] == tp) & (data["instrument"] == r.instrument)]
+                s = sub.set_index("dyad_id")[column]
+            return s.reindex(ids).to_numpy()
+
+        coded = data.loc[data["instrument"] == r.instrument, "category"].notna().any()
+        if coded:  # a coded classification (the Strange Situation): its class names
+            return at(r.timepoint, "category")
+        y = at(r.timepoint).astype(float)
+        if r.change_from is not None:
+            y = y - at(r.change_from).astype(float)
+        return y
+
+    return _Data(arm, follow_up, reader)
+
+
+def _cohort_sim_data(cohort, reads: list[Read], theta: Mapping[str, float],
+                     seed: int) -> _Data:
+    from ..model.populations import get_population
+    from ..simulation import simulate
+
+    base = {**get_population(cohort.preset).params, **cohort.params}
+    nodes = sorted({r.node for r in reads if r.node is not None})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = simulate({"population": {"preset": cohort.preset, "init": dict(cohort.init),
+                                      "params": apply_to_population(theta, base)}},
+                      dyads=cohort.n, seed=int(seed), start=cohort.start,
+                      horizon=cohort.horizon, record="daily" if nodes else "none",
+                      nodes=nodes or None)
+    n = ds.sizes["dyad"]
+    days = int(ds.sizes.get("time", 0))
+
+    def reader(r: Read) -> np.ndarray:
+        if r.outcome is not None:
+            return ds[r.outcome].values
+        kind, day = cohort_day(r.timepoint)
+        col = np.full(n, day, dtype=float)
+        if kind == "pp":
+            col = ds["birth_day"].values.astype(float) + day
+        values = ds[r.node].values
+        ok = np.isfinite(col) & (col >= 0) & (col < days)
+        out = np.full(n, np.nan)
+        out[ok] = values[np.flatnonzero(ok), col[ok].astype(int)]
+        return out
+
+    return _Data(np.full(n, "cohort", dtype=object), float(max(days, 1) - 1), reader)
+
+
+def _groups(t: Target, data: _Data) -> Groups:
+    m: Measure = t.measure
+    keys = tuple((t.observed.distribution or {}).keys())
+    treatment, control = (m.contrast or (None, None))
+    return Groups(y=data.read(m), arm=data.arm,
+                  z=data.read(m.with_) if m.with_ is not None else None,
+                  treatment=treatment, control=control, arm_name=m.arm, keys=keys,
+                  follow_up=data.follow_up)
+
+
+def replicate_study(study: Study, theta: Mapping[str, float], seed: int
+                    ) -> dict[str, float | dict[str, float] | None]:
+    """Simulate ``study`` once under ``theta`` with ``seed``; each of its targets' statistic
+    (None where undefined in this replicate)."""
+    if study.kind == "cohort_sim":
+        reads = [r for t in study.targets for r in _reads(t)]
+        data = _cohort_sim_data(study.spec, reads, theta, seed)
+    else:
+        data = _trial_data(study.spec, theta, seed)
+    out: dict[str, Any] = {}
+    for t in study.targets:
+        v = compute_statistic(t.statistic, _groups(t, data))
+        if isinstance(v, dict):
+            out[t.id] = {k: (x if math.isfinite(x) else None) for k, x in v.items()}
+        else:
+            out[t.id] = v if math.isfinite(v) else None
+    return out
+
+
+# ------------------------------------------------------------------------------ store
+class ReplicationStore:
+    """Append-only JSON lines of finished replications, one per (study, parameter set, seed,
+    code). A line is written whole and flushed to disk before the next replication starts;
+    a torn last line (a crash mid-write) is ignored on reading."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._done: dict[str, dict[str, Any]] = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and "key" in rec:
+                    self._done[rec["key"]] = rec["values"]
+
+    @staticmethod
+    def key(study: Study, theta: Mapping[str, float], seed: int) -> str:
+        return _digest({"study": study.key, "theta": _digest(dict(theta)), "seed": int(seed),
+                        "targets": [t.model_dump(mode="json", by_alias=True)
+                                    for t in study.targets], "code": code_hash()})
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._done.get(key)
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def put(self, key: str, values: Mapping[str, Any], **info: Any) -> None:
+        rec = {"key": key, **info, "values": dict(values)}
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._done[key] = dict(values)

@@ -1,0 +1,197 @@
+"""The statistics a target may report, computed from one replicated study's per-dyad
+values as the study's authors computed them (complete cases at the time point: a dyad lost
+to follow-up or with a missing observation is left out, as in a completers' analysis).
+
+A registry: each statistic is a pure function of per-dyad arrays. Binary measures are 0/1
+(NaN missing); event-day outcomes are study days (NaN: no event in follow-up).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.outcomes import AGES_MONTHS, DOMAINS
+
+__all__ = ["OUTCOMES", "STATISTIC_FUNCTIONS", "Groups", "compute_statistic"]
+
+#: Per-dyad outcomes of a simulation a target can read (``measure.outcome``).
+OUTCOMES: tuple[str, ...] = (
+    "use_days", "use_share", "use_days_pregnancy", "use_days_postpartum", "first_use_day",
+    "overdoses", "overdose_fatal_day", "cps_report_day", "moud_days", "moud_share",
+    "moud_at_12m", "nows", "parenting_mean", "attachment_class", "attachment_security_12m",
+    *(f"wellbeing_{d}_{m}m" for m in AGES_MONTHS for d in DOMAINS),
+)
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The per-dyad values a statistic needs: ``y`` (the measure) and ``arm`` (arm name per
+    dyad); ``z`` the partner measure of a correlation; ``treatment``/``control`` or ``arm_name``
+    select dyads; ``keys`` the observed components; ``follow_up`` the last study day."""
+
+    y: np.ndarray
+    arm: np.ndarray
+    z: np.ndarray | None = None
+    treatment: str | None = None
+    control: str | None = None
+    arm_name: str | None = None
+    keys: Sequence[str] = ()
+    follow_up: float = math.inf
+
+    def one(self) -> np.ndarray:
+        rows = np.ones(self.y.shape[0], bool) if self.arm_name is None \
+            else self.arm == self.arm_name
+        return self.y[rows]
+
+    def two(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.y[self.arm == self.treatment], self.y[self.arm == self.control]
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    return x[np.isfinite(x)]
+
+
+def _mean(x: np.ndarray) -> float:
+    x = _finite(x)
+    return float(x.mean()) if x.size else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b != 0 and math.isfinite(a) and math.isfinite(b) else math.nan
+
+
+def proportion(g: Groups) -> float:
+    return _mean(g.one())
+
+
+def mean(g: Groups) -> float:
+    return _mean(g.one())
+
+
+def sd(g: Groups) -> float:
+    x = _finite(g.one())
+    return float(x.std(ddof=1)) if x.size > 1 else math.nan
+
+
+def ratio_of_means(g: Groups) -> float:
+    t, c = g.two()
+    return _ratio(_mean(t), _mean(c))
+
+
+def risk_ratio(g: Groups) -> float:
+    return ratio_of_means(g)
+
+
+def relative_reduction(g: Groups) -> float:
+    """1 - treatment/control, of a risk or of a mean (Reese 2021: 'down by 63%')."""
+    r = ratio_of_means(g)
+    return 1.0 - r if math.isfinite(r) else math.nan
+
+
+def odds_ratio(g: Groups) -> float:
+    """Odds ratio of a 0/1 measure; 0.5 added to every cell when one is empty
+    (Haldane-Anscombe)."""
+    t, c = (_finite(x) for x in g.two())
+    a, b = t.sum(), t.size - t.sum()
+    cc, d = c.sum(), c.size - c.sum()
+    if min(a, b, cc, d) == 0:
+        a, b, cc, d = a + 0.5, b + 0.5, cc + 0.5, d + 0.5
+    return _ratio(a * d, b * cc)
+
+
+def _d(g: Groups) -> tuple[float, int, int]:
+    t, c = (_finite(x) for x in g.two())
+    n1, n2 = t.size, c.size
+    if n1 < 2 or n2 < 2:
+        return math.nan, n1, n2
+    pooled = math.sqrt(((n1 - 1) * t.var(ddof=1) + (n2 - 1) * c.var(ddof=1)) / (n1 + n2 - 2))
+    return _ratio(float(t.mean() - c.mean()), pooled), n1, n2
+
+
+def cohens_d(g: Groups) -> float:
+    """(mean treatment - mean control) / pooled SD (Cohen 1988)."""
+    return _d(g)[0]
+
+
+def smd(g: Groups) -> float:
+    """Hedges' g: Cohen's d with the small-sample correction J = 1 - 3/(4 df - 1)
+    (Borenstein et al. 2009, ch. 4), as meta-analyses report it."""
+    d, n1, n2 = _d(g)
+    return d * (1 - 3 / (4 * (n1 + n2 - 2) - 1)) if math.isfinite(d) else math.nan
+
+
+def hazard_ratio(g: Groups) -> float:
+    """Cox proportional-hazards ratio of an event-day outcome, censored at the end of
+    follow-up (lifelines)."""
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    rows = np.isin(g.arm, [g.treatment, g.control])
+    day = np.asarray(g.y, float)[rows]
+    event = np.isfinite(day) & (day <= g.follow_up)
+    frame = pd.DataFrame({"time": np.where(event, day, g.follow_up) + 1.0,
+                          "event": event.astype(float),
+                          "treatment": (g.arm[rows] == g.treatment).astype(float)})
+    if frame["event"].sum() == 0:
+        return math.nan
+    try:
+        fit = CoxPHFitter().fit(frame, "time", "event")
+    except (ConvergenceError, ValueError, np.linalg.LinAlgError):
+        return math.nan
+    return float(math.exp(fit.params_["treatment"]))
+
+
+def correlation(g: Groups) -> float:
+    """Pearson correlation of the measure with its partner over complete pairs
+    (point-biserial when one is 0/1)."""
+    y, z = np.asarray(g.y, float), np.asarray(g.z, float)
+    if g.arm_name is not None:
+        keep = g.arm == g.arm_name
+        y, z = y[keep], z[keep]
+    ok = np.isfinite(y) & np.isfinite(z)
+    if ok.sum() < 3 or y[ok].std() == 0 or z[ok].std() == 0:
+        return math.nan
+    return float(np.corrcoef(y[ok], z[ok])[0, 1])
+
+
+def survival_points(g: Groups) -> dict[str, float]:
+    """Cumulative share with the event before study day k, for each observed key k
+    (no event in follow-up counts as none; Smyth 2010 reports shares of those followed)."""
+    day = np.asarray(g.one(), float)
+    if day.size == 0:
+        return {k: math.nan for k in g.keys}
+    return {k: float((np.nan_to_num(day, nan=np.inf) < float(k)).mean()) for k in g.keys}
+
+
+def distribution(g: Groups) -> dict[str, float]:
+    """Share of each observed category among the dyads with a category."""
+    cats = np.asarray(g.one(), dtype=object)
+    cats = np.array([c for c in cats if c is not None and c == c and c != "none"], dtype=object)
+    if cats.size == 0:
+        return {k: math.nan for k in g.keys}
+    return {k: float((cats == k).mean()) for k in g.keys}
+
+
+STATISTIC_FUNCTIONS: dict[str, Callable[[Groups], float | dict[str, float]]] = {
+    "proportion": proportion, "mean": mean, "sd": sd,
+    "relative_reduction": relative_reduction, "risk_ratio": risk_ratio,
+    "odds_ratio": odds_ratio, "hazard_ratio": hazard_ratio, "cohens_d": cohens_d,
+    "smd": smd, "ratio_of_means": ratio_of_means, "correlation": correlation,
+    "survival_points": survival_points, "distribution": distribution,
+}
+
+
+def compute_statistic(statistic: str, groups: Groups) -> float | dict[str, float]:
+    """The statistic of one replicated study (NaN where it is undefined, e.g. an empty arm)."""
+    fn = STATISTIC_FUNCTIONS[statistic]
+    with np.errstate(all="ignore"):
+        out = fn(groups)
+    if isinstance(out, Mapping):
+        return {k: float(v) for k, v in out.items()}
+    return float(out)

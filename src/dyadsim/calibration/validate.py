@@ -1,0 +1,295 @@
+"""Validation that can fail: every target replicated under the posterior and under the
+prior, scored against what was observed.
+
+Pass rule (issue 8 s5): an observed number passes when it lies inside the central 90%
+interval of the posterior-predictive distribution of the replicated study (5th to 95th
+percentile of the simulated statistic over parameter draws, each draw one whole study at
+the published N); an observed interval passes when the posterior-predictive median lies
+inside it; a distribution or a set of survival points passes when every component does.
+
+CRPS (scoringrules, fair ensemble estimator; Ferro 2014) of the simulated ensemble against
+the observation (an interval's midpoint), divided by the target's scale so that targets on
+different scales average: the observed standard error (given, from the CI, from the p-value
+or from N), else an observed interval's half-width, else the SD of the prior-predictive
+ensemble. A component target averages its components. ``score`` is the share of replicated
+targets that pass; targets marked ``skip`` in the targets file are reported, not scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .prior import Posterior, prior_draws
+from .replicate import ReplicationStore, Study, replicate_study, replication_seed, studies_of
+from .targets import Target, TargetSet, observed_se
+
+__all__ = ["crps_fair", "interval_90", "passes", "run_validation", "score_target",
+           "write_figure"]
+
+Progress = Callable[[str, int, int], None]
+
+
+def crps_fair(observation: float, ensemble: Sequence[float]) -> float:
+    """CRPS of an ensemble forecast, fair estimator (scoringrules.crps_ensemble)."""
+    import scoringrules as sr
+
+    ens = np.asarray(ensemble, dtype=float)
+    ens = ens[np.isfinite(ens)]
+    if ens.size < 2:
+        return math.nan
+    return float(sr.crps_ensemble(float(observation), ens, estimator="fair",
+                                  backend="numpy"))
+
+
+def interval_90(ensemble: Sequence[float]) -> tuple[float, float]:
+    """5th and 95th percentile of the finite members (linear interpolation)."""
+    ens = np.asarray(ensemble, dtype=float)
+    ens = ens[np.isfinite(ens)]
+    if ens.size == 0:
+        return math.nan, math.nan
+    lo, hi = np.percentile(ens, [5.0, 95.0])
+    return float(lo), float(hi)
+
+
+def passes(observed: float | Sequence[float], ensemble: Sequence[float]) -> bool:
+    """An observed number inside the 90% predictive interval; an observed interval
+    [lo, hi] containing the predictive median."""
+    ens = np.asarray(ensemble, dtype=float)
+    ens = ens[np.isfinite(ens)]
+    if ens.size == 0:
+        return False
+    if isinstance(observed, Sequence):
+        med = float(np.median(ens))
+        return bool(observed[0] <= med <= observed[1])
+    lo, hi = interval_90(ens)
+    return bool(lo <= observed <= hi)
+
+
+def _point(obs: float | Sequence[float]) -> float:
+    return float(obs) if not isinstance(obs, Sequence) else 0.5 * (obs[0] + obs[1])
+
+
+def _scale(obs: float | Sequence[float], se: float | None, prior_ens: np.ndarray
+           ) -> tuple[float, str]:
+    if se is not None and se > 0:
+        return se, "observed_se"
+    if isinstance(obs, Sequence):
+        return 0.5 * (obs[1] - obs[0]), "interval_half_width"
+    ens = prior_ens[np.isfinite(prior_ens)]
+    sd = float(ens.std(ddof=1)) if ens.size > 1 else math.nan
+    return (sd, "prior_predictive_sd") if sd > 0 else (1.0, "unit")
+
+
+def _r(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str | None
+    observed: float | list[float]
+    posterior: np.ndarray
+    prior: np.ndarray
+    se: float | None
+
+
+def _components(t: Target, post: list[Any], prior: list[Any], se: float | None
+                ) -> list[_Component]:
+    def col(values: list[Any], key: str | None) -> np.ndarray:
+        out = []
+        for v in values:
+            x = v.get(key) if (key is not None and isinstance(v, Mapping)) else v
+            out.append(np.nan if x is None else float(x))
+        return np.array(out, dtype=float)
+
+    o = t.observed
+    if o.distribution is not None:
+        return [_Component(k, v, col(post, k), col(prior, k), None)
+                for k, v in o.distribution.items()]
+    obs = o.value if o.value is not None else list(o.interval)
+    return [_Component(None, obs, col(post, None), col(prior, None), se)]
+
+
+def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
+                 ) -> dict[str, Any]:
+    """The validation entry of one target from its posterior- and prior-predictive
+    ensembles (one simulated statistic per draw; None = undefined in that replicate)."""
+    comps = _components(t, post, prior, se)
+    rows = []
+    for c in comps:
+        scale, how = _scale(c.observed, c.se, c.prior)
+        point = _point(c.observed)
+        rows.append({
+            "name": c.name, "observed": c.observed,
+            "median": _r(float(np.nanmedian(c.posterior)) if np.isfinite(c.posterior).any()
+                         else math.nan),
+            "interval": [_r(x) for x in interval_90(c.posterior)],
+            "passed": passes(c.observed, c.posterior),
+            "crps_posterior": crps_fair(point, c.posterior) / scale,
+            "crps_prior": crps_fair(point, c.prior) / scale,
+            "scale": scale, "scale_from": how,
+            "n_undefined": int((~np.isfinite(c.posterior)).sum()),
+        })
+    single = rows[0] if comps[0].name is None else None
+    undefined = max(r["n_undefined"] for r in rows)
+    status = "replicated" if undefined == 0 else \
+        f"replicated; statistic undefined in {undefined} of {len(post)} draws"
+    return {
+        "id": t.id, "statistic": t.statistic,
+        "observed": single["observed"] if single else {r["name"]: r["observed"] for r in rows},
+        "simulated_median": single["median"] if single else
+        {r["name"]: r["median"] for r in rows},
+        "interval_90": single["interval"] if single else
+        {r["name"]: r["interval"] for r in rows},
+        "passed": all(r["passed"] for r in rows),
+        "crps_posterior": _r(float(np.mean([r["crps_posterior"] for r in rows]))),
+        "crps_prior": _r(float(np.mean([r["crps_prior"] for r in rows]))),
+        "crps_scale": single["scale"] if single else {r["name"]: r["scale"] for r in rows},
+        "crps_scale_from": rows[0]["scale_from"],
+        "status": status,
+        "source": t.source,
+    }
+
+
+def _ensembles(studies: Sequence[Study], draws: list[dict[str, float]], seed: int,
+               store: ReplicationStore | None, progress: Progress | None, label: str
+               ) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {t.id: [] for s in studies for t in s.targets}
+    total = len(studies) * len(draws)
+    done = 0
+    for s in studies:
+        for i, theta in enumerate(draws):
+            rseed = replication_seed(seed, i)
+            key = ReplicationStore.key(s, theta, rseed) if store is not None else None
+            values = store.get(key) if store is not None else None
+            if values is None:
+                values = replicate_study(s, theta, rseed)
+                if store is not None:
+                    store.put(key, values, study=s.label, draw=i, seed=rseed, ensemble=label)
+            for t in s.targets:
+                out[t.id].append(values.get(t.id))
+            done += 1
+            if progress is not None:
+                progress(f"{label}: {s.label}", done, total)
+    return out
+
+
+def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: int = 20,
+                   seed: int = 1, store: ReplicationStore | None = None,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Replicate every target ``draws`` times under ``posterior`` (None: the prior) and under
+    the prior; draw i uses the same simulation seed under both (common random numbers)."""
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+        raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    studies = studies_of(targets)
+    prior_sets = prior_draws(draws, seed)
+    prior_ens = _ensembles(studies, prior_sets, seed, store, progress, "prior")
+    if posterior is None:
+        post_ens = prior_ens
+    else:
+        post_ens = _ensembles(studies, posterior.draws(draws, seed), seed, store, progress,
+                              "posterior")
+    design_n = {t.id: (targets.designs[t.id].n if t.id in targets.designs else t.cohort.n)
+                for t in targets if t.skip is None}
+    arms_n = {}
+    for t in targets:
+        if t.id in targets.designs and t.measure.contrast is not None:
+            spec = targets.designs[t.id]
+            alloc = {a.name: a.allocation for a in spec.arms}
+            tot = sum(alloc.values())
+            arms_n[t.id] = tuple(spec.n * alloc[a] / tot for a in t.measure.contrast)
+    entries = []
+    for t in targets:
+        if t.skip is not None:
+            entries.append({"id": t.id, "statistic": t.statistic,
+                            "observed": (t.observed.value if t.observed.value is not None
+                                         else t.observed.interval or t.observed.distribution),
+                            "simulated_median": None, "interval_90": None, "passed": None,
+                            "crps_posterior": None, "crps_prior": None,
+                            "status": f"not replicated: {t.skip}", "source": t.source})
+            continue
+        se, se_from = observed_se(t, design_n[t.id], arms_n.get(t.id))
+        e = score_target(t, post_ens[t.id], prior_ens[t.id], se)
+        e["observed_se"] = _r(se)
+        e["observed_se_from"] = se_from
+        entries.append(e)
+    scored = [e for e in entries if e["passed"] is not None]
+    crps_post = [e["crps_posterior"] for e in scored if e["crps_posterior"] is not None]
+    crps_prior = [e["crps_prior"] for e in scored if e["crps_prior"] is not None]
+    return {
+        "score": _r(float(np.mean([e["passed"] for e in scored]))) if scored else None,
+        "mean_crps_posterior": _r(float(np.mean(crps_post))) if crps_post else None,
+        "mean_crps_prior": _r(float(np.mean(crps_prior))) if crps_prior else None,
+        "n_targets": len(entries), "n_scored": len(scored),
+        "n_passed": int(sum(bool(e["passed"]) for e in scored)),
+        "draws": draws, "seed": seed,
+        "posterior": "prior" if posterior is None else {
+            "path": str(posterior.path) if posterior.path else None,
+            "method": posterior.method, "targets_hash": posterior.targets_hash,
+            "dyadsim_version": posterior.dyadsim_version,
+            "fitted_to_these_targets": posterior.targets_hash == targets.hash},
+        "targets_file": str(targets.path) if targets.path else None,
+        "targets_hash": targets.hash,
+        "n_studies": len(studies),
+        "targets": entries,
+    }
+
+
+def _flat(e: Mapping[str, Any]) -> list[tuple[str, float, Any, Any]]:
+    """(label, observed point, observed raw, (median, lo, hi)) per component."""
+    if isinstance(e["simulated_median"], Mapping):
+        return [(f"{e['id']}:{k}", _point(e["observed"][k]), e["observed"][k],
+                 (e["simulated_median"][k], *e["interval_90"][k]))
+                for k in e["simulated_median"]]
+    return [(e["id"], _point(e["observed"]), e["observed"],
+             (e["simulated_median"], *e["interval_90"]))]
+
+
+def write_figure(result: Mapping[str, Any], path: str | Path) -> Path:
+    """Observed vs posterior-predictive (median and 90% interval) per target component, each
+    on the scale of its target (standardised by the CRPS scale around the observation)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for e in result["targets"]:
+        if e["passed"] is None:
+            continue
+        scales = e["crps_scale"]
+        for label, obs, raw, (med, lo, hi) in _flat(e):
+            key = label.split(":", 1)[1] if ":" in label else None
+            s = scales[key] if isinstance(scales, Mapping) else scales
+            if med is None or lo is None or hi is None or not s:
+                continue
+            z = [(v - obs) / s for v in (med, lo, hi)]
+            band = None
+            if isinstance(raw, Sequence):
+                band = ((raw[0] - obs) / s, (raw[1] - obs) / s)
+            rows.append((label, z, band, e["passed"]))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(rows), 4) + 1.2))
+    for i, (_label, (m, lo, hi), band, ok) in enumerate(rows):
+        color = "tab:green" if ok else "tab:red"
+        ax.plot([lo, hi], [i, i], color=color, lw=2)
+        ax.plot([m], [i], "o", color=color)
+        if band is not None:
+            ax.plot(list(band), [i, i], color="black", lw=6, alpha=0.2)
+    ax.axvline(0.0, color="black", lw=1)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("(simulated - observed) / target scale: median and 90% predictive interval")
+    ax.set_title(f"dyadsim validate: score {result['score']}, mean CRPS posterior "
+                 f"{result['mean_crps_posterior']} vs prior {result['mean_crps_prior']}",
+                 fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,202 @@
+"""Target schema: the shipped published set, round trips, one-line errors naming the target
+and the field, and the standard errors derived from CIs, p-values and N."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dyadsim.calibration.targets import (
+    TargetError,
+    load_targets,
+    observed_se,
+    parse_targets,
+    published_targets_path,
+    se_from_ci,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDORED = ROOT / "tests" / "data" / "published.toml"
+
+
+def test_every_published_result_is_converted():
+    shipped = load_targets()
+    source = tomllib.loads(VENDORED.read_text())["target"]
+    assert [t.id for t in shipped] == [t["id"] for t in source]
+    assert len(shipped) == 22
+    # each converted target keeps the published number (or its sign-flipped contrast)
+    for t, s in zip(shipped, source, strict=True):
+        if "value" in s and t.observed.value is not None and s["statistic"] == t.statistic:
+            assert abs(t.observed.value) == pytest.approx(abs(s["value"]))
+
+
+def test_shipped_targets_are_package_data():
+    path = published_targets_path()
+    assert path.is_file()
+    assert "dyadsim/data/targets" in path.as_posix()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["dyadsim"]
+    assert "data/targets/*.toml" in patterns and "data/targets/designs/*.toml" in patterns
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (
+    published_targets_path().parent / "designs").glob("*.toml")))
+def test_shipped_designs_are_the_examples(name):
+    """The packaged designs are the examples' designs (analyses aside)."""
+    from dyadsim.trials.design import parse_spec
+
+    def design(path: Path) -> dict:
+        data = tomllib.loads(path.read_text())
+        data.pop("analysis", None)
+        return parse_spec(data).to_dict()
+
+    example = ROOT / "examples" / name
+    if not example.exists():
+        pytest.skip("examples/ is not part of this checkout")
+    assert design(published_targets_path().parent / "designs" / name) == design(example)
+
+
+def _roundtrip_dict(ts) -> dict:
+    return {"target": [t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                       for t in ts]}
+
+
+def test_round_trip_keeps_targets_and_hash():
+    shipped = load_targets()
+    again = parse_targets(_roundtrip_dict(shipped), base=published_targets_path().parent)
+    assert [t.model_dump() for t in again] == [t.model_dump() for t in shipped]
+    assert again.hash == shipped.hash
+
+
+GOOD = """
+[[target]]
+id = "{id}"
+source = "A study nobody has seen (N=40)"
+statistic = "{statistic}"
+{extra}
+[target.cohort]
+preset = "pregnant_oud_moud"
+start = "gw20"
+n = 40
+horizon = "13m"
+[target.measure]
+{measure}
+[target.observed]
+{observed}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "targets.toml"
+    p.write_text(text)
+    return p
+
+
+def _one(tmp_path, statistic="proportion", measure='outcome = "moud_at_12m"',
+         observed="value = 0.6", extra="", tid="t1"):
+    return _write(tmp_path, GOOD.format(id=tid, statistic=statistic, measure=measure,
+                                        observed=observed, extra=extra))
+
+
+def test_a_good_cohort_target_loads(tmp_path):
+    ts = load_targets(_one(tmp_path))
+    assert len(ts) == 1 and ts.by_id("t1").cohort.n == 40
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"statistic": "median"}, "target 't1': statistic: Input should be"),
+    ({"observed": "value = 0.6\ninterval = [0.1, 0.9]"},
+     "target 't1': observed.value/interval/distribution: give exactly one"),
+    ({"observed": "interval = [0.9, 0.1]"}, "target 't1': observed.interval: must be"),
+    ({"measure": 'instrument = "pss11"\ntimepoint = "enrolment"'},
+     "target 't1': measure.instrument: unknown instrument 'pss11'"),
+    ({"measure": 'outcome = "moud_at_13m"'}, "target 't1': measure.outcome: unknown outcome"),
+    ({"measure": 'instrument = "pss10"\ntimepoint = "gw30"'},
+     "target 't1': measure.timepoint: 'gw30' must be"),
+    ({"statistic": "cohens_d", "measure": 'outcome = "use_days"'},
+     "target 't1': measure.contrast: cohens_d compares two arms"),
+    ({"statistic": "proportion", "measure": 'outcome = "use_days"'},
+     "target 't1': measure: proportion needs a binary measure"),
+    ({"statistic": "correlation", "measure": 'outcome = "use_days"'},
+     "target 't1': measure.with: a correlation needs a partner measure"),
+    ({"measure": 'outcome = "moud_at_12m"\nwidth = 3'}, "target 't1': measure.width: unknown key"),
+    ({"extra": 'design = "missing.toml"'}, "target 't1': design/cohort: give exactly one"),
+])
+def test_malformed_targets_name_the_target_and_field(tmp_path, kwargs, expected):
+    with pytest.raises(TargetError) as err:
+        load_targets(_one(tmp_path, **kwargs))
+    msg = str(err.value)
+    assert msg.startswith(expected), msg
+    assert "\n" not in msg
+
+
+def test_unreplicable_designs_name_the_target_and_field(tmp_path):
+    base = (published_targets_path().parent / "designs" / "garland2022_more_vs_sg.toml")
+    text = f"""
+[[target]]
+id = "new_trial"
+source = "x"
+statistic = "cohens_d"
+design = "{base.as_posix()}"
+[target.measure]
+instrument = "comm"
+timepoint = "m12"
+contrast = ["MORE", "SG"]
+[target.observed]
+value = -0.3
+"""
+    with pytest.raises(TargetError, match=r"^target 'new_trial': measure.timepoint: the design "
+                       r"has no assessment 'm12'"):
+        load_targets(_write(tmp_path, text))
+    with pytest.raises(TargetError, match=r"^target 'new_trial': measure.contrast: unknown arm "
+                       r"'CBT'"):
+        load_targets(_write(tmp_path, text.replace('"m12"', '"m9"').replace('"MORE", "SG"',
+                                                                            '"CBT", "SG"')))
+    with pytest.raises(TargetError, match=r"^target 'new_trial': design: trial spec file not "
+                       r"found"):
+        load_targets(_write(tmp_path, text.replace(base.as_posix(), "nowhere.toml")))
+    bad_inline = text.replace(f'design = "{base.as_posix()}"', "").replace(
+        "[target.measure]", '[target.design.trial]\nname = "x"\n[target.measure]')
+    with pytest.raises(TargetError, match=r"^target 'new_trial': design: trial.citation: "
+                       r"required field missing"):
+        load_targets(_write(tmp_path, bad_inline))
+
+
+def test_duplicate_ids_and_empty_files_are_refused(tmp_path):
+    one = GOOD.format(id="a", statistic="proportion", measure='outcome = "nows"',
+                      observed="value = 0.5", extra="")
+    with pytest.raises(TargetError, match="^target 'a': id: duplicate target id$"):
+        load_targets(_write(tmp_path, one + one))
+    with pytest.raises(TargetError, match=r"at least one \[\[target\]\]"):
+        load_targets(_write(tmp_path, "# nothing\n"))
+    with pytest.raises(TargetError, match="^malformed TOML"):
+        load_targets(_write(tmp_path, "[[target]\n"))
+
+
+def test_se_from_a_95_percent_ci():
+    # (hi - lo) / (2 x 1.959964): Li 2017 craving SMD -0.63 [-1.17, -0.08]
+    assert se_from_ci(-1.17, -0.08, "smd") == pytest.approx(1.09 / 3.919928, rel=1e-6)
+    assert se_from_ci(-1.17, -0.08, "smd") == pytest.approx(0.278066, abs=1e-6)
+    # a ratio: log scale, mapped back at the geometric centre: RR [0.5, 2.0]
+    assert se_from_ci(0.5, 2.0, "risk_ratio") == pytest.approx(math.log(4) / 3.919928, rel=1e-6)
+    with pytest.raises(ValueError):
+        se_from_ci(0.3, 0.1, "mean")
+
+
+def test_observed_se_sources():
+    ts = load_targets()
+    se, how = observed_se(ts.by_id("li2017_craving"))
+    assert how == "ci95" and se == pytest.approx(0.278066, abs=1e-6)
+    # relative reduction 0.63 at p = .05: SE = 0.37 x |ln 0.37| / 1.959964
+    se, how = observed_se(ts.by_id("garland2014_misuse_post"))
+    assert how == "p_value" and se == pytest.approx(0.37 * 0.994252 / 1.959964, rel=1e-5)
+    # a proportion with its arm's N: sqrt(0.45 x 0.55 / 129)
+    se, how = observed_se(ts.by_id("garland2022_no_misuse_9mo_more"))
+    assert how == "n" and se == pytest.approx(math.sqrt(0.45 * 0.55 / 129))
+    # a mean with its SD and N: 2.3 / sqrt(152)
+    se, how = observed_se(ts.by_id("gannon2021_ace_mean"), 152)
+    assert how == "n" and se == pytest.approx(2.3 / math.sqrt(152))
+    assert observed_se(ts.by_id("garland2022_misuse_reduction_9mo"), 250) == (None, "none")

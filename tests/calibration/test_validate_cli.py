@@ -1,0 +1,255 @@
+"""`dyadsim validate` end to end on a targets file the project has never seen (written here,
+TOML only): an inline trial design and a cohort, a few draws. Also: resuming from the
+replication store after a crash, and the one-line errors with exit code 2.
+
+Two small shapes only (a 2-month trial of 40 adults, a 30-day cohort of 40 adults), so the
+engine compiles twice for the whole file.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from dyadsim.calibration import prior as prior_module
+from dyadsim.calibration import validate as validate_module
+from dyadsim.calibration.replicate import ReplicationStore
+from dyadsim.calibration.targets import load_targets
+from dyadsim.cli import app
+
+runner = CliRunner()
+
+NEVER_SEEN = """
+# A study the project has never seen: MORE vs supportive group in 40 adults on LTOT,
+# misuse (COMM) at 8 weeks, and a descriptive cohort of adults in methadone treatment.
+[[target]]
+id = "novel_trial_comm_d"
+source = "Invented for this test (N=40)"
+statistic = "cohens_d"
+[target.design.trial]
+name = "novel_trial"
+citation = "Invented for this test"
+n = 40
+seed = 5
+horizon = "2m"
+[target.design.population]
+preset = "adult_chronic_pain_ltot"
+[[target.design.arms]]
+name = "MORE"
+interventions = ["more"]
+[[target.design.arms]]
+name = "SG"
+interventions = ["supportive_group"]
+[[target.design.assessments]]
+name = "baseline"
+day = 0
+instruments = ["comm"]
+[[target.design.assessments]]
+name = "week8"
+day = 56
+instruments = ["comm"]
+[target.measure]
+instrument = "comm"
+timepoint = "week8"
+change_from = "baseline"
+contrast = ["MORE", "SG"]
+[target.observed]
+value = -0.5
+ci95 = [-1.1, 0.1]
+
+[[target]]
+id = "novel_trial_misuse_share"
+source = "Invented for this test (N=40)"
+statistic = "proportion"
+[target.design.trial]
+name = "novel_trial"
+citation = "Invented for this test"
+n = 40
+seed = 5
+horizon = "2m"
+[target.design.population]
+preset = "adult_chronic_pain_ltot"
+[[target.design.arms]]
+name = "MORE"
+interventions = ["more"]
+[[target.design.arms]]
+name = "SG"
+interventions = ["supportive_group"]
+[[target.design.assessments]]
+name = "baseline"
+day = 0
+instruments = ["comm"]
+[[target.design.assessments]]
+name = "week8"
+day = 56
+instruments = ["comm"]
+[target.measure]
+instrument = "comm"
+timepoint = "week8"
+cutoff = 9
+arm = "SG"
+[target.observed]
+interval = [0.3, 0.9]
+
+[[target]]
+id = "novel_cohort_use_days"
+source = "Invented for this test (N=40)"
+statistic = "mean"
+[target.cohort]
+preset = "adult_methadone"
+start = "day0"
+n = 40
+horizon = "30d"
+[target.measure]
+outcome = "use_share"
+[target.observed]
+value = 0.1
+sd = 0.1
+
+[[target]]
+id = "novel_not_yet"
+source = "Invented for this test"
+statistic = "odds_ratio"
+skip = "needs a lagged within-person model"
+[target.observed]
+value = 1.2
+"""
+
+POSTERIOR = {"format": "dyadsim-posterior", "format_version": 1, "dyadsim_version": "0.1.0",
+             "method": "hand-written for a test", "budget": {"simulator_calls": 0},
+             "targets_hash": "not-these", "parameters": ["craving.bias"],
+             "samples": [[-2.5], [-2.0]], "weights": [1.0, 1.0]}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("validate")
+    (d / "novel.toml").write_text(NEVER_SEEN)
+    (d / "posterior.json").write_text(json.dumps(POSTERIOR))
+    return d
+
+
+@pytest.fixture(scope="module")
+def validated(files):
+    out = files / "out"
+    r = runner.invoke(app, ["validate", "--targets", str(files / "novel.toml"), "--posterior",
+                            str(files / "posterior.json"), "--draws", "3", "--seed", "1",
+                            "--out", str(out)], env={"COLUMNS": "250"})
+    return r, out
+
+
+def test_a_never_seen_targets_file_validates_end_to_end(validated):
+    r, out = validated
+    assert r.exit_code == 0, r.output
+    res = json.loads((out / "validation.json").read_text())
+    assert (out / "validation.png").stat().st_size > 1000
+    assert not out.with_name("out.store").exists()  # the store goes once OUT is written
+    for key in ("score", "mean_crps_posterior", "mean_crps_prior", "targets"):
+        assert key in res
+    by_id = {e["id"]: e for e in res["targets"]}
+    assert list(by_id) == ["novel_trial_comm_d", "novel_trial_misuse_share",
+                           "novel_cohort_use_days", "novel_not_yet"]
+    assert res["n_studies"] == 2  # the two trial targets share one simulated study
+    for tid in ("novel_trial_comm_d", "novel_trial_misuse_share", "novel_cohort_use_days"):
+        e = by_id[tid]
+        for key in ("statistic", "observed", "simulated_median", "interval_90", "passed",
+                    "crps_posterior", "crps_prior", "status"):
+            assert key in e
+        lo, hi = e["interval_90"]
+        assert lo <= e["simulated_median"] <= hi
+        assert e["crps_posterior"] >= 0 and e["crps_prior"] >= 0
+    # the pass rule as stated, recomputed from the reported numbers
+    d = by_id["novel_trial_comm_d"]
+    assert d["passed"] == (d["interval_90"][0] <= -0.5 <= d["interval_90"][1])
+    share = by_id["novel_trial_misuse_share"]
+    assert share["passed"] == (0.3 <= share["simulated_median"] <= 0.9)
+    assert d["observed_se_from"] == "ci95"
+    assert d["observed_se"] == pytest.approx(1.2 / 3.919928, rel=1e-5)
+    assert by_id["novel_not_yet"]["passed"] is None
+    assert by_id["novel_not_yet"]["status"].startswith("not replicated: needs a lagged")
+    assert res["n_scored"] == 3
+    assert res["score"] == pytest.approx(sum(by_id[t]["passed"] for t in list(by_id)[:3]) / 3)
+    assert res["posterior"]["fitted_to_these_targets"] is False
+    assert "novel_trial_comm_d" in r.output and "score" in r.output
+
+
+def test_a_killed_validation_resumes_to_the_same_result(files, validated, monkeypatch,
+                                                        tmp_path):
+    """Crash after two replications, run again on the same store: nothing is computed
+    twice and the prior ensemble equals the one of the uninterrupted CLI run."""
+    targets = load_targets(files / "novel.toml")
+    store_path = tmp_path / "store" / "replications.jsonl"
+    real = validate_module.replicate_study
+    calls = []
+
+    def crashing(study, theta, seed):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(seed)
+        return real(study, theta, seed)
+
+    monkeypatch.setattr(validate_module, "replicate_study", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        validate_module.run_validation(targets, None, draws=3, seed=1,
+                                       store=ReplicationStore(store_path))
+    assert len(store_path.read_text().splitlines()) == 2
+    again = []
+
+    def counting(study, theta, seed):
+        again.append(seed)
+        return real(study, theta, seed)
+
+    monkeypatch.setattr(validate_module, "replicate_study", counting)
+    resumed = validate_module.run_validation(targets, None, draws=3, seed=1,
+                                             store=ReplicationStore(store_path))
+    assert len(again) == 2 * 3 - 2  # only the missing replications
+    assert len(store_path.read_text().splitlines()) == 6
+    uninterrupted = json.loads((validated[1] / "validation.json").read_text())
+    for a, b in zip(resumed["targets"], uninterrupted["targets"], strict=True):
+        assert a["crps_prior"] == b["crps_prior"]
+
+
+def test_no_shipped_posterior_is_a_one_line_error(files, monkeypatch, tmp_path):
+    monkeypatch.setattr(prior_module, "shipped_posterior_path",
+                        lambda: tmp_path / "posterior.json")
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["validate", "--targets", str(files / "novel.toml"),
+                            "--posterior", "shipped", "--out", str(out)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        r.output.strip().splitlines()[0]] and "no posterior is shipped yet" in r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (('timepoint = "week8"\nchange_from', 'timepoint = "week9"\nchange_from'),
+     "error: target 'novel_trial_comm_d': measure.timepoint: the design has no assessment "
+     "'week9'"),
+    (('outcome = "use_share"', 'outcome = "use_shares"'),
+     "error: target 'novel_cohort_use_days': measure.outcome: unknown outcome 'use_shares'"),
+    (('value = 0.1\nsd = 0.1', 'sd = 0.1'),
+     "error: target 'novel_cohort_use_days': observed.value/interval/distribution: give "
+     "exactly one"),
+])
+def test_malformed_targets_exit_2_naming_target_and_field(tmp_path, edit, expected):
+    path = tmp_path / "bad.toml"
+    assert edit[0] in NEVER_SEEN
+    path.write_text(NEVER_SEEN.replace(edit[0], edit[1], 1))
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["validate", "--targets", str(path), "--posterior", "prior",
+                            "--out", str(out)])
+    assert r.exit_code == 2
+    assert r.output.strip().startswith(expected), r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_bad_posterior_file_exit_2(files, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text(json.dumps({**POSTERIOR, "parameters": ["no.such"]}))
+    r = runner.invoke(app, ["validate", "--targets", str(files / "novel.toml"), "--posterior",
+                            str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert "unknown parameter 'no.such'" in r.output
