@@ -225,6 +225,11 @@ def _check_mediation(ctx, a, where: str) -> None:
         if a.mediator not in ctx.measured[a.mediator_timepoint]:
             raise _err(f"{where}.mediator", f"{a.mediator} is not measured at "
                        f"{a.mediator_timepoint!r}")
+        days = {x.name: x.day for x in ctx.spec.assessments}
+        if (days.get(a.mediator_timepoint) is not None and days.get(a.timepoint) is not None
+                and days[a.mediator_timepoint] > days[a.timepoint]):
+            raise _err(f"{where}.mediator_timepoint", f"{a.mediator_timepoint!r} is after "
+                       f"the outcome ({a.timepoint!r}); measure the mediator first")
     elif a.mediator not in ctx.ema_periods:
         raise _err(f"{where}.mediator", f"{a.mediator} has no [[ema]] period (or give "
                    "mediator_timepoint)")
@@ -578,12 +583,23 @@ def _run_mediation(inp: AnalysisInput, a) -> Estimate:
         med[means.index.to_numpy() - inp.ids[0]] = means.to_numpy()
     frame = pd.DataFrame({"treatment": (inp.arms[rows] == a.treatment).astype(float),
                           "mediator": med[rows], "outcome": outcome[rows]})
+    # adjust for the baseline mediator and outcome where the trial measures them
+    base = inp.spec.baseline
+    measured = next(x for x in inp.spec.assessments if x.name == base).instruments
+    covariates = []
+    for name, inst, when in (("baseline_mediator", a.mediator, a.mediator_timepoint),
+                             ("baseline_outcome", a.instrument, a.timepoint)):
+        if inst in measured and when != base:
+            frame[name] = inp.values_at(inst, base)[rows]
+            covariates.append(name)
     d = mediation(frame, treatment_col="treatment", mediator_col="mediator",
-                  outcome_col="outcome", n_boot=a.n_boot, seed=inp.seed, alpha=inp.alpha)
+                  outcome_col="outcome", covariates=covariates, n_boot=a.n_boot,
+                  seed=inp.seed, alpha=inp.alpha)
     ind = d["indirect"]
     return Estimate(ind["estimate"], ind["ci_lower"], ind["ci_upper"], ind["p"],
                     estimand=f"indirect effect a*b of {a.treatment} vs {a.control} on "
-                    f"{a.instrument} at {a.timepoint} through {a.mediator}",
+                    f"{a.instrument} at {a.timepoint} through {a.mediator}, adjusted for "
+                    f"{', '.join(covariates) or 'nothing at baseline'}",
                     missing_data=COMPLETE_CASE, detail=d)
 
 
