@@ -46,3 +46,26 @@ def test_an_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler"), \
             executor("tcp://127.0.0.1:1"):
         pass
+
+
+def _small_trial():
+    import tomllib
+    from pathlib import Path
+
+    spec = tomllib.loads(Path("examples/prenatal_more_trial.toml").read_text())
+    spec["trial"].update(horizon="1m", n=24)
+    spec["randomization"] = {"method": "simple"}
+    spec["arms"] = [a for a in spec["arms"] if a["name"] != "MORE_postpartum"]
+    spec["assessments"] = spec["assessments"][:2]
+    spec["analysis"] = [a for a in spec["analysis"] if a["name"] == "opioid_use_days"]
+    spec.pop("ema", None)
+    return spec
+
+
+def test_power_curve_on_a_local_cluster_equals_the_serial_run(cluster):
+    from dyadsim.trials.power import power_curve
+
+    serial = power_curve(_small_trial(), ns=[24], replicates=2, workers=1)
+    with executor(cluster.scheduler_address) as pool:
+        dask = power_curve(_small_trial(), ns=[24], replicates=2, executor=pool)
+    assert serial == dask

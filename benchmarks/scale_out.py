@@ -1,0 +1,56 @@
+"""2-worker efficiency of the scale-out: the same knock-out ranking run serially in one
+process and on a Dask LocalCluster of 2 single-threaded worker processes (both warm: the
+first run on each compiles and is not timed). Prints one JSON line with serial_s, dask_s,
+speedup and efficiency = serial_s / (workers x dask_s), and whether the tables are equal.
+
+    python benchmarks/scale_out.py --edges 64 --dyads 200 --horizon 6m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from dask.distributed import LocalCluster
+
+from dyadsim.analysis.knockout import plan_knockouts, run_knockouts
+from dyadsim.analysis.scale import executor
+from dyadsim.engine.batch import Setting
+from dyadsim.model.graph import EDGES
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edges", type=int, default=64)
+    ap.add_argument("--dyads", type=int, default=200)
+    ap.add_argument("--horizon", default="6m")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--block", type=int, default=8)
+    a = ap.parse_args()
+    setting = Setting.from_population("pregnant_oud_moud", start="gw20", horizon=a.horizon)
+    kos = plan_knockouts([e.weight_name for e in EDGES[:a.edges]])
+    outs = ["attachment_security_12m", "use_share"]
+
+    def run(pool):
+        t0 = time.perf_counter()
+        table = run_knockouts(setting, kos, outs, dyads=a.dyads, seed=1, pool=pool,
+                              block=a.block)
+        return table, time.perf_counter() - t0
+
+    run(None)
+    serial, serial_s = run(None)
+    with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, \
+            executor(cluster.scheduler_address) as pool:
+        run(pool)
+        dask, dask_s = run(pool)
+    print(json.dumps({"knockouts": len(kos), "dyads": a.dyads, "horizon": a.horizon,
+                      "workers": a.workers, "serial_s": round(serial_s, 2),
+                      "dask_s": round(dask_s, 2), "speedup": round(serial_s / dask_s, 2),
+                      "efficiency": round(serial_s / (a.workers * dask_s), 2),
+                      "identical": bool(serial.equals(dask))}))
+
+
+if __name__ == "__main__":
+    main()
