@@ -812,3 +812,28 @@ def test_summarize_replicates_bad_input():
         A.summarize_replicates([{"estimate": 1.0, "p": 0.1}, {"estimate": 2.0}])
     with pytest.raises(ValueError, match="outside"):
         A.summarize_replicates([{"estimate": 1.0, "p": 1.5}])
+
+
+# --------------------------------------------------------------------------------------------
+# proportions: published worked examples
+# --------------------------------------------------------------------------------------------
+
+
+def test_newcombe_and_wilson_match_the_published_examples():
+    # Newcombe 1998 (Stat Med 17:857) example (a): 56/70 vs 48/80, method 10: 0.0524-0.3339;
+    # Newcombe 1998 (Stat Med 17:873) example: 81/263, Wilson 0.2553-0.3662
+    y = np.r_[np.ones(56), np.zeros(14), np.ones(48), np.zeros(32)]
+    arm = np.r_[np.full(70, TREAT), np.full(80, CTRL)]
+    rd = A.binary_outcome(y, arm, treatment=TREAT, control=CTRL)["risk_difference"]
+    assert rd["estimate"] == pytest.approx(0.2)
+    assert (rd["ci_lower"], rd["ci_upper"]) == pytest.approx((0.0524, 0.3339), abs=5e-5)
+    assert A.wilson_ci(81, 263) == pytest.approx((0.2553, 0.3662), abs=5e-5)
+
+
+def test_binary_small_counts_use_the_exact_test():
+    y = np.r_[np.ones(1), np.zeros(9), np.ones(6), np.zeros(4)]
+    arm = np.r_[np.full(10, TREAT), np.full(10, CTRL)]
+    res = A.binary_outcome(y, arm, treatment=TREAT, control=CTRL)
+    assert res["p_method"].startswith("Fisher")
+    assert res["risk_ratio"]["p"] == pytest.approx(stats.fisher_exact([[1, 9], [6, 4]])[1])
+    assert res["haldane_correction"] is False  # no zero cell, no correction

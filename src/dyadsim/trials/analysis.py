@@ -554,12 +554,14 @@ def binary_outcome(
     equal-length arrays ``data`` (0/1 outcome) and ``arm`` (arm labels). Rows with a missing
     outcome are dropped and counted in ``n_missing`` (complete-case).
 
-    * risk ratio with CI on the log scale (Katz et al. 1978: SE = sqrt(1/a - 1/n1 + 1/c - 1/n0));
+    * risk ratio with CI on the log scale (Katz et al. 1978, via statsmodels ``Table2x2``);
       ``relative_reduction = 1 - RR`` (its CI is 1 minus the RR CI);
     * odds ratio from a logistic regression ``outcome ~ treatment`` (statsmodels GLM Binomial,
       fitted on the 2x2 cell counts as frequency weights -- identical to the per-dyad fit), with
       Wald CI and p-value; Fisher's exact p is also reported;
-    * risk difference with Wald CI (unpooled variance).
+    * risk difference with Newcombe's hybrid score CI (statsmodels
+      ``confint_proportions_2indep``); where an expected count is below 5 the p of the risk
+      ratio and difference is Fisher's exact test.
 
     If any 2x2 cell is zero, the Haldane-Anscombe correction (add 0.5 to every cell) is applied
     to the RR and OR (``haldane_correction`` True and a ``note``); risks and RD use raw counts.
@@ -606,14 +608,21 @@ def binary_outcome(
 
     haldane = min(a_, b_, c_, d_) == 0
     ca, cb, cc, cd = (x + 0.5 for x in (a_, b_, c_, d_)) if haldane else (a_, b_, c_, d_)
-    cn1, cn0 = ca + cb, cc + cd
 
-    # risk ratio (log scale)
-    log_rr = math.log((ca / cn1) / (cc / cn0))
-    se_log_rr = math.sqrt(1 / ca - 1 / cn1 + 1 / cc - 1 / cn0)
+    # risk ratio on the log scale (statsmodels Table2x2: Katz et al. 1978), Haldane-corrected
+    # only when a cell is zero
+    from statsmodels.stats.contingency_tables import Table2x2
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    # (statsmodels' own shift_zeros adds 0.5 to the zero cells only; Haldane-Anscombe adds it
+    # to every cell, as for the odds ratio below)
+    table = Table2x2(np.array([[ca, cb], [cc, cd]]), shift_zeros=False)
+    log_rr, se_log_rr = float(table.log_riskratio), float(table.log_riskratio_se)
     w_rr = _wald(log_rr, se_log_rr, z)
     rr = _exp(log_rr)
     rr_lo, rr_hi = _exp(w_rr["ci_lower"]), _exp(w_rr["ci_upper"])
+    expected = np.outer([n1, n0], [a_ + c_, b_ + d_]) / (n1 + n0)
+    small = bool(expected.min() < 5)
 
     # odds ratio via logistic regression (GLM Binomial) on the cell counts
     import statsmodels.api as sm
@@ -627,11 +636,17 @@ def binary_outcome(
     log_or, se_log_or = float(glm.params[1]), float(glm.bse[1])
     w_or = _wald(log_or, se_log_or, z)
 
-    # risk difference (raw counts)
+    # risk difference (raw counts): Newcombe's hybrid score CI (Newcombe 1998, method 10)
     se_rd = math.sqrt(r1 * (1 - r1) / n1 + r0 * (1 - r0) / n0)
     w_rd = _wald(r1 - r0, se_rd, z)
+    rd_lo, rd_hi = confint_proportions_2indep(e1, n1, e0, n0, method="newcomb", alpha=alpha)
+    w_rd.update({"ci_lower": float(rd_lo), "ci_upper": float(rd_hi),
+                 "ci_method": "Newcombe hybrid score"})
 
     fisher_p = float(stats.fisher_exact([[a_, b_], [c_, d_]])[1])
+    if small:  # an expected count below 5: the exact test, not the normal approximation
+        w_rr["p"] = fisher_p
+        w_rd["p"] = fisher_p
     note = (
         "zero cell in 2x2 table: Haldane-Anscombe correction (+0.5 to every cell) applied to "
         "risk ratio and odds ratio; risks and risk difference use raw counts"
@@ -668,6 +683,7 @@ def binary_outcome(
         },
         "risk_difference": w_rd,
         "fisher_exact_p": fisher_p,
+        "p_method": "Fisher's exact test (an expected count < 5)" if small else "Wald",
         "haldane_correction": haldane,
         "note": note,
         "warnings": _dedupe(_format_warning(w) for w in caught),

@@ -389,7 +389,10 @@ def _table(y: np.ndarray, treated: np.ndarray):
     e0, n0 = float(y[~treated].sum()), int((~treated).sum())
     if n1 == 0 or n0 == 0:
         raise ValueError("an arm has no dyads")
-    return Table2x2(np.array([[e1, n1 - e1], [e0, n0 - e0]]), shift_zeros=True), e1, n1, e0, n0
+    cells = np.array([[e1, n1 - e1], [e0, n0 - e0]])
+    if (cells == 0).any():  # Haldane-Anscombe: +0.5 to every cell, only when one is zero
+        cells = cells + 0.5
+    return Table2x2(cells, shift_zeros=False), e1, n1, e0, n0
 
 
 def _binary_effect(effect: str, cutoff_event):
