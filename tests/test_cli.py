@@ -429,3 +429,169 @@ def test_console_script_end_to_end(tmp_path):
     assert r.stderr.startswith("error: parameter 'craving.tau'") and "bounds" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- faults, every writer
+# Each class of fault is tried on every command that writes output. The run itself is
+# replaced by a sentinel, so a test shows what happens *before* any simulation: a fault must
+# be reported first (the sentinel never runs), good input must reach the run (the sentinel
+# runs and its Ctrl-C comes back as exit 130).
+
+SPEC_TOML = """[trial]
+name = "t"
+citation = "c"
+n = 4
+seed = 1
+horizon = "60d"
+[population]
+preset = "adult_methadone"
+[[arms]]
+name = "A"
+interventions = ["more"]
+[[arms]]
+name = "B"
+interventions = ["tau"]
+[[assessments]]
+name = "baseline"
+day = 0
+instruments = ["ffmq"]
+[[assessments]]
+name = "post"
+day = 56
+instruments = ["ffmq"]
+[[analysis]]
+name = "d"
+method = "cohens_d"
+instrument = "ffmq"
+timepoint = "post"
+direction = "increase"
+"""
+SCENARIO_TOML = 'population = "low_risk_mothers"\ndyads = 10\nhorizon = "1m"\n'
+WRITERS = ["simulate", "trial", "power"]
+
+
+def _args(command: str, path, out) -> list[str]:
+    if command == "simulate":
+        return ["simulate", str(path), "--out", str(out), "--record", "none"]
+    if command == "trial":
+        return ["trial", str(path), "--out", str(out), "--replicates", "2", "--workers", "1"]
+    return ["power", str(path), "--n", "4", "--replicates", "2", "--workers", "1",
+            "--out", str(out)]
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Replace every command's run by a Ctrl-C (good input reaches it: exit 130)."""
+    import dyadsim.simulation as simulation_mod
+    import dyadsim.trials.power as power_mod
+    import dyadsim.trials.runner as runner_mod
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulation_mod, "simulate", interrupted)
+    monkeypatch.setattr(runner_mod, "run_trial", interrupted)
+    monkeypatch.setattr(power_mod, "power_curve", interrupted)
+
+
+def _input(command: str, tmp_path, text: str | bytes | None = None):
+    path = tmp_path / ("scenario.toml" if command == "simulate" else "spec.toml")
+    body = text if text is not None else (SCENARIO_TOML if command == "simulate"
+                                          else SPEC_TOML)
+    if isinstance(body, bytes):
+        path.write_bytes(body)
+    else:
+        path.write_text(body)
+    return path
+
+
+def _one_line(res, *needles: str) -> str:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), res.stderr
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_output_parent_is_a_file_refused_before_running(command, tmp_path, no_run):
+    (tmp_path / "afile").write_text("x")
+    res = invoke(*_args(command, _input(command, tmp_path), tmp_path / "afile" / "out"))
+    _one_line(res, "afile", "is a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["afile", "scenario.toml" if command == "simulate" else "spec.toml"])
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_unwritable_output_location_refused_before_running(command, tmp_path, no_run):
+    # /proc takes no new folders, even from root (whom a chmod would not stop)
+    res = invoke(*_args(command, _input(command, tmp_path), "/proc/dyadsim-test/out"))
+    _one_line(res, "/proc", "not writable")
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_os_errors_while_writing_are_one_line(command, tmp_path, monkeypatch):
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device", str(tmp_path / "out"))
+
+    import dyadsim.simulation as simulation_mod
+    import dyadsim.trials.power as power_mod
+    import dyadsim.trials.runner as runner_mod
+
+    monkeypatch.setattr(simulation_mod, "simulate", disk_full)
+    monkeypatch.setattr(runner_mod, "run_trial", disk_full)
+    monkeypatch.setattr(power_mod, "power_curve", disk_full)
+    res = invoke(*_args(command, _input(command, tmp_path), tmp_path / "out"))
+    _one_line(res, "No space left on device", str(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("command", ["trial", "power"])
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_replicates_not_positive_is_one_line(command, value, tmp_path, no_run):
+    args = _args(command, _input(command, tmp_path), tmp_path / "out")
+    args[args.index("--replicates") + 1] = value
+    _one_line(invoke(*args), "--replicates", value)
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_ctrl_c_says_how_to_resume(command, tmp_path, no_run):
+    res = invoke(*_args(command, _input(command, tmp_path), tmp_path / "out"))
+    assert res.exit_code == 130, res.output
+    expected = ("interrupted" if command == "simulate"
+                else "interrupted; rerun the same command to resume")
+    assert res.stderr.strip() == expected
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_utf8_bom_is_accepted(command, tmp_path, no_run):
+    text = SCENARIO_TOML if command == "simulate" else SPEC_TOML
+    path = _input(command, tmp_path, b"\xef\xbb\xbf" + text.encode())
+    assert invoke(*_args(command, path, tmp_path / "out")).exit_code == 130  # reached the run
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_binary_input_names_the_file(command, tmp_path, no_run):
+    path = _input(command, tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    _one_line(invoke(*_args(command, path, tmp_path / "out")), str(path), "binary")
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_directory_given_as_input_file(command, tmp_path, no_run):
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    _one_line(invoke(*_args(command, folder, tmp_path / "out")), str(folder), "directory")
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_unquoted_dotted_parameter_gets_a_hint(command, tmp_path, no_run):
+    if command == "simulate":
+        text = SCENARIO_TOML + "[params]\ncraving.tau = 3.0\n"
+    else:
+        text = SPEC_TOML.replace('preset = "adult_methadone"\n',
+                                 'preset = "adult_methadone"\n[population.params]\n'
+                                 'craving.tau = 3.0\n')
+    _one_line(invoke(*_args(command, _input(command, tmp_path, text), tmp_path / "out")),
+              'quote a dotted parameter name', '"craving.tau"')

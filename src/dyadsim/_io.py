@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 
 def git_commit() -> str | None:
@@ -35,8 +39,12 @@ def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace i
         parent = parent.parent
     if not parent.is_dir():
         raise OutputLocationError(f"output path '{out}': '{parent}' is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputLocationError(f"output path '{out}': folder '{parent}' is not writable")
+    try:  # a real probe: os.access says yes to root even where nothing can be written
+        probe = tempfile.mkdtemp(prefix=".dyadsim-probe-", dir=parent)
+    except OSError:
+        raise OutputLocationError(
+            f"output path '{out}': folder '{parent}' is not writable") from None
+    os.rmdir(probe)
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise OutputLocationError(f"output path '{out}' exists and is not a folder")
@@ -84,3 +92,58 @@ def atomic_dir(out: Path, *, force: bool = False,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class InputFileError(ValueError):
+    """An input file cannot be read as what it should be (one line naming the file)."""
+
+
+_DOTTED_KEY = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*=", re.MULTILINE)
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A TOML file as a dict; every problem is one line naming the file: not found, a
+    folder, unreadable, binary, not UTF-8, malformed. A UTF-8 byte-order mark is accepted.
+    An unquoted dotted parameter name (``[params]`` ``a.b = 1`` is TOML for a nested
+    table) gets a hint to quote it."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputFileError(f"{what} {p} is a directory, not a file")
+    if not p.exists():
+        raise InputFileError(f"{what} file not found: {p}")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what} {p}: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:8192]:
+        raise InputFileError(f"{what} {p} is a binary file, not TOML text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{what} {p} is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _DOTTED_KEY.search(text)
+        hint = (f" (hint: quote a dotted parameter name, e.g. \"{m.group(1)}\" = ...)"
+                if m else "")
+        raise InputFileError(f"malformed TOML in {p}: {exc}{hint}") from None
+    _check_params_tables(data, p, "")
+    return data
+
+
+def _check_params_tables(data: Mapping[str, Any], path: Path, where: str) -> None:
+    """A ``params`` table holds numbers; a table inside it is an unquoted dotted name."""
+    for key, value in data.items():
+        here = f"{where}.{key}" if where else str(key)
+        if not isinstance(value, Mapping):
+            continue
+        if key == "params":
+            for name, v in value.items():
+                if isinstance(v, Mapping):
+                    inner = next(iter(v), "")
+                    raise InputFileError(
+                        f"{here}.{name} in {path}: a table, not a number (hint: quote a "
+                        f"dotted parameter name, e.g. \"{name}.{inner}\" = ...)")
+        else:
+            _check_params_tables(value, path, here)

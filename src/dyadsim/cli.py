@@ -93,13 +93,22 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextlib.contextmanager
-def _input_errors() -> Iterator[None]:
-    """Turn the model's ValueErrors (ScenarioError, ParameterError, PopulationError) into
-    one line on stderr and exit code 2."""
+def _input_errors(resumable: bool = False) -> Iterator[None]:
+    """Turn the model's ValueErrors (ScenarioError, ParameterError, PopulationError) and
+    every OSError (a full disk, a read-only folder, ...) into one line on stderr and exit
+    code 2; Ctrl-C into one line (saying how to resume where the work is checkpointed) and
+    exit code 130."""
     try:
         yield
     except ValueError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _fail(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        typer.echo("interrupted; rerun the same command to resume" if resumable
+                   else "interrupted", err=True)
+        raise typer.Exit(130) from None
 
 
 def _console(stderr: bool = False) -> Console:
@@ -466,16 +475,16 @@ def simulate(
     """Simulate dyads and write OUT/trajectories.nc (unless --record none), dyads.parquet
     (one row per dyad), summary.json and manifest.json. The folder appears complete or not
     at all."""
+    from ._io import read_toml
     from .reports.demo import outcome_rows
     from .reports.summary import summarize
-    from .simulation import load_scenario
     from .simulation import simulate as run_simulation
 
     with _input_errors():
         overrides = _pairs(set_, "--set", "name")
         clamps = _pairs(do, "--do", "node")
         _check_out(out, force)
-        sc = load_scenario(scenario) if scenario is not None else {}
+        sc = read_toml(scenario, "scenario") if scenario is not None else {}
         if (record or sc.get("record", "weekly")) != "none" and not _have_h5py():
             _fail("writing trajectories.nc needs the h5py package (pip install h5py); "
                   "or run with --record none", code=1)
@@ -630,7 +639,7 @@ def trial(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; must not "
                                       "exist or be empty unless --force).",
                                       show_default=False)],
-    replicates: Annotated[int, typer.Option(min=1, help="Replicate trials (R > 1 also writes "
+    replicates: Annotated[int, typer.Option(help="Replicate trials (R > 1 also writes "
                                             "replicates.json and replicates.parquet).")] = 1,
     seed: Annotated[int | None, typer.Option(min=0, help="Trial seed (default: the spec's).",
                                              show_default=False)] = None,
@@ -646,7 +655,9 @@ def trial(
     (each estimate over R replicate trials). The folder appears complete or not at all."""
     from .trials.runner import run_replicates, run_trial, write_trial
 
-    with _input_errors():
+    with _input_errors(resumable=replicates > 1):
+        if replicates < 1:
+            raise InputError(f"--replicates must be a positive integer, got {replicates}")
         _check_out(out, force)
         s = _spec_with_seed(spec, seed)
         if not _have_h5py():
@@ -727,7 +738,7 @@ def power(
                                          show_default=False)],
     n: Annotated[str, typer.Option("--n", help="Total sample sizes, comma-separated.")]
     = "40,80,160,320",
-    replicates: Annotated[int, typer.Option(min=1, help="Replicate trials per N.")] = 200,
+    replicates: Annotated[int, typer.Option(help="Replicate trials per N.")] = 200,
     outcome: Annotated[str | None, typer.Option(
         "--outcome", metavar="ANALYSIS_NAME",
         help="The [[analysis]] whose power is computed (default: the primary one).",
@@ -751,7 +762,9 @@ def power(
     95% CI per N and the N for 80% power; with --out write power.json and power.png."""
     from .trials.power import plot_power, power_curve
 
-    with _input_errors():
+    with _input_errors(resumable=out is not None):
+        if replicates < 1:
+            raise InputError(f"--replicates must be a positive integer, got {replicates}")
         ns = _parse_ns(n)
         if out is not None:
             _check_out(out, force)

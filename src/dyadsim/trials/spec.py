@@ -60,7 +60,6 @@ Declared choices (where the format leaves room):
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -335,57 +334,10 @@ def load_spec(source: str | Path | Mapping[str, Any] | TrialSpec) -> TrialSpec:
         return source
     if isinstance(source, Mapping):
         return parse_spec(source)
-    return parse_spec(read_toml(Path(source), "trial spec"))
+    from .._io import InputFileError, read_toml
 
-
-def read_toml(path: Path, what: str) -> dict[str, Any]:
-    """A TOML file as a dict, every problem one line naming the file: not found, a folder,
-    unreadable, binary, not UTF-8, malformed (with a hint for an unquoted dotted key in
-    ``[params]``). A UTF-8 byte-order mark is accepted."""
-    if path.is_dir():
-        raise TrialSpecError(f"{what} {path} is a directory, not a file")
-    if not path.exists():
-        raise TrialSpecError(f"{what} file not found: {path}")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TrialSpecError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if b"\x00" in raw[:8192]:
-        raise TrialSpecError(f"{what} {path} is a binary file, not TOML text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TrialSpecError(f"{what} {path} is not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TrialSpecError(f"malformed TOML in {path}: {exc}{_dotted_hint(text)}") from None
-    return _check_dotted_params(data, path)
-
-
-_DOTTED_PARAM = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*=", re.MULTILINE)
-
-
-def _dotted_hint(text: str) -> str:
-    m = _DOTTED_PARAM.search(text)
-    return (f" (hint: quote a dotted parameter name, e.g. \"{m.group(1)}\" = ...)"
-            if m else "")
-
-
-def _check_dotted_params(data: dict[str, Any], path: Path) -> dict[str, Any]:
-    """An unquoted dotted key in ``[population.params]`` parses as a nested table; say so."""
-    for section in ("population",):
-        sec = data.get(section)
-        if not isinstance(sec, Mapping):
-            continue
-        for key in ("params",):
-            table = sec.get(key)
-            if not isinstance(table, Mapping):
-                continue
-            for k, v in table.items():
-                if isinstance(v, Mapping):
-                    inner = next(iter(v), "")
-                    raise TrialSpecError(
-                        f"{section}.{key}.{k}: a table, not a value, in {path} (hint: quote a "
-                        f"dotted parameter name, e.g. \"{k}.{inner}\" = ...)")
-    return data
+        data = read_toml(Path(source), "trial spec")
+    except InputFileError as exc:
+        raise TrialSpecError(str(exc)) from None
+    return parse_spec(data)
