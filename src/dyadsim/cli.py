@@ -326,12 +326,14 @@ def instruments(
             _stdout(table_df.to_json(orient="records", indent=2))
             return
         table = Table(title="dyadsim instruments", title_justify="left")
-        for col in ("name", "kind", "reads", "reliability", "label"):
-            table.add_column(col, no_wrap=col != "label")
+        for col in ("name", "kind", "reference", "reliability", "label"):
+            table.add_column(col, no_wrap=col in ("name", "kind", "reliability"),
+                             ratio=1 if col == "label" else None)
         for row in table_df.itertuples():
             rel = "-" if row.reliability is None or row.reliability != row.reliability \
                 else f"{row.reliability:g}"
-            table.add_row(Text(row.name), row.kind, Text(row.reads), rel, Text(row.label))
+            table.add_row(Text(row.name), row.kind, Text(row.reference or "-"), rel,
+                          Text(row.label))
         _console().print(table)
         return
     err = _console(stderr=True)
