@@ -29,20 +29,21 @@ def test_a_new_method_is_one_registry_entry(monkeypatch):
                      frozenset({"instrument", "timepoint"}), M._check_between,
                      _median_difference, "difference in medians")
     monkeypatch.setitem(M.METHODS, entry.name, entry)
-    d = base_spec()
-    d["analysis"] = [{"name": "ffmq_median", "method": "median_difference",
-                      "instrument": "ffmq", "timepoint": "post"}]
+    d = base_spec()  # the base design's analyses stay: same recorded nodes, no recompilation
+    d["analysis"].append({"name": "ffmq_median", "method": "median_difference",
+                          "instrument": "ffmq", "timepoint": "post"})
+    i = len(d["analysis"]) - 1
     spec = parse_spec(d)
-    a = spec.analysis[0]
+    a = spec.analysis[i]
     assert (a.treatment, a.control, a.effect) == ("MORE", "TAU", "difference")  # defaults
     res = run_trial(spec).results["ffmq_median"]
     assert res["error"] is None and res["estimate"] > 0  # MORE raises mindfulness
     assert res["estimand"] == "difference in medians" and res["significant"] is None
     # the entry's own checks apply
-    d["analysis"][0]["timepoint"] = None
-    with pytest.raises(TrialSpecError, match=r"analysis\[0:ffmq_median\].timepoint: required"):
+    d["analysis"][i]["timepoint"] = None
+    with pytest.raises(TrialSpecError, match=rf"analysis\[{i}:ffmq_median\].timepoint: required"):
         parse_spec(d)
-    d["analysis"][0].update(timepoint="post", cutoff=3.0)
+    d["analysis"][i].update(timepoint="post", cutoff=3.0)
     with pytest.raises(TrialSpecError, match="cutoff: not used by median_difference"):
         parse_spec(d)
 
