@@ -73,3 +73,35 @@ def test_validation_neither_plans_nor_changes_the_spec(monkeypatch):
         spec.analysis[0].treatment = "TAU"
     with pytest.raises(pydantic.ValidationError, match="frozen"):
         spec.trial.n = 3
+
+
+def _cox_input(deaths):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(3)
+    n, days = 60, 30
+    use = np.zeros((n, days), dtype=np.float32)
+    first = rng.integers(1, days, n)
+    use[np.arange(n), first] = 1.0
+    use[:5, 0] = 1.0  # already using at study day 0: not at risk of a first use
+    arms = np.array(["A", "B"] * (n // 2), dtype=object)
+    return M.AnalysisInput(spec=None, plan=SimpleNamespace(run_in=0, study_days=days),
+                           data=None, ids=np.arange(n), arms=arms,
+                           dropout=np.full(n, np.inf), nodes={"opioid_use": use}, seed=0,
+                           alpha=0.05, deaths=deaths), first
+
+
+def test_cox_at_risk_set_and_maternal_death_as_censoring():
+    from types import SimpleNamespace
+
+    a = SimpleNamespace(event="first_use", treatment="A", control="B")
+    inp, first = _cox_input(None)
+    alive = M._run_cox(inp, a)
+    assert alive.detail["n"] == 55 and alive.detail["n_excluded_not_eligible"] == 5
+    assert alive.detail["n_events"] == 55  # everyone at risk uses within the study
+    assert "no maternal deaths" in alive.missing_data
+    deaths = np.full(60, np.nan)
+    deaths[5:25] = first[5:25] - 1  # these mothers die the day before their first use
+    died = M._run_cox(_cox_input(deaths)[0], a)
+    assert died.detail["n_events"] == 35  # a death censors: no event after it
+    assert "maternal death censors" in died.missing_data

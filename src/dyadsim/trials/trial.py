@@ -172,7 +172,7 @@ def payloads(spec: TrialSpec, plan: Plan, reps: Sequence[int],
                   "arm": assignments[r].astype(np.int64),
                   "nodes": {k: np.empty((n, plan.total_days), np.float32) for k in plan.nodes},
                   "birth_day": np.full(n, np.nan),
-                  "death_day": np.full(n, np.nan),
+                  "death_day": None,  # filled when the model records maternal death
                   "outcomes": {k: (np.empty(n, dtype=object) if k == "attachment_class"
                                    else np.full(n, np.nan)) for k in outs}}
     datasets: dict[int, list[Any]] = {r: [] for r in reps}
@@ -192,6 +192,8 @@ def payloads(spec: TrialSpec, plan: Plan, reps: Sequence[int],
                 pay[r]["nodes"][node][pos[r]] = ds[node].values[rows]
             pay[r]["birth_day"][pos[r]] = ds["birth_day"].values[rows]
             if "maternal_death_day" in ds:
+                if pay[r]["death_day"] is None:
+                    pay[r]["death_day"] = np.full(n, np.nan)
                 pay[r]["death_day"][pos[r]] = ds["maternal_death_day"].values[rows]
             for o in outs:
                 pay[r]["outcomes"][o][pos[r]] = ds[o].values[rows]
