@@ -149,11 +149,13 @@ def graph_figure(d: Diagram) -> go.Figure:
     """The diagram as a Plotly figure: node boxes as shapes, clickable node centres and
     edge midpoints as markers (their customdata names the node or edge)."""
     fig = go.Figure()
+    shapes, notes = [], []
     for title, x0, y0, x1, y1 in d.groups:
-        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor="#fafafa",
-                      line={"color": "#d0d0d0"}, layer="below")
-        fig.add_annotation(x=(x0 + x1) / 2, y=y0 + 14, text=f"<b>{title}</b>",
-                           showarrow=False, font={"size": 11, "color": "#444"})
+        shapes.append({"type": "rect", "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+                       "fillcolor": "#fafafa", "line": {"color": "#d0d0d0"},
+                       "layer": "below"})
+        notes.append({"x": (x0 + x1) / 2, "y": y0 + 14, "text": f"<b>{title}</b>",
+                      "showarrow": False, "font": {"size": 11, "color": "#444"}})
     buckets: dict[tuple[str, bool, float], list] = {}
     for e in d.edges:
         buckets.setdefault((e.colour, e.knocked_out, round(e.width * 2) / 2), []).append(e)
@@ -176,11 +178,11 @@ def graph_figure(d: Diagram) -> go.Figure:
         hovertext=[e.tooltip.replace("\n", "<br>") for e in d.edges], hoverinfo="text",
         name="edges (click for details)", showlegend=False))
     for n in d.nodes:
-        fig.add_shape(type="rect", x0=n.x - NODE_W / 2, y0=n.y - NODE_H / 2,
-                      x1=n.x + NODE_W / 2, y1=n.y + NODE_H / 2, fillcolor=n.fill,
-                      line={"color": "#555", "width": 0.8})
-        fig.add_annotation(x=n.x, y=n.y, text="<br>".join(wrap_label(n.label, 20)),
-                           showarrow=False, font={"size": 9, "color": n.text_colour})
+        shapes.append({"type": "rect", "x0": n.x - NODE_W / 2, "y0": n.y - NODE_H / 2,
+                       "x1": n.x + NODE_W / 2, "y1": n.y + NODE_H / 2, "fillcolor": n.fill,
+                       "line": {"color": "#555", "width": 0.8}})
+        notes.append({"x": n.x, "y": n.y, "text": "<br>".join(wrap_label(n.label, 20)),
+                      "showarrow": False, "font": {"size": 9, "color": n.text_colour}})
     fig.add_trace(go.Scatter(
         x=[n.x for n in d.nodes], y=[n.y for n in d.nodes], mode="markers",
         marker={"size": 26, "symbol": "square", "color": "rgba(0,0,0,0.01)"},
@@ -189,7 +191,8 @@ def graph_figure(d: Diagram) -> go.Figure:
         name="nodes (click for details)", showlegend=False))
     fig.update_xaxes(visible=False, range=[0, d.width], fixedrange=True)
     fig.update_yaxes(visible=False, range=[d.height, 0], fixedrange=True)
-    fig.update_layout(height=int(d.height * 0.95), margin={"l": 0, "r": 0, "t": 10, "b": 0},
+    fig.update_layout(shapes=shapes, annotations=notes, height=int(d.height * 0.95),
+                      margin={"l": 0, "r": 0, "t": 10, "b": 0},
                       plot_bgcolor="white", dragmode=False, clickmode="event+select",
                       legend={"orientation": "h", "y": -0.02})
     return fig

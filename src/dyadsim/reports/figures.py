@@ -37,7 +37,7 @@ def _figure(width: float, height: float):
 def data_uri(fig) -> str:
     """A matplotlib figure as a ``data:image/png;base64,...`` URI."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -139,7 +139,9 @@ def outcomes(summaries: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | No
                               ("wellbeing", has_wb)) if ok]
     if not panels:
         return None
-    fig = _figure(10, 3.2)
+    from matplotlib.patches import Patch
+
+    fig = _figure(10, 3.4)
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     names = list(summaries)
     width = 0.8 / max(len(names), 1)
@@ -174,7 +176,8 @@ def outcomes(summaries: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | No
             ax.set_xlim(0, 100)
             ax.set_xlabel("% of classified infants", fontsize=8)
             ax.set_title("Attachment at 12 months", fontsize=10)
-            ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, -0.55), ncol=2)
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4,
+                      frameon=False, handlelength=1, columnspacing=0.8)
         else:
             domains = None
             for k, name in enumerate(names):
@@ -194,7 +197,9 @@ def outcomes(summaries: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | No
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="x" if panel != "wellbeing" else "y")
     if len(names) > 1:
-        axes[0].legend(fontsize=7, loc="best")
+        handles = [Patch(color=ARM_COLOURS[k % 6], label=n) for k, n in enumerate(names)]
+        fig.legend(handles=handles, loc="outside upper center", ncol=len(names), fontsize=8,
+                   frameon=False)
     caption = ("Outcomes per dyad"
                + (f" in each group ({', '.join(names)})" if len(names) > 1 else "")
                + ": " + "; ".join(

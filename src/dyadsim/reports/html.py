@@ -387,6 +387,7 @@ def _trial_dir(run: Path) -> str:
                  if "day" in data else sorted(data["timepoint"].dropna().unique()))
         assessed = {arm: {tp: int(g["dyad_id"].nunique()) for tp, g in
                           obs[obs["arm"] == arm].groupby("timepoint")} for arm in arms}
+        order = [tp for tp in order if any(assessed[arm].get(tp) for arm in arms)]
         drop = res.get("dropout") or {}
         sections.append(
             "<h2>Participant flow (CONSORT-style)</h2>"

@@ -30,14 +30,15 @@ def node_variables(ds: xr.Dataset) -> list[str]:
 
 def dyad_means(ds: xr.Dataset, node: str) -> np.ndarray:
     """Each dyad's mean level of ``node`` over recorded study days >= 0 (NaN if none)."""
-    var = ds[node]
+    values = np.asarray(ds[node].values, dtype=float)
     if "time" in ds.coords:
-        var = var.sel(time=ds["time"] >= 0)
+        values = values[:, np.asarray(ds["time"].values) >= 0]
+    if values.size == 0:
+        return np.full(values.shape[0], np.nan)
+    finite = np.isfinite(values)
+    counts = finite.sum(axis=1)
     with np.errstate(all="ignore"):
-        values = np.asarray(var.values, dtype=float)
-        if values.size == 0 or np.all(np.isnan(values)):
-            return np.full(values.shape[0], np.nan)
-        return np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=1)
+        return np.where(counts > 0, np.where(finite, values, 0.0).sum(axis=1) / counts, np.nan)
 
 
 def node_levels(ds: xr.Dataset) -> dict[str, NodeValue]:
