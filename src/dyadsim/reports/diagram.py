@@ -152,7 +152,9 @@ def build_diagram(values: Mapping[str, NodeValue], parameters: Mapping[str, floa
     ``parameters`` of the run (default weights where absent)."""
     lay = layout()
     finite = [abs(v.value) for v in values.values() if math.isfinite(v.value)]
-    scale = max(0.2, max(finite, default=0.0)) if mode == "difference" else 1.0
+    # full colour at the largest difference, but at most 1 SD (so one very large
+    # difference, e.g. the trained skill itself, does not wash out the rest) and at least 0.2
+    scale = min(1.0, max(0.2, max(finite, default=0.0))) if mode == "difference" else 1.0
     nodes = []
     for node_id, place in lay.nodes.items():
         node = NODE_BY_ID[node_id]

@@ -124,8 +124,9 @@ def _level_caption(extra: str = "") -> str:
 def _difference_caption(a: str, b: str) -> str:
     return (f"Figures 1 and 2 of Reese et al. (2021), coloured by how {a} differs from {b}: "
             f"orange boxes are higher with {a}, blue boxes lower, in standard deviations "
-            "between dyads (standardized mean difference of each dyad's average level; the "
-            "95% interval is in the hover text); white means no difference, grey not "
+            "between dyads (full colour at 1 SD or the largest difference if smaller; "
+            "standardized mean difference of each dyad's average level; the 95% interval "
+            "is in the hover text); white means no difference, grey not "
             "recorded. Arrows are the model's causal links: green raises its target, magenta "
             "lowers it, the width is the strength the run used, dashed grey arrows were "
             "knocked out.")
