@@ -42,9 +42,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from ._io import check_out_dir
+from ._io import atomic_dir, check_out_dir
 from ._io import git_commit as _git_commit
-from ._io import replace_dir as _replace_dir
 from .model.graph import EDGES, NODES, graph_dict
 from .model.params import PARAMS
 from .model.populations import PRESETS
@@ -526,11 +525,8 @@ def simulate(
     }
 
     out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    # the location was checked before simulating; an error while writing is one line too
+    with _input_errors(), atomic_dir(out, force=True) as tmp:
         if attrs["record"] != "none":
             ds.to_netcdf(tmp / "trajectories.nc", engine="h5netcdf")
         _write_parquet(_dyad_table(ds), tmp / "dyads.parquet",
@@ -540,10 +536,6 @@ def simulate(
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n")
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
     title = (f"Simulated {manifest['dyads']} dyads ({manifest['population']['name']}, "
              f"seed {manifest['seed']})")
@@ -784,18 +776,10 @@ def power(
         if out is not None:
             _check_out(out, force)
             target = out.absolute()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            try:
+            with atomic_dir(target, force=force, hint="use --force to replace it") as tmp:
                 (tmp / "power.json").write_text(json.dumps(curve, indent=2, allow_nan=False)
                                                 + "\n")
                 plot_power(curve, tmp / "power.png")
-                _replace_dir(tmp, target)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
             shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
 
     table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
