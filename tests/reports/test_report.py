@@ -128,3 +128,77 @@ def test_power_report_shows_the_curve_and_n(tmp_path):
     html = build_report(tmp_path)
     assert "174 (95% CI 140-230)" in html and "Power curve" in html
     assert html.count('src="data:image/png;base64,') == 1 and NETWORK.findall(html) == []
+
+
+@pytest.fixture(scope="module")
+def trial_dir(tmp_path_factory):
+    """A trial output folder assembled from two simulated arms (the files a trial writes:
+    latent.nc with an arm per dyad, data.parquet, results.json, manifest.json)."""
+    import pandas as pd
+
+    import dyadsim
+
+    out = tmp_path_factory.mktemp("trial")
+    arms = {"MORE": dyadsim.simulate({"interventions": [{"name": "more", "start": "gw24"}]},
+                                     dyads=30, seed=5, record="monthly", horizon="12m",
+                                     dyad_ids=np.arange(0, 30)),
+            "TAU": dyadsim.simulate(None, dyads=30, seed=5, record="monthly", horizon="12m",
+                                    dyad_ids=np.arange(30, 60))}
+    parts = []
+    for name, ds in arms.items():
+        ds = ds.copy()
+        ds.attrs = {}
+        ds["arm"] = ("dyad", np.full(ds.sizes["dyad"], name))
+        parts.append(ds)
+    xr.concat(parts, dim="dyad").to_netcdf(out / "latent.nc", engine="h5netcdf")
+    rows = [(i, "MORE" if i < 30 else "TAU", tp, day, float(i % 5) if i % 7 or tp == "base"
+             else np.nan) for i in range(60) for tp, day in (("base", 0), ("post", 56))]
+    pd.DataFrame(rows, columns=["dyad_id", "arm", "timepoint", "day", "value"]).to_parquet(
+        out / "data.parquet")
+    spec = {"trial": {"name": "t", "description": "d"},
+            "arms": [{"name": "MORE", "interventions": ["more"], "start": "gw24"},
+                     {"name": "TAU", "interventions": [], "start": "gw20"}],
+            "analysis": [{"name": "use_rr", "primary": True, "treatment": "MORE",
+                          "control": "TAU", "published": 0.54},
+                         {"name": "craving_d", "treatment": "MORE", "control": "TAU"}]}
+    results = {"use_rr": {"method": "binary", "effect": "risk_ratio", "estimate": 0.8,
+                          "ci_lower": 0.6, "ci_upper": 1.05, "p": 0.1, "treatment": "MORE",
+                          "control": "TAU", "detail": {"n_missing": 8}},
+               "craving_d": {"method": "lmm", "effect": "difference", "estimate": -0.2,
+                             "ci_lower": -0.5, "ci_upper": 0.1, "p": 0.2,
+                             "missing_data": "mixed model on all observed visits (MAR)"},
+               "arms": {"MORE": 30, "TAU": 30},
+               "dropout": {"overall": 0.12, "definition": "lost before the last visit"}}
+    (out / "results.json").write_text(json.dumps({"trial": "t", "n": 60, "seed": 5,
+                                                  "spec": spec, "results": results}))
+    (out / "manifest.json").write_text(json.dumps({"spec": spec, "parameters": {
+        "MORE": {"craving->opioid_use": 0.0}, "TAU": {}}}))
+    return out
+
+
+def test_trial_report_has_flow_forest_and_missing_data_methods(trial_dir):
+    html = build_report(trial_dir)
+    assert NETWORK.findall(html) == []
+    assert "MORE vs TAU" in html and "standardized difference, MORE minus TAU" in html
+    assert "Participant flow" in html and "allocated n = 30" in html
+    # dyads whose id is a multiple of 7 miss the post visit: 5 of MORE's 30, 4 of TAU's
+    assert "post: assessed 25" in html and "post: assessed 26" in html
+    assert "Forest plot" in html and html.count('src="data:image/png;base64,') >= 3
+    assert "mixed model on all observed visits (MAR)" in html
+    assert "complete cases at the time point (8 missing)" in html
+    assert "<td class=num>0.54</td>" in html  # the published value beside the estimate
+    assert 'class="edge knocked-out"' in html  # the arm's knocked-out edge
+
+
+def test_trial_command_writes_a_report(tmp_path):
+    out = tmp_path / "trial"
+    r = runner.invoke(app, ["trial", "examples/cooperman2021_more_methadone.toml", "--out",
+                            str(out), "--report", "--quiet"])
+    assert r.exit_code == 0, r.output
+    html = (out / "report.html").read_text()
+    assert NETWORK.findall(html) == []
+    for section in ("What was run", "The model's graph", "Trajectories by arm",
+                    "Participant flow", "Analyses", "missing-data method"):
+        assert section in html, section
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert html.count("<tr><td>") >= len([k for k in results if k not in ("arms", "dropout")])
