@@ -65,3 +65,13 @@ def test_bad_input_is_a_clear_error():
         simulate_batch(SETTING, [{}], dyads=5, seed=1, record_daily=("no_such_node",))
     with pytest.raises(ValueError, match="at least one"):
         simulate_batch(SETTING, [], dyads=5, seed=1)
+
+
+def test_a_zero_edge_weight_is_a_knockout_whatever_its_bounds():
+    from dyadsim.engine.batch import _varying
+    from dyadsim.model.params import ParameterError
+
+    full, names = _varying(SETTING, [{}, {EDGE: 0.0}])
+    assert full[1][EDGE] == 0.0 and names == [EDGE]
+    with pytest.raises(ParameterError, match="outside its bounds"):
+        _varying(SETTING, [{EDGE: PARAMS[EDGE].hi + 1.0}])

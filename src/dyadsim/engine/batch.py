@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from ..model.graph import NODE_BY_ID, NODE_IDS
+from ..model.graph import EDGE_BY_WEIGHT, NODE_BY_ID, NODE_IDS
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ._engine import CHUNK, Schedule, init_spec, run_chunk
@@ -94,9 +94,15 @@ class Batch:
 
 
 def _varying(setting: Setting, parameter_sets: Sequence[Mapping[str, float]]):
-    """Validated full parameter sets; the names whose value differs between sets."""
-    full = [Parameters({**setting.population.params, **setting.params, **ps})
-            for ps in parameter_sets]
+    """Validated full parameter sets (as dicts); the names whose value differs between sets.
+    An edge weight of exactly 0 is a knock-out (the edge removed) and is allowed even where
+    the weight's prior bounds exclude 0; every other value must lie within its bounds."""
+    full = []
+    for ps in parameter_sets:
+        removed = [k for k, v in ps.items() if k in EDGE_BY_WEIGHT and v == 0.0]
+        kept = {k: v for k, v in ps.items() if k not in removed}
+        values = Parameters({**setting.population.params, **setting.params, **kept}).to_dict()
+        full.append({**values, **dict.fromkeys(removed, 0.0)})
     names = [k for k in full[0] if any(f[k] != full[0][k] for f in full[1:])]
     return full, names
 
