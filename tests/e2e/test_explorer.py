@@ -130,3 +130,37 @@ def test_invalid_setting_is_a_message_not_a_traceback(watched, explorer_url):
     assert "before the study start" in alert.inner_text()
     assert page.locator("[data-testid=stException]").count() == 0
     assert "Traceback" not in page.content()
+
+
+def _click_at(page, x: float, y: float) -> None:
+    """Click the graph at drawing coordinates (x, y) of the diagram layout."""
+    from dyadsim.reports.layout import layout
+
+    lay = layout()
+    area = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
+    bb = area.bounding_box()
+    page.mouse.click(bb["x"] + x / lay.width * bb["width"],
+                     bb["y"] + y / lay.height * bb["height"])
+    _settle(page)
+
+
+def test_clicking_a_node_or_edge_explains_it(watched, explorer_url):
+    from dyadsim.reports.diagram import build_diagram
+    from dyadsim.reports.layout import layout
+
+    page = _open(watched, explorer_url)
+    craving = layout().nodes["craving"]
+    _click_at(page, craving.x, craving.y)
+    page.get_by_text("Craving (craving)").first.wait_for()
+    assert page.get_by_text("craving.tau").count() >= 1  # its parameters with bounds
+    edge = next(e for e in build_diagram({}, {}).edges
+                if e.weight_name == "craving->opioid_use")
+    (x0, y0), (cx, cy), (x1, y1) = edge.points
+    _click_at(page, 0.25 * x0 + 0.5 * cx + 0.25 * x1, 0.25 * y0 + 0.5 * cy + 0.25 * y1)
+    page.get_by_text("Craving → Opioid use (+)").first.wait_for()
+    from dyadsim.model.graph import EDGE_BY_WEIGHT
+
+    citation = EDGE_BY_WEIGHT["craving->opioid_use"].citation
+    assert page.get_by_text(citation[:12]).count() >= 1  # its citation from the graph data
+    assert watched.errors == []
