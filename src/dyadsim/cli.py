@@ -4,8 +4,10 @@ Commands: ``graph`` (the model's causal graph as JSON, Graphviz DOT or Mermaid),
 (every declared parameter), ``populations`` (the population presets), ``simulate`` (run a
 scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder),
 ``demo`` (the default scenario against low-risk mothers, as one table), ``trial`` (run an
-in-silico randomised trial from a TOML spec, once or as replicates) and ``power`` (power
-by simulation over sample sizes).
+in-silico randomised trial from a TOML spec, once or as replicates), ``power`` (power
+by simulation over sample sizes), ``report`` (one self-contained HTML report of a run) and
+``explore`` (the local web explorer). Long commands show a progress bar with ETA on a
+terminal only; ``--quiet`` hides it.
 
 Bad input (a scenario, parameter, population, node, start, horizon or record option that
 the model refuses) ends the command with one line ``error: ...`` on stderr and exit code 2,
@@ -37,6 +39,7 @@ from rich.progress import (
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -403,11 +406,28 @@ def _check_out(out: Path, force: bool) -> None:
         raise InputError(str(exc)) from None
 
 
-def _progress(console: Console) -> Progress:
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it "
+                                           "shows only on a terminal anyway).")]
+ReportOption = Annotated[bool, typer.Option("--report", help="Also write OUT/report.html: "
+                                            "one self-contained HTML report of the run.")]
+
+
+def _progress(console: Console, quiet: bool = False) -> Progress:
+    """A progress bar with ETA on a terminal; silent in a pipe, a file or with --quiet."""
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
                     BarColumn(), MofNCompleteColumn(), TextColumn("dyads"),
-                    TimeElapsedColumn(), console=console, transient=True,
-                    disable=not console.is_terminal)
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    console=console, transient=True,
+                    disable=quiet or not console.is_terminal)
+
+
+def _write_report(run_dir: Path, wanted: bool) -> Path | None:
+    """``--report``: write RUN_DIR/report.html (atomically) after the run is written."""
+    if not wanted:
+        return None
+    from .reports.html import write_report
+
+    return write_report(run_dir, Path(run_dir) / "report.html")
 
 
 def _dyad_table(ds) -> Any:
@@ -472,6 +492,8 @@ def simulate(
         "--format", help="Trajectory file format.")] = TrajectoryFormat.netcdf,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
+    report: ReportOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Simulate dyads and write OUT/trajectories.nc (unless --record none), dyads.parquet
     (one row per dyad), summary.json and manifest.json. The folder appears complete or not
@@ -491,7 +513,7 @@ def simulate(
                   "or run with --record none", code=1)
         n = dyads if dyads is not None else sc.get("dyads", 1000)
         total = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
-        with _progress(_console(stderr=True)) as prog:
+        with _progress(_console(stderr=True), quiet) as prog:
             task = prog.add_task("simulating", total=total)
             ds = run_simulation(sc, dyads=dyads, seed=seed, population=population,
                                 params=overrides, do=clamps, start=start, horizon=horizon,
@@ -536,6 +558,8 @@ def simulate(
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n")
+    if _write_report(out, report):
+        files.append("report.html")
 
     title = (f"Simulated {manifest['dyads']} dyads ({manifest['population']['name']}, "
              f"seed {manifest['seed']})")
@@ -555,6 +579,7 @@ def simulate(
 def demo(
     dyads: Annotated[int, typer.Option(min=1, help="Dyads per population.")] = 2000,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (same for both).")] = 1,
+    quiet: QuietOption = False,
 ) -> None:
     """Simulate pregnant women with OUD on MOUD and low-risk mothers from gestational week
     20 to 24 months postpartum, and print their main outcomes side by side."""
@@ -563,7 +588,7 @@ def demo(
     from .simulation import simulate as run_simulation
 
     summaries = []
-    with _input_errors(), _progress(_console(stderr=True)) as prog:
+    with _input_errors(), _progress(_console(stderr=True), quiet) as prog:
         tasks = [prog.add_task(name, total=dyads) for name, _ in DEMO_POPULATIONS]
         for (name, _), task in zip(DEMO_POPULATIONS, tasks, strict=True):
             advance: Callable[[int], None] = lambda m, t=task: prog.advance(t, m)  # noqa: E731
@@ -583,10 +608,12 @@ def demo(
 
 
 # --------------------------------------------------------------------------- trial
-def _stage_progress(console: Console) -> Progress:
+def _stage_progress(console: Console, quiet: bool = False) -> Progress:
+    """One bar per stage, with ETA, on a terminal; silent elsewhere or with --quiet."""
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
-                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                    transient=True, disable=not console.is_terminal)
+                    BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=console, transient=True,
+                    disable=quiet or not console.is_terminal)
 
 
 class _StageTasks:
@@ -642,6 +669,8 @@ def trial(
                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
+    report: ReportOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run an in-silico randomised trial and write OUT/data.parquet (the trial's long
     table), latent.nc (latent trajectories), results.json (every analysis) and
@@ -656,7 +685,7 @@ def trial(
         s = _spec_with_seed(spec, seed)
         if not _have_h5py():
             _fail("writing latent.nc needs the h5py package (pip install h5py)", code=1)
-        with _stage_progress(_console(stderr=True)) as prog:
+        with _stage_progress(_console(stderr=True), quiet) as prog:
             cb = _StageTasks(prog)
             result = run_trial(s, progress=cb)
             rep = (run_replicates(s, replicates, workers=workers, progress=cb,
@@ -665,6 +694,7 @@ def trial(
         _check_out(out, force)
         write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx))
         shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
+        _write_report(out, report)
 
     arms = ", ".join(f"{k} {v}" for k, v in result.results["arms"].items())
     lost = result.results["dropout"]["overall"]
@@ -751,6 +781,9 @@ def power(
         "(tcp://host:8786) instead of local processes.", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html (needs "
+                                         "--out): one self-contained HTML report.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Power by simulation: run --replicates trials at each N in --n, print power with a
     95% CI per N and the N for 80% power; with --out write power.json and power.png."""
@@ -760,6 +793,8 @@ def power(
         if replicates < 1:
             raise InputError(f"--replicates must be a positive integer, got {replicates}")
         ns = _parse_ns(n)
+        if report and out is None:
+            raise InputError("--report needs --out (the report is written into that folder)")
         if out is not None:
             _check_out(out, force)
         s = _spec_with_seed(spec, seed)
@@ -767,7 +802,7 @@ def power(
             raise InputError(f"--alpha must be in (0, 1), got {alpha}")
         from .analysis.scale import executor
 
-        with _stage_progress(_console(stderr=True)) as prog, \
+        with _stage_progress(_console(stderr=True), quiet) as prog, \
                 executor(scheduler, 1, 1) as pool:
             curve = power_curve(s, ns=ns, replicates=replicates, analysis=outcome,
                                 alpha=alpha, executor=pool, workers=workers,
@@ -781,6 +816,7 @@ def power(
                                                 + "\n")
                 plot_power(curve, tmp / "power.png")
             shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
+            _write_report(target, report)
 
     table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
                              f"({curve['method']}: {curve['effect']}; {curve['significance']}),"
@@ -1066,6 +1102,48 @@ def sensitivity(
     for _, row in table.iterrows():
         t.add_row(row["outcome"], row["parameter"], *(f"{row[c]:.3g}" for c in cols))
     _console().print(t)
+
+
+# --------------------------------------------------------------------------- report
+@app.command("report")
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="An output folder of "
+                                            "simulate, trial or power.", show_default=False)],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML file (default: "
+                                             "RUN_DIR/report.html).", show_default=False)]
+    = None,
+) -> None:
+    """Write one self-contained HTML report of a run (no network reference: it opens
+    offline and can be attached to an email): what was run, the paper's graph coloured by
+    the result, trajectories, outcomes; for a trial the participant flow and a forest plot;
+    for power the power curve."""
+    from .reports.html import write_report
+
+    with _input_errors():
+        path = write_report(run_dir, out)
+    _stdout(f"wrote {path.absolute()} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+# --------------------------------------------------------------------------- explore
+@app.command()
+def explore(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8501,
+) -> None:
+    """Start the explorer (a local web app at http://127.0.0.1:PORT, never reachable from
+    another machine): pick a population, switch interventions on and off, knock out an
+    edge or clamp a node, and see the graph, trajectories and outcomes against a baseline."""
+    import subprocess
+
+    from .app import streamlit_command
+
+    with _input_errors():
+        cmd, env = streamlit_command(port)
+    typer.echo(f"dyadsim explorer on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -164,3 +164,16 @@ def test_clicking_a_node_or_edge_explains_it(watched, explorer_url):
     citation = EDGE_BY_WEIGHT["craving->opioid_use"].citation
     assert page.get_by_text(citation[:12]).count() >= 1  # its citation from the graph data
     assert watched.errors == []
+
+
+def test_the_report_downloads_from_the_page(watched, explorer_url, tmp_path):
+    page = _open(watched, explorer_url)
+    page.get_by_text("Build the report (HTML)").click()
+    _settle(page)
+    with page.expect_download() as dl:
+        page.get_by_text("Download the report").click()
+    path = tmp_path / "report.html"
+    dl.value.save_as(path)
+    html = path.read_text()
+    assert '<svg class="dyadsim-graph"' in html and "this run vs baseline" in html
+    assert "http" not in html and "<script" not in html
