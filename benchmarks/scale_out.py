@@ -30,7 +30,7 @@ def main() -> None:
     a = ap.parse_args()
     setting = Setting.from_population("pregnant_oud_moud", start="gw20", horizon=a.horizon)
     kos = plan_knockouts([e.weight_name for e in EDGES[:a.edges]])
-    outs = ["attachment_security_12m", "use_share"]
+    outs = ["use_share", "parenting_mean"]
 
     def run(pool):
         t0 = time.perf_counter()

@@ -69,6 +69,10 @@ def run_knockouts(setting: Setting, knockouts: Mapping[str, Mapping[str, float]]
              for i in range(0, len(sets), block)]
     done = None if progress is None else (lambda i, r: progress(len(tasks[i][1])))
     results = map_tasks(_block, tasks, pool, done)
+    for o in outcomes:
+        if np.isnan(results[0][o][0]).all():
+            raise ValueError(f"outcome {o} is undefined for every dyad of this run (is the "
+                             "horizon long enough?)")
     rows = []
     for t, res in zip(tasks, results, strict=True):
         for j in range(len(t[1])):
