@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: demo test docs bench lock clean
+.PHONY: demo test check docs bench lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP)
 		|| echo "warning: chromium could not be installed; the browser tests will skip"
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+check: $(STAMP)
+	$(BIN)/dyadsim check --out checks --force
 
 docs: $(STAMP)
 	$(BIN)/python -m dyadsim.reports.params_doc > docs/parameters.md

@@ -3,7 +3,8 @@
 Commands: ``graph`` (the model's causal graph as JSON, Graphviz DOT or Mermaid), ``params``
 (every declared parameter), ``populations`` (the population presets), ``simulate`` (run a
 scenario and write trajectories, a per-dyad table, a summary and a manifest into a folder),
-``demo`` (the default scenario against low-risk mothers, as one table), ``trial`` (run an
+``demo`` (the default scenario against low-risk mothers, as one table), ``check`` (the
+perinatal course at default parameters against published ranges), ``trial`` (run an
 in-silico randomised trial from a TOML spec, once or as replicates), ``power`` (power
 by simulation over sample sizes), ``report`` (one self-contained HTML report of a run) and
 ``explore`` (the local web explorer). Long commands show a progress bar with ETA on a
@@ -608,6 +609,48 @@ def demo(
 
 
 # --------------------------------------------------------------------------- trial
+# --------------------------------------------------------------------------- check
+@app.command()
+def check(
+    out: Annotated[Path, typer.Option("--out", help="Folder for checks.json and checks.md.")],
+    dyads: Annotated[int, typer.Option(help="Dyads per simulated run (>= 10).")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE", help="Override a parameter (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Simulate the population presets at default parameters and compare the perinatal
+    course with published ranges (docs/model-checks.md): writes checks.json and checks.md
+    and prints the table."""
+    from .model.params import Parameters
+    from .reports.checks import RUNS, run_checks, write_checks
+
+    with _input_errors():
+        overrides = _pairs(set_, "--set", "name")
+        Parameters(overrides)
+        _check_out(out, force)
+        with _progress(_console(stderr=True), quiet) as prog:
+            task = prog.add_task("check", total=len(RUNS))
+            rows = run_checks(dyads, seed, overrides or None,
+                              progress=lambda name: prog.update(task, advance=1,
+                                                                description=name))
+        write_checks(rows, out, {"dyads": dyads, "seed": seed, "params": overrides,
+                                 "dyadsim_version": __version__, "git_commit": _git_commit()},
+                     force)
+    table = Table(title=Text(f"dyadsim check: {dyads} dyads per run, seed {seed}"),
+                  caption=Text(f"wrote {out}: checks.json, checks.md"), title_justify="left",
+                  caption_justify="left")
+    for col in ("quantity", "model", "published", "inside", "source"):
+        table.add_column(col)
+    for r in rows:
+        value = "n/a" if r["value"] != r["value"] else f"{r['value']:.3g}"
+        table.add_row(r["quantity"], value, f"{r['low']:.3g}-{r['high']:.3g}",
+                      "yes" if r["inside"] else "no", r["source"])
+    _console().print(table)
+
+
 def _stage_progress(console: Console, quiet: bool = False) -> Progress:
     """One bar per stage, with ETA, on a terminal; silent elsewhere or with --quiet."""
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"),

@@ -335,6 +335,7 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
         "first_use_day": ("dyad", day_or_nan(o["first_use_day"])),
         "overdoses": ("dyad", o["overdoses"]),
         "overdose_fatal_day": ("dyad", day_or_nan(o["overdose_fatal_day"])),
+        "maternal_death_day": ("dyad", day_or_nan(o["maternal_death_day"])),
         "cps_report_day": ("dyad", day_or_nan(o["cps_report_day"])),
         "moud_days": ("dyad", o["moud_days"]),
         "moud_share": ("dyad", o["moud_days"] / obs),
@@ -350,6 +351,8 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
             "attachment_class": ("dyad", np.array(outcomes.ATTACHMENT_CLASSES, dtype=object)[codes]
                                  .astype(str)),
             "attachment_security_12m": ("dyad", o["attachment_security_12m"]),
+            "placement_day": ("dyad", day_or_nan(o["placement_day"])),
+            "reunification_day": ("dyad", day_or_nan(o["reunification_day"])),
         })
         for m in outcomes.AGES_MONTHS:
             for d in outcomes.DOMAINS:

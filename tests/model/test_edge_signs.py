@@ -25,9 +25,15 @@ SEED = 7
 # on the baseline, and the test needs events to compare.
 TARGET_PARAMS = {"overdose": {"overdose.bias": -4.0}, "cps_report": {"cps_report.bias": -3.0},
                  "moud": {"moud.start_logit": -2.0},
+                 "foster_placement": {"foster_placement.reunification_logit": -3.0},
                  # withdrawal: an operating point where the opioid on board (use and MOUD
                  # at mid-range) does not cover the whole dependence, so every input shows
                  "withdrawal": {"opioid_use->withdrawal": 0.4, "moud->withdrawal": 0.4}}
+# Parents held away from mid-range for a target: a mother at "half dead" would place every
+# infant on day 1 and hide the other edges into placement.
+TARGET_DO = {"foster_placement": {"maternal_death": 0.0},
+             # no intoxicated care: placement would also end it, hiding the disruption
+             "attachment_disorganization": {"opioid_use": 0.0}}
 
 
 def _levels(node):
@@ -71,6 +77,7 @@ def _measure(edge: Edge, source: str, value: float, extra: dict | None = None):
     do = {}
     for par in parents(target):
         do[par] = _levels(par)[2]
+    do.update(TARGET_DO.get(target, {}))
     do.update(extra or {})
     do[source] = value
     return _run(target, tuple(sorted(do.items())), edge.window, N)
@@ -83,10 +90,13 @@ def _check(diff: np.ndarray, expected_sign: float, label: str):
         f"{label}: mean paired difference {mean:.4g} (SE {se:.2g}) has not the stated sign")
 
 
+# Edges into the Strange Situation class (a category drawn at 12 months) have their own
+# tests below: the class code is not a level.
+CLASS_TERMS = ("classification", "care_pattern")
 # Edges into the skills (term 'adherence') act only during a course: tested in
 # tests/interventions (engagement -> attendance and practice).
 DIRECT = [e for e in EDGES if e.type in ("direct", "windowed") and e.figure in (0, 1)
-          and e.term not in ("disorganization", "adherence")]
+          and e.term not in CLASS_TERMS + ("adherence",)]
 GAINS = [e for e in EDGES if e.type == "gain"]
 
 
@@ -112,12 +122,44 @@ def test_gain_edge_changes_the_edge_it_scales(edge):
         _check(contrast, 1.0, f"{edge.weight_name} on {scaled}->{edge.target}")
 
 
-def test_use_raises_disorganized_attachment():
-    """opioid_use -> attachment (term 'disorganization'): measured on the 12-month class."""
-    base = {"parenting_behavior": 0.5, "dyadic_synchrony": 0.5}
-    res = {}
-    for use in (1.0, 0.0):
-        ds = simulate(dyads=N, seed=SEED, population="postpartum_oud", start="pp0",
-                      horizon="13m", record="none", do={**base, "opioid_use": use})
-        res[use] = (ds["attachment_class"].values == "disorganized").astype(float)
-    _check(res[1.0] - res[0.0], 1.0, "opioid_use->attachment (disorganization)")
+@cache
+def _classes(do_items: tuple, use_bias: float | None = None) -> np.ndarray:
+    """Classes at 12 months with every parent of the class clamped (use: clamped at 0, or
+    left as daily events at ``use_bias`` so that care varies from day to day)."""
+    base = {"parenting_behavior": 0.5, "dyadic_synchrony": 0.5, "opioid_use": 0.0,
+            "attachment": 0.5, "attachment_disorganization": 0.3, "foster_placement": 0.0}
+    params = None
+    if use_bias is not None:
+        del base["opioid_use"]
+        params = {"opioid_use.bias": use_bias}
+    ds = simulate(dyads=N, seed=SEED, population="postpartum_oud", start="pp0",
+                  horizon="13m", record="none", do={**base, **dict(do_items)}, params=params)
+    return ds["attachment_class"].values
+
+
+def _class_contrast(source, hi, lo, cls, sign):
+    a = (_classes(((source, hi),)) == cls).astype(float)
+    b = (_classes(((source, lo),)) == cls).astype(float)
+    _check(a - b, sign, f"{source}->attachment_class ({cls})")
+
+
+def test_security_raises_a_secure_classification():
+    _class_contrast("attachment", 0.9, 0.1, "secure", 1.0)
+
+
+def test_disorganization_raises_a_disorganized_classification():
+    _class_contrast("attachment_disorganization", 0.9, 0.1, "disorganized", 1.0)
+
+
+def test_unresponsive_care_makes_insecure_infants_avoidant_rather_than_resistant():
+    """parenting_behavior -> attachment_class (care_pattern, sign -): lower availability
+    raises the avoidant classification."""
+    _class_contrast("parenting_behavior", 0.9, 0.1, "avoidant", -1.0)
+
+
+def test_intoxicated_days_make_insecure_infants_resistant_rather_than_avoidant():
+    """opioid_use -> attachment_class (care_pattern): use days make care inconsistent."""
+    a = _classes((), use_bias=-1.5)
+    b = _classes((), use_bias=-11.0)
+    _check((a == "resistant").astype(float) - (b == "resistant").astype(float), 1.0,
+           "opioid_use->attachment_class (resistant)")

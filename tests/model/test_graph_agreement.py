@@ -66,6 +66,10 @@ def _world(seed=0):
     for k in SKILLS:
         dyad[f"{k}.start"] = jnp.zeros(N, jnp.int32)
         dyad[f"{k}.sessions"] = jnp.full(N, 8, jnp.int32)
+    # life course (infant.py, placement.py): prenatal history, substitute caregiver, SSP draws
+    dyad.update({k: jnp.asarray(rng.uniform(size=N), jnp.float32) for k in (
+        "prenatal.use_share", "caregiver.parenting", "u.attach_d", "u.attach_s", "u.attach_ar")})
+    p["foster_placement.reunification_logit"] = jnp.float32(-1.0)
     clock = {"day": jnp.int32(0), "postpartum_day": jnp.asarray(pp, jnp.int32)}
     z = {n: jnp.asarray(rng.normal(size=N), jnp.float32) for n in NOISE_NODES}
     u = {n: jnp.asarray(rng.uniform(size=N), jnp.float32) for n in UNIFORMS}

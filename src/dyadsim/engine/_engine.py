@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import outcomes
+from ..model import infant, outcomes, placement
 from ..model._core import RANDOM_EFFECTS
 from ..model.graph import NODE_BY_ID, NODE_IDS
 from ..model.populations import INIT_TARGETS, Population
@@ -117,7 +117,8 @@ def _resting(node, p):
 
 # Infant nodes start at 0 before birth (they begin to move at birth).
 _INFANT_ZERO = {"infant_affect_behavior", "infant_positive_affect", "dyadic_synchrony",
-                "infant_self_regulation", "attachment", "neonatal_withdrawal", "cps_report"}
+                "infant_self_regulation", "attachment", "neonatal_withdrawal", "cps_report",
+                "attachment_disorganization"}
 
 
 def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day, sched,
@@ -140,7 +141,7 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
             s[k] = jnp.zeros(c, jnp.float32)
     for d in outcomes.DOMAINS:
         s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(
-            p["child_wellbeing.bias"] + p[f"child_wellbeing.{d}_bias"]))
+            p[f"child_wellbeing.{d}_bias"]))
     for n in NODE_IDS:
         s[n] = jnp.where(do_mask[n], do_value[n], s[n]).astype(jnp.float32)
     offered_pop = vals[:, names.index("moud.offered")] > 0.5
@@ -185,6 +186,9 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
     for k in SKILLS:
         dyad[f"{k}.start"] = sched[f"{k}.start"]
         dyad[f"{k}.sessions"] = sched[f"{k}.sessions"]
+    dyad["prenatal.use_share"] = vals[:, names.index("prenatal.use_share")]
+    dyad["caregiver.parenting"] = placement.substitute_parenting(p, u[:, 4])
+    s["neonatal_withdrawal.exposure"] = infant.prenatal_exposure(s, p, dyad)
     return s, dyad
 
 

@@ -117,6 +117,13 @@ LIBRARY: dict[str, Intervention] = {i.name: i for i in (
                  moud=True, moud_drug="buprenorphine",
                  guess="the drug sets retention, sustained dependence and fetal exposure "
                  "through the moud.buprenorphine_* and neonatal_withdrawal parameters"),
+    Intervention("eat_sleep_console", "Eat, Sleep, Console / rooming-in", "Care model for "
+                 "infants with NOWS: rooming-in with the mother, function-based assessment, "
+                 "non-pharmacological care first", "MacMillan 2018 JAMA Pediatr (rooming-in "
+                 "pharmacotherapy RR 0.37); Young 2023 NEJM 388:2326 (ESC: days to discharge "
+                 "readiness 8.2 vs 14.9, rate ratio 0.55)",
+                 params={"neonatal_withdrawal.care_treatment_rr": 0.37,
+                         "neonatal_withdrawal.care_duration_ratio": 0.55}),
     Intervention("mindful_parenting", "Mindfulness-based parenting (MBP)", "12 weekly "
                  "sessions: mindfulness plus mindful-parenting skills (attention, "
                  "non-judgment, compassion, emotional awareness and self-regulation)",

@@ -279,14 +279,36 @@ NODES: tuple[Node, ...] = (
       "Infant HPA-axis reactivity (salivary cortisol)", ATTACH, tau=90.0, bias=0.5,
       noise=0.02),
     N("attachment", "Attachment security", "infant", "relax",
-      "Security of infant attachment (classified at 12 months: secure / avoidant / "
-      "resistant / disorganized)", ATTACH, tau=90.0, bias=-1.5, noise=0.02),
-    N("child_wellbeing", "Child well-being", "infant", "derived",
+      "Security of infant attachment, consolidating over the first year (every day of care "
+      "from birth counts alike; classified at 12 months)", ATTACH, tau=365.0, bias=-1.5,
+      noise=0.02,
+      tau_source="guess: after the first year security stays revisable on a time scale of a "
+      "year (SSP stability r~.39 over time, Pinquart 2013)"),
+    N("child_wellbeing", "Child well-being", "infant", "level",
       "Mean of five domains (physical, psychological, cognitive, social, economic; Pollard & "
-      "Lee 2003)", ATTACH, bias=0.0),
+      "Lee 2003), each with its own baseline (child_wellbeing.<domain>_bias)", ATTACH),
     N("cps_report", "Child-protective-services report", "infant", "event",
       "A day with a CPS report (neglect hazard)", INTRO, bias=-6.5,
       unit="event (0/1 per day)"),
+    # ---- the life course: death, placement, the classified attachment ----
+    N("maternal_death", "Maternal death", "maternal", "level",
+      "Absorbing: 1 from the day the mother dies (a fatal overdose); from then on she uses, "
+      "parents and has events no more (DESIGN.md: death is absorbing)", INTRO,
+      unit="state (0 alive, 1 died)"),
+    N("foster_placement", "Out-of-home placement", "dyad", "level",
+      "1 while the infant lives with a substitute caregiver (foster or kinship care after "
+      "removal, or after the mother's death), 0 while with the mother", INTRO,
+      unit="state (0 with mother, 1 placed)"),
+    N("attachment_disorganization", "Attachment disorganization", "infant", "relax",
+      "Disorganizing care accumulated over the first year: intoxicated care days, "
+      "frightening care from unresolved maternal trauma, caregiver disruption (Main & Hesse "
+      "1990; van IJzendoorn 1999)", ATTACH, tau=365.0, bias=-2.5, noise=0.02,
+      tau_source="guess: as attachment security"),
+    N("attachment_class", "Attachment classification", "infant", "level",
+      "Strange Situation class drawn at the classification age from security, "
+      "disorganization and the pattern of care (Ainsworth 1978; Main & Solomon 1990)", ATTACH,
+      lo=0, hi=4, unit="class code (0 unclassified, 1 secure, 2 avoidant, 3 resistant, "
+      "4 disorganized)"),
 )
 del N
 
@@ -653,10 +675,6 @@ EDGES: tuple[Edge, ...] = (
       "Ainsworth 1978; De Wolff & van IJzendoorn 1997 (r=.24)", 3.0),
     E("dyadic_synchrony", "attachment", "+", 0, "implied", INFANT,
       "Harrist & Waugh 2002 (synchrony as the context of attachment)", 1.0),
-    E("opioid_use", "attachment", "-", 0, "implied", ATTACH,
-      "van IJzendoorn 1999 (disorganization 2-3x in clinical groups); Romanowicz 2019", 1.0,
-      term="disorganization",
-      note="Frightened/frightening care under intoxication raises disorganization risk."),
     E("attachment", "child_wellbeing", "+", 1, "stated", ATTACH,
       "Bowlby 1988; Fearon 2010 (insecure d=0.31)", 2.0, term="domains"),
     E("infant_stress_reactivity", "child_wellbeing", "-", 1, "stated", ATTACH,
@@ -665,10 +683,79 @@ EDGES: tuple[Edge, ...] = (
       "Kocherlakota 2014 (physical domain)", 3.0, term="domains"),
     E("poverty", "child_wellbeing", "-", 0, "stated", ATTACH,
       "Pollard & Lee 2003 (economic domain)", 2.0, term="domains"),
+    E("overdose", "maternal_death", "+", 0, "stated", INTRO,
+      "Schiff 2018 (overdose a leading cause of postpartum death)", 0.083,
+      term="fatal_overdose",
+      note="An overdose is fatal with probability 1 - exp(-weight): the case-fatality.",
+      weight_source="guess: community overdose case-fatality is a few percent to ~10%; "
+      "0.083 gives 8%"),
+    E("cps_report", "foster_placement", "+", 0, "external", INTRO,
+      "Lisonkova 2024 (discharge to foster care after NAS 20-50%); Deutsch 2020", 0.43,
+      term="removal", note="A report leads to removal with probability 1 - exp(-weight).",
+      weight_source="external, derived: mechanisms.md s6, discharge to foster care after NAS "
+      "20-50% (Lisonkova 2024) with near-universal notification; 0.43 gives 35%"),
+    E("maternal_death", "foster_placement", "+", 0, "implied", INTRO,
+      "After the mother's death the infant lives with a substitute caregiver", 5.0,
+      term="removal", note="Placement on the day of death with probability 1 - exp(-weight).",
+      weight_source="guess: almost every orphaned infant changes caregiver (0.99)"),
+    E("opioid_use", "foster_placement", "+", 0, "external", INTRO,
+      "Reunification requires recovery: continued use lowers it (Grella 2009; Hall 2016)",
+      2.0, term="reunification",
+      note="A use day lowers the day's reunification hazard (keeps the infant placed)."),
+    E("foster_placement", "parenting_behavior", "+", 0, "external", INTRO,
+      "Salo 2009 (foster mothers more sensitive than biological mothers with OUD)", 3.0,
+      term="substitute_caregiver",
+      note="While placed, care comes from the substitute caregiver (share 1 - exp(-w)): "
+      "the sign is the change towards the substitute's (higher) sensitivity."),
+    E("parenting_behavior", "attachment_disorganization", "-", 0, "external", ATTACH,
+      "Madigan 2024 (sensitivity vs disorganization r=-.19)", 1.0),
+    E("opioid_use", "attachment_disorganization", "+", 0, "implied", ATTACH,
+      "van IJzendoorn 1999 (disorganization 2-3x in clinical groups); Romanowicz 2019", 3.0,
+      term="intoxicated_care",
+      note="Frightened/frightening care under intoxication: only while the infant is with "
+      "the mother."),
+    E("aces", "attachment_disorganization", "+", 0, "external", ATTACH,
+      "Verhage 2016 (unresolved parent -> disorganized infant r=.21); Main & Hesse 1990", 2.5,
+      note="Over the 0-10 ACE range: unresolved trauma -> frightening care."),
+    E("foster_placement", "attachment_disorganization", "+", 0, "external", ATTACH,
+      "van den Dries 2009 (more disorganization after early foster care/adoption); "
+      "Bowlby 1980 (loss)", 2.0, term="disruption",
+      note="Each change of caregiver (removal, the mother's death, reunification) is a "
+      "pulse of disorganization."),
+    E("attachment", "attachment_class", "+", 0, "stated", ATTACH,
+      "Ainsworth 1978 (security -> secure classification)", 12.0, term="classification",
+      note="Sign: towards the secure class."),
+    E("attachment_disorganization", "attachment_class", "+", 0, "external", ATTACH,
+      "Main & Solomon 1990; van IJzendoorn 1999", 6.0, term="classification",
+      note="Sign: towards the disorganized class (code 4)."),
+    E("parenting_behavior", "attachment_class", "-", 0, "external", ATTACH,
+      "Ainsworth 1978; Madigan 2024 (sensitivity vs avoidant r=-.24, resistant -.12)", 4.0,
+      term="care_pattern",
+      note="Rejecting / low responsiveness -> avoidant rather than resistant."),
+    E("opioid_use", "attachment_class", "+", 0, "implied", ATTACH,
+      "Cassidy & Berlin 1994 (inconsistent availability -> resistant)", 3.0,
+      term="care_pattern",
+      note="Intoxicated days make care inconsistent: resistant rather than avoidant."),
+    E("attachment_class", "child_wellbeing", "-", 0, "external", ATTACH,
+      "Fearon 2010 (externalising: insecure d=0.31, disorganized 0.34, avoidant 0.12, "
+      "resistant 0.11)", 1.0, term="domains",
+      note="Sign: an insecure or disorganized class lowers well-being."),
+    E("infant_self_regulation", "child_wellbeing", "+", 0, "implied", INFANT,
+      "Reese 2021 (self-regulation as the child's path to well-being); Feldman 2009", 1.5,
+      term="domains"),
+    E("dyadic_synchrony", "child_wellbeing", "+", 0, "external", INFANT,
+      "Feldman 2007 (synchrony -> later self-control, empathy, cognition)", 1.0,
+      term="domains"),
+    E("foster_placement", "child_wellbeing", "-", 0, "external", ATTACH,
+      "Rubin 2007 (placement instability and child well-being)", 1.0, term="domains"),
+    E("overdose", "stressor", "+", 0, "implied", STRESS,
+      "A non-fatal overdose is a major life event", 2.0),
     E("parenting_behavior", "cps_report", "-", 0, "stated", INTRO,
       "Smith 2007; Prindle 2018 (disengaged parenting -> neglect -> CPS)", 4.0),
     E("neonatal_withdrawal", "cps_report", "+", 0, "external", INTRO,
-      "Plan-of-safe-care notification after NOWS (CAPTA 2016)", 6.0),
+      "Plan-of-safe-care notification after NOWS (CAPTA 2016)", 14.0,
+      weight_source="guess: most infants treated for NOWS are notified (CAPTA 2016 plans of "
+      "safe care); 14 gives a report for ~2/3 of them within the NOWS weeks"),
     # ---------------------------------------------------------- Figure 2: MORE components
     # ---------------------------------------------------------- adherence from state
     E("motivation_for_change", "treatment_engagement", "+", 0, "stated", INTRO,

@@ -2,54 +2,99 @@
 Well-Being'): the infant sub-model exists from birth, with prenatal exposure carried in.
 
 Before birth the infant nodes hold their initial values, except that the fetal opioid
-exposure accumulates (substate ``neonatal_withdrawal.exposure``). At birth a neonatal
-opioid withdrawal diagnosis is drawn from that exposure; NOWS severity peaks after
-``neonatal_withdrawal.onset_days`` and resolves with its ``tau``. Attachment security
-integrates parenting and synchrony; the 12-month classification is drawn in
-:mod:`dyadsim.model.outcomes`.
+exposure (substate ``neonatal_withdrawal.exposure``) follows the mother's opioid level:
+illicit use plus the MOUD dose weighted by drug (methadone; buprenorphine at
+``buprenorphine_potency``). At enrolment it starts from the population's prenatal history
+(:func:`prenatal_exposure`), so a study that enrols late or after delivery carries in the
+exposure of the weeks it did not observe. At birth a NOWS diagnosis (pharmacological
+treatment) is drawn from that exposure; its onset and duration depend on the drug on
+board at delivery (mechanisms.md s5) and the care model (rooming-in / Eat, Sleep, Console:
+``care_*`` parameters). Attachment security and disorganization consolidate over the first
+year (:func:`dyadsim.model.placement.consolidating_rate`); the Strange Situation class is
+drawn from them and from the pattern of care (:func:`attachment_class`) and feeds child
+well-being.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax.nn import sigmoid
+from jax.scipy.special import logit
 
-from ._core import event, fast, relax, weight
+from ._core import drive, event, fast, rate, weight
+from .placement import consolidating_rate
 
 DOMAINS = ("physical", "psychological", "cognitive", "social", "economic")
+ATTACHMENT_CLASSES = ("none", "secure", "avoidant", "resistant", "disorganized")
+CLASS_CODE = {name: float(i) for i, name in enumerate(ATTACHMENT_CLASSES)}
 
 
 def _after_birth(clock, new, old):
     return jnp.where(clock["postpartum_day"] >= 0, new, old)
 
 
-def neonatal_withdrawal(s, p, dyad, clock, z, u):
-    """Fetal exposure (opioid use, MOUD) accumulates in late pregnancy; NOWS at birth.
+def _on_buprenorphine(dyad):
+    return dyad["moud.buprenorphine"] > 0
 
-    A diagnosed infant's peak severity is 0.5 + 0.5 x exposure (a guess: severity grows
-    with exposure; MOTHER found severity higher after methadone, Gaalema 2012)."""
+
+def fetal_opioid_level(use, moud, s, p, dyad):
+    """The day's opioid level reaching the fetus: illicit use (a use day) plus the MOUD
+    dose, buprenorphine at its potency relative to methadone (Gaalema 2012)."""
+    potency = jnp.where(_on_buprenorphine(dyad), p["neonatal_withdrawal.buprenorphine_potency"],
+                        1.0)
+    return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use
+            + weight("moud", "neonatal_withdrawal", s, p, dyad) * potency * moud)
+
+
+def prenatal_exposure(s, p, dyad):
+    """Exposure carried in at enrolment: the level the prenatal history sustains, i.e. the
+    MOUD dose at enrolment and the share of use days: the population's typical share
+    (``prenatal.use_share``) shifted on the logit scale by the mother's own use propensity
+    (``opioid_use.trait``, when the model draws one), so her history matches her dynamics."""
+    share = sigmoid(logit(dyad["prenatal.use_share"]) + dyad.get("opioid_use.trait", 0.0))
+    return fetal_opioid_level(share, s["moud"], s, p, dyad).astype(jnp.float32)
+
+
+def neonatal_withdrawal(s, p, dyad, clock, z, u):
+    """Fetal exposure averages the mother's opioid level over gestation (time constant
+    ``exposure_tau``); NOWS is drawn at birth with probability care_rr x max_share x
+    e / (e + half), polysubstance co-exposure lowering the half-exposure. Severity rises
+    linearly to its peak (e / (e + half)) over the drug's onset and then resolves with the
+    drug's duration."""
     pp = clock["postpartum_day"]
     exposure = s["neonatal_withdrawal.exposure"]
-    dose = (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * s["opioid_use"]
-            + weight("moud", "neonatal_withdrawal", s, p, dyad) * s["moud"])
-    exposure_in_utero = relax(exposure, 1.0 - jnp.exp(-dose), p["neonatal_withdrawal.exposure_tau"])
-    exposure = jnp.where(pp < 0, exposure_in_utero, exposure)
-    p_dx = sigmoid(p["neonatal_withdrawal.diagnosis_logit"]
-                   + p["neonatal_withdrawal.exposure_weight"] * exposure
-                   + weight("polysubstance", "neonatal_withdrawal", s, p, dyad)
-                   * s["polysubstance"])
+    level = fetal_opioid_level(s["opioid_use"], s["moud"], s, p, dyad)
+    in_utero = exposure + (level - exposure) * rate(p["neonatal_withdrawal.exposure_tau"])
+    exposure = jnp.where(pp < 0, in_utero, exposure)
+    half = p["neonatal_withdrawal.half_exposure"] * jnp.exp(
+        -weight("polysubstance", "neonatal_withdrawal", s, p, dyad) * s["polysubstance"])
+    saturation = exposure / (exposure + half)
+    p_dx = (p["neonatal_withdrawal.care_treatment_rr"] * p["neonatal_withdrawal.max_share"]
+            * saturation)
     at_birth = pp == 0
     diagnosed = jnp.where(at_birth, (dyad["u.nows"] < p_dx).astype(jnp.float32),
                           s["neonatal_withdrawal.diagnosed"])
-    peak = diagnosed * (0.5 + 0.5 * exposure)
-    x = s["neonatal_withdrawal"]
-    rising = relax(x, peak, p["neonatal_withdrawal.onset_days"] / 2.0)
-    resolving = relax(x, 0.0, p["neonatal_withdrawal.tau"])
-    onset = p["neonatal_withdrawal.onset_days"]
-    severity = jnp.where(pp < 0, 0.0, jnp.where(pp < onset, rising, resolving))
+    on_moud = s["moud"] > 0
+    bup = _on_buprenorphine(dyad)
+    onset = jnp.where(on_moud, jnp.where(bup, p["neonatal_withdrawal.onset_days_buprenorphine"],
+                                         p["neonatal_withdrawal.onset_days"]),
+                      p["neonatal_withdrawal.onset_days_illicit"])
+    ratio = jnp.where(on_moud, jnp.where(bup, p["neonatal_withdrawal.buprenorphine_duration_ratio"],
+                                         1.0),
+                      p["neonatal_withdrawal.illicit_duration_ratio"])
+    duration = p["neonatal_withdrawal.tau"] * ratio * p["neonatal_withdrawal.care_duration_ratio"]
+    onset = jnp.where(at_birth, onset, s["neonatal_withdrawal.onset"])
+    duration = jnp.where(at_birth, duration, s["neonatal_withdrawal.duration"])
+    peak = jnp.where(at_birth, diagnosed * saturation, s["neonatal_withdrawal.peak"])
+    days = pp.astype(jnp.float32)
+    course = jnp.where(days < onset, days / onset, jnp.exp(-(days - onset) / duration))
+    severity = jnp.where(pp < 0, 0.0, peak * course)
     return {"neonatal_withdrawal": severity.astype(jnp.float32),
             "neonatal_withdrawal.exposure": exposure,
-            "neonatal_withdrawal.diagnosed": diagnosed}
+            "neonatal_withdrawal.diagnosed": diagnosed,
+            "neonatal_withdrawal.onset": onset.astype(jnp.float32),
+            "neonatal_withdrawal.duration": duration.astype(jnp.float32),
+            "neonatal_withdrawal.peak": peak.astype(jnp.float32)}
 
 
 def infant_affect_behavior(s, p, dyad, clock, z, u):
@@ -82,41 +127,111 @@ def infant_stress_reactivity(s, p, dyad, clock, z, u):
     return {"infant_stress_reactivity": _after_birth(clock, new, s["infant_stress_reactivity"])}
 
 
+def _consolidate(node, s, p, dyad, clock, z, extra=0.0):
+    """Move ``node`` towards logistic(bias + drive + extra + noise) at the consolidating rate
+    of the first year; held before birth."""
+    logit_ = p[f"{node}.bias"] + drive(node, s, p, dyad, clock) + extra + p[f"{node}.noise"] * z
+    x = s[node]
+    new = x + (sigmoid(logit_) - x) * consolidating_rate(clock["postpartum_day"], p[f"{node}.tau"])
+    return _after_birth(clock, new, x)
+
+
 def attachment(s, p, dyad, clock, z, u):
-    """Security integrates consistent engaged parenting and synchrony; a separate
-    disorganization-risk state integrates use days (frightened/frightening care)."""
-    new = fast("attachment", s, p, dyad, clock, z["attachment"])
-    risk = jnp.clip(weight("opioid_use", "attachment", s, p, dyad) * s["opioid_use"], 0.0, 1.0)
-    disorg = relax(s["attachment.disorganization"], risk, p["attachment.disorganization_tau"])
-    return {"attachment": _after_birth(clock, new, s["attachment"]),
-            "attachment.disorganization": _after_birth(clock, disorg,
-                                                       s["attachment.disorganization"])}
+    """Security consolidates from engaged parenting and synchrony: every day since birth
+    counts alike in the first year, the NOWS weeks included (De Wolff & van IJzendoorn
+    1997)."""
+    return {"attachment": _consolidate("attachment", s, p, dyad, clock, z["attachment"])}
+
+
+def attachment_disorganization(s, p, dyad, clock, z, u):
+    """Disorganizing care consolidates like security: intoxicated care days (a use day while
+    the infant is with the mother), frightening care from the mother's unresolved trauma
+    (ACEs) against sensitive care; each change of caregiver (removal, the mother's death,
+    reunification) adds a pulse (van IJzendoorn 1999; van den Dries 2009)."""
+    placed = s["foster_placement"]
+    intoxicated = (weight("opioid_use", "attachment_disorganization", s, p, dyad)
+                   * s["opioid_use"] * (1.0 - placed))
+    new = _consolidate("attachment_disorganization", s, p, dyad, clock,
+                       z["attachment_disorganization"], extra=intoxicated)
+    change = jnp.abs(placed - s["attachment_disorganization.caregiver"])
+    pulse = 1.0 - jnp.exp(-weight("foster_placement", "attachment_disorganization", s, p, dyad)
+                          * change)
+    new = new + (1.0 - new) * pulse
+    return {"attachment_disorganization": _after_birth(clock, new,
+                                                       s["attachment_disorganization"]),
+            "attachment_disorganization.caregiver": placed}
+
+
+def attachment_class(s, p, dyad, clock, z, u):
+    """The pattern of care (availability = parenting on a sober day, less on a use day;
+    inconsistency = mean absolute deviation from its running mean) consolidates over the
+    first year; at ``attachment.classification_day`` the Strange Situation class is drawn:
+    disorganized from disorganization; else secure from security; else avoidant when care
+    was consistently unresponsive, resistant when it was inconsistent (Ainsworth 1978;
+    Cassidy & Berlin 1994)."""
+    pp = clock["postpartum_day"]
+    r = consolidating_rate(pp, p["attachment.tau"])
+    availability = s["parenting_behavior"] * jnp.exp(
+        -weight("opioid_use", "attachment_class", s, p, dyad) * s["opioid_use"])
+    mean = s["attachment_class.availability"]
+    mean = mean + (availability - mean) * r
+    spread = s["attachment_class.inconsistency"]
+    spread = spread + (jnp.abs(availability - mean) - spread) * r
+    p_d = sigmoid(p["attachment_class.disorganized_logit"]
+                  + weight("attachment_disorganization", "attachment_class", s, p, dyad)
+                  * s["attachment_disorganization"])
+    p_secure = sigmoid(p["attachment_class.secure_logit"]
+                       + weight("attachment", "attachment_class", s, p, dyad) * s["attachment"])
+    p_avoidant = sigmoid(p["attachment_class.avoidant_logit"]
+                         - weight("parenting_behavior", "attachment_class", s, p, dyad) * mean
+                         - p["attachment_class.inconsistency_weight"] * spread)
+    code = jnp.where(dyad["u.attach_d"] < p_d, CLASS_CODE["disorganized"],
+                     jnp.where(dyad["u.attach_s"] < p_secure, CLASS_CODE["secure"],
+                               jnp.where(dyad["u.attach_ar"] < p_avoidant,
+                                         CLASS_CODE["avoidant"], CLASS_CODE["resistant"])))
+    due = (pp >= p["attachment.classification_day"]) & (s["attachment_class"] < 1)
+    born = pp >= 0
+    return {"attachment_class": jnp.where(due, code, s["attachment_class"]).astype(jnp.float32),
+            "attachment_class.availability": jnp.where(born, mean, s[
+                "attachment_class.availability"]),
+            "attachment_class.inconsistency": jnp.where(born, spread, s[
+                "attachment_class.inconsistency"])}
 
 
 def child_wellbeing(s, p, dyad, clock, z, u):
     """Five domains (Pollard & Lee 2003) relaxing towards their own inputs; the node is
-    their mean. NOWS history (peak severity) weighs on the physical and cognitive domains.
-    Which edge feeds which domain follows DESIGN.md s1; the cognitive domain takes half the
-    weight of attachment and of NOWS history (a guess: it depends on both)."""
+    their mean. NOWS history (peak severity) weighs on the physical and cognitive domains;
+    security, the attachment class (Fearon 2010 effect sizes), self-regulation and HPA
+    reactivity on the psychological domain; synchrony on the cognitive and social domains;
+    placement on the social domain; poverty on the economic domain (DESIGN.md s1)."""
     nows_history = jnp.maximum(s["child_wellbeing.nows_history"], s["neonatal_withdrawal"])
     att = weight("attachment", "child_wellbeing", s, p, dyad) * s["attachment"]
     hpa = weight("infant_stress_reactivity", "child_wellbeing", s, p, dyad) * s[
         "infant_stress_reactivity"]
     nows = weight("neonatal_withdrawal", "child_wellbeing", s, p, dyad) * nows_history
     econ = weight("poverty", "child_wellbeing", s, p, dyad) * s["poverty"]
+    code = jnp.round(s["attachment_class"])
+    insecurity = sum(p[f"attachment_class.effect_{c}"] * (code == CLASS_CODE[c])
+                     for c in ("avoidant", "resistant", "disorganized"))
+    cls = weight("attachment_class", "child_wellbeing", s, p, dyad) * insecurity
+    regulation = weight("infant_self_regulation", "child_wellbeing", s, p, dyad) * s[
+        "infant_self_regulation"]
+    sync = weight("dyadic_synchrony", "child_wellbeing", s, p, dyad) * s["dyadic_synchrony"]
+    placed = weight("foster_placement", "child_wellbeing", s, p, dyad) * s["foster_placement"]
+    share = p["child_wellbeing.cognitive_attachment_share"]
     inputs = {
         "physical": -nows,
-        "psychological": att - hpa,
-        "cognitive": 0.5 * att - 0.5 * nows,
-        "social": att - hpa,
+        "psychological": att - hpa - cls + regulation,
+        "cognitive": share * att - (1.0 - share) * nows + sync,
+        "social": att - hpa + sync - placed,
         "economic": -econ,
     }
     out = {"child_wellbeing.nows_history": _after_birth(clock, nows_history,
                                                          s["child_wellbeing.nows_history"])}
     for d in DOMAINS:
         key = f"child_wellbeing.{d}"
-        logit = p["child_wellbeing.bias"] + p[f"child_wellbeing.{d}_bias"] + inputs[d]
-        new = relax(s[key], sigmoid(logit), p["child_wellbeing.domain_tau"])
+        target = sigmoid(p[f"child_wellbeing.{d}_bias"] + inputs[d])
+        new = s[key] + (target - s[key]) * rate(p["child_wellbeing.domain_tau"])
         out[key] = _after_birth(clock, new, s[key])
     out["child_wellbeing"] = sum(out[f"child_wellbeing.{d}"] for d in DOMAINS) / len(DOMAINS)
     return out

@@ -126,48 +126,90 @@ _MECHANISM: tuple[Param, ...] = (
           "level models under-dosing"),
     Param("moud.induction_level", 0.3, 0.05, 1.0, "0-1",
           "Dose coverage on the first day of MOUD (titrated up with moud tau)", "guess"),
-    # overdose
-    Param("overdose.fatal_fraction", 0.08, 0.0, 0.5, "fraction",
-          "Share of overdoses that are fatal", "guess: community overdose case-fatality is "
-          "a few percent to ~10%"),
-    # neonatal withdrawal
-    Param("neonatal_withdrawal.exposure_tau", 30.0, 5.0, 120.0, "days",
-          "Window over which late-pregnancy exposure accumulates", "guess"),
-    Param("neonatal_withdrawal.diagnosis_logit", -6.0, -12.0, 5.0, "logit",
-          "Logit of a NOWS diagnosis at zero exposure weight", "external: Krans 2021 (57.9% "
-          "of births to mothers with OUD); calibrated later"),
-    Param("neonatal_withdrawal.exposure_weight", 9.5, 0.0, 20.0, "logit",
-          "Weight of fetal exposure (0-1) on the logit of a NOWS diagnosis",
-          "guess: spans untreated share 30-95% across exposure (Timpson 2018)"),
+    # neonatal opioid withdrawal (infant.py): exposure by drug, diagnosis, course, care model
+    Param("neonatal_withdrawal.exposure_tau", 30.0, 5.0, 280.0, "days",
+          "Time constant of the fetal exposure average (late pregnancy weighs most; "
+          "280 d weighs the whole gestation alike)", "guess: NOWS reflects the opioid "
+          "on board in the last weeks before delivery"),
+    Param("neonatal_withdrawal.max_share", 0.8, 0.3, 1.0, "fraction",
+          "Share of heavily exposed infants who need treatment for NOWS (saturation)",
+          "mechanisms.md s5: up to 96% show signs; 88-91% treated among NICU-admitted NAS "
+          "infants (Tolia 2017); 0.8 a guess"),
+    Param("neonatal_withdrawal.half_exposure", 0.4, 0.02, 3.0, "exposure units",
+          "Fetal exposure at which half the maximal NOWS share is reached",
+          "external, derived: with a full methadone dose (exposure 1) it gives 57% "
+          "(MOTHER, Gaalema 2012); calibrated later"),
+    Param("neonatal_withdrawal.buprenorphine_potency", 0.45, 0.1, 1.0, "x methadone",
+          "Fetal exposure of a full buprenorphine dose relative to methadone",
+          "external, derived: MOTHER treated 47% vs 57% (Gaalema 2012); meta-analysis RR "
+          "0.90 (PMID 25150272)"),
     Param("neonatal_withdrawal.onset_days", 3.0, 1.0, 8.0, "days",
-          "Days from birth to peak NOWS", "mechanisms.md s5: onset 24-72 h (methadone up to "
-          "a week)"),
-    # attachment classification at 12 months (Strange Situation)
-    Param("attachment.disorganization_tau", 90.0, 14.0, 365.0, "days",
-          "Time constant of the disorganization risk state", "guess"),
-    Param("attachment.disorganized_logit", -1.2, -8.0, 2.0, "logit",
-          "Logit of disorganized classification at zero risk", "van IJzendoorn 1999 (~15% "
-          "D in normative samples)"),
-    Param("attachment.disorganization_weight", 2.5, 0.0, 8.0, "logit",
-          "Weight of the disorganization risk state on the D logit", "guess: D 2-3x higher in "
-          "clinical groups (van IJzendoorn 1999)"),
-    Param("attachment.disorganized_security_slope", 2.0, 0.0, 10.0, "logit per unit",
-          "How much lower security raises the D logit", "guess: sensitivity vs "
-          "disorganization r=-.19 (Madigan 2024)"),
-    Param("attachment.secure_slope", 6.0, 0.5, 20.0, "logit per unit",
-          "Slope of P(secure | organized) on the security score", "guess"),
-    Param("attachment.secure_midpoint", 0.66, 0.0, 1.0, "0-1",
-          "Security score at which secure and insecure-organized are equally likely",
-          "guess: set so low-risk dyads fall in Ainsworth's 57-73% secure range"),
-    Param("attachment.avoidant_share", 0.68, 0.0, 1.0, "fraction",
-          "Avoidant share of insecure-organized infants",
-          "Ainsworth 1978: A 22% vs C 12% (0.65); 0.68 keeps low-risk dyads within the "
-          "ranges of shared/targets (attachment_lowrisk_distribution)"),
+          "Days from birth to peak NOWS after methadone", "mechanisms.md s5: methadone "
+          "usually 48-72 h, up to a week"),
+    Param("neonatal_withdrawal.onset_days_buprenorphine", 2.3, 1.0, 8.0, "days",
+          "Days from birth to peak NOWS after buprenorphine", "mechanisms.md s5: morphine "
+          "started at 55.2 h on average (Providence cohort, J Addict Med 2018)"),
+    Param("neonatal_withdrawal.onset_days_illicit", 1.0, 0.5, 4.0, "days",
+          "Days from birth to peak NOWS after illicit short-acting opioids (heroin)",
+          "mechanisms.md s5: heroin within 24 h (SOGC 2011)"),
+    Param("neonatal_withdrawal.buprenorphine_duration_ratio", 0.7, 0.3, 1.0, "x methadone",
+          "NOWS duration after buprenorphine relative to methadone", "external, derived: "
+          "meta-analysis LOS -7.23 d (PMID 25150272) on a methadone median of 24 d (Tolia)"),
+    Param("neonatal_withdrawal.illicit_duration_ratio", 0.7, 0.3, 1.5, "x methadone",
+          "NOWS duration after illicit short-acting opioids relative to methadone",
+          "guess: short-acting opioids clear faster (mechanisms.md s1b acute withdrawal "
+          "4-10 d vs 10-20 d for methadone)"),
+    Param("neonatal_withdrawal.care_treatment_rr", 1.0, 0.1, 1.0, "risk ratio",
+          "Care model: multiplier on the share treated for NOWS (1 = usual NICU care)",
+          "mechanisms.md s5: rooming-in RR 0.37 (MacMillan 2018); Eat, Sleep, Console "
+          "19.5% vs 52% (Young 2023); the eat_sleep_console intervention sets 0.37"),
+    Param("neonatal_withdrawal.care_duration_ratio", 1.0, 0.3, 1.0, "ratio",
+          "Care model: multiplier on NOWS duration (1 = usual NICU care)",
+          "mechanisms.md s5: ESC days to discharge readiness 8.2 vs 14.9 (rate ratio 0.55, "
+          "Young 2023); the eat_sleep_console intervention sets 0.55"),
+    # placement and the substitute caregiver (placement.py)
+    Param("foster_placement.reunification_logit", -6.5, -12.0, -2.0, "logit/day",
+          "Daily hazard of reunification with a living mother who did not use that day",
+          "guess: about half of US children leaving foster care are reunified, after a "
+          "median stay of about a year (AFCARS reports); -6.5 gives ~0.15%/day"),
+    Param("caregiver.substitute_parenting_mean", 0.72, 0.05, 0.95, "0-1",
+          "Mean parenting (sensitivity) of substitute caregivers", "external: Salo 2009 "
+          "(foster mothers above biological mothers with OUD on sensitivity, near controls); "
+          "set at the low-risk mothers' mean parenting (~0.72 in this model)"),
+    Param("caregiver.substitute_parenting_sd", 0.5, 0.0, 2.0, "logit SD",
+          "Between-caregiver SD of substitute parenting (logit-normal)", "guess"),
+    # attachment classification (Strange Situation)
     Param("attachment.classification_day", 365.0, 240.0, 600.0, "postpartum days",
           "Age at the Strange Situation", "Reese 2021 / SSP at 12-20 months"),
+    Param("attachment_class.disorganized_logit", -2.0, -8.0, 2.0, "logit",
+          "Logit of a disorganized classification with no disorganizing care",
+          "fitted: set so low-risk dyads come out near 15% disorganized (van IJzendoorn "
+          "1999); calibrated later"),
+    Param("attachment_class.secure_logit", -9.1, -20.0, 5.0, "logit",
+          "Logit of secure (vs insecure-organized) at zero security", "fitted: set so "
+          "low-risk dyads fall in Ainsworth's 57-73% secure range"),
+    Param("attachment_class.avoidant_logit", 3.7, -5.0, 8.0, "logit",
+          "Logit of avoidant (vs resistant) among insecure-organized infants with "
+          "consistent, unresponsive care", "fitted: set so low-risk dyads give Ainsworth's "
+          "A:C of about 22:12"),
+    Param("attachment_class.inconsistency_weight", 8.0, 0.0, 30.0, "logit per unit",
+          "How much inconsistent availability shifts insecure infants from avoidant to "
+          "resistant", "guess: Cassidy & Berlin 1994 (inconsistent care -> resistant)"),
+    Param("attachment_class.effect_avoidant", 0.39, 0.0, 2.0, "x insecure effect",
+          "Well-being effect of an avoidant class relative to the attachment->class weight",
+          "Fearon 2010: avoidant d=0.12 vs insecure 0.31"),
+    Param("attachment_class.effect_resistant", 0.35, 0.0, 2.0, "x insecure effect",
+          "Well-being effect of a resistant class relative to the attachment->class weight",
+          "Fearon 2010: resistant d=0.11 vs insecure 0.31"),
+    Param("attachment_class.effect_disorganized", 1.1, 0.0, 3.0, "x insecure effect",
+          "Well-being effect of a disorganized class relative to the attachment->class "
+          "weight", "Fearon 2010: disorganized d=0.34 vs insecure 0.31"),
     # child well-being domains
     Param("child_wellbeing.domain_tau", 180.0, 30.0, 730.0, "days",
           "Time constant of each well-being domain", "guess"),
+    Param("child_wellbeing.cognitive_attachment_share", 0.5, 0.0, 1.0, "fraction",
+          "Share of the cognitive domain's input from attachment (the rest: NOWS history)",
+          "guess: the cognitive domain depends on both"),
     # per-domain baselines of child well-being (guesses: a low-risk child sits near 0.7-0.8)
     Param("child_wellbeing.physical_bias", 1.5, -5.0, 5.0, "logit",
           "Baseline logit of the physical domain", "guess"),

@@ -94,10 +94,14 @@ def parse_dist(node: str, spec) -> Dist:
 
 # What a population may initialise: every node, plus per-dyad covariates.
 INIT_TARGETS: dict[str, tuple[float, float]] = {n: (v.lo, v.hi) for n, v in NODE_BY_ID.items()}
-INIT_TARGETS.update({
-    "moud.offered": (0.0, 1.0),  # 1: MOUD available from the start (start events possible)
-    "moud.buprenorphine": (0.0, 1.0),  # 1: the mother's MOUD is buprenorphine, 0: methadone
-})
+# Per-dyad covariates a population may set besides the nodes.
+COVARIATES: dict[str, tuple[float, float, str]] = {
+    "moud.offered": (0.0, 1.0, "1: MOUD available from the start (start events possible)"),
+    "moud.buprenorphine": (0.0, 1.0, "1: the mother's MOUD is buprenorphine, 0: methadone"),
+    "prenatal.use_share": (0.0, 1.0, "prenatal history: share of pregnancy days with illicit "
+                           "opioid use before enrolment (sets the fetal exposure carried in)"),
+}
+INIT_TARGETS.update({k: (lo, hi) for k, (lo, hi, _) in COVARIATES.items()})
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,9 @@ _OUD_CONTEXT = {
     "drug_reward_salience": beta(0.5, 0.15),
     "natural_reward_responsiveness": beta(0.55, 0.15),
 }
+# Which MOUD a mother takes: Krans 2019 (Pennsylvania Medicaid): buprenorphine 27.1%,
+# methadone 28.8% of pregnancies with OUD -> 0.485 of those on MOUD take buprenorphine.
+_MOUD_DRUG = {"moud.buprenorphine": {"dist": "bernoulli", "p": 0.485}}
 # The state after a completed inpatient detoxification: residual dependence and withdrawal
 # at the level the dependence alone sustains (no injected withdrawal), tolerance lost.
 _AFTER_DETOX = {
@@ -160,23 +167,30 @@ _OUD_SOURCES = (
     "Gannon 2021: ACEs 4.3 (SD 2.3), range 0-8, in 152 pregnant women with OUD",
     "mechanisms.md s6: Medicaid 75-85%; polysubstance 60-80%; major depression 30-40%",
     "mechanisms.md s2: anhedonia clinically significant in 21-48% of OUD samples",
+    "Krans 2019: buprenorphine 27.1%, methadone 28.8% of pregnancies with OUD",
+    "prenatal.use_share (the prenatal history carried into the fetal exposure): the typical "
+    "mother's share of pregnancy use days, set so the history matches the simulated use at "
+    "default parameters and the enrolment week does not change NOWS (guess)",
 )
 
 PRESETS: dict[str, Population] = {
     p.name: p for p in (
         _pop("pregnant_oud_moud", "Pregnant women with OUD on MOUD (methadone or "
              "buprenorphine), enrolled at gestational week 20", True, "gw20",
-             {**_OUD_CONTEXT, "moud": 1.0, "moud.offered": 1.0,
+             {**_OUD_CONTEXT, "moud": 1.0, "moud.offered": 1.0, **_MOUD_DRUG,
+              "prenatal.use_share": 0.02,
               "physical_dependence": beta(0.8, 0.1), "tolerance": beta(0.6, 0.15)},
              sources=_OUD_SOURCES + ("Schiff 2021: 64% still on MOUD 12 months postpartum",)),
         _pop("pregnant_oud_no_moud", "Pregnant women with OUD not on MOUD at enrolment "
              "(MOUD available), gestational week 20", True, "gw20",
-             {**_OUD_CONTEXT, "moud": 0.0, "moud.offered": 1.0,
+             {**_OUD_CONTEXT, "moud": 0.0, "moud.offered": 1.0, **_MOUD_DRUG,
+              "prenatal.use_share": 0.12,
               "physical_dependence": beta(0.7, 0.15), "tolerance": beta(0.7, 0.15)},
              sources=_OUD_SOURCES),
         _pop("postpartum_oud", "Mothers with OUD enrolled at delivery; half on MOUD",
              True, "pp0",
              {**_OUD_CONTEXT, "moud": {"dist": "bernoulli", "p": 0.5}, "moud.offered": 1.0,
+              **_MOUD_DRUG, "prenatal.use_share": 0.06,
               "physical_dependence": beta(0.75, 0.1), "tolerance": beta(0.6, 0.15),
               "prenatal_bonding": beta(0.45, 0.15)},
              sources=_OUD_SOURCES + ("mechanisms.md s6: MOUD in pregnancy 45-56%",)),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from . import addiction, allostasis, infant, parenting, skills, stress
+from . import addiction, allostasis, infant, parenting, placement, skills, stress
 from .graph import NODE_BY_ID, NODE_IDS
 from .infant import DOMAINS
 
@@ -41,6 +41,7 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("craving", addiction.craving),
     ("opioid_use", addiction.opioid_use),
     ("overdose", addiction.overdose),
+    ("maternal_death", placement.maternal_death),
     ("tolerance", addiction.tolerance),
     ("physical_dependence", addiction.physical_dependence),
     ("withdrawal", addiction.withdrawal),
@@ -59,7 +60,7 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("maternal_depression", parenting.maternal_depression),
     ("prenatal_bonding", parenting.prenatal_bonding),
     ("salience_of_infant_cues", parenting.salience_of_infant_cues),
-    ("parenting_behavior", parenting.parenting_behavior),
+    ("parenting_behavior", placement.with_substitute_caregiver(parenting.parenting_behavior)),
     ("neonatal_withdrawal", infant.neonatal_withdrawal),
     ("infant_affect_behavior", infant.infant_affect_behavior),
     ("infant_positive_affect", infant.infant_positive_affect),
@@ -67,20 +68,29 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("infant_self_regulation", infant.infant_self_regulation),
     ("infant_stress_reactivity", infant.infant_stress_reactivity),
     ("attachment", infant.attachment),
+    ("attachment_disorganization", infant.attachment_disorganization),
+    ("attachment_class", infant.attachment_class),
     ("child_wellbeing", infant.child_wellbeing),
     ("cps_report", infant.cps_report),
+    ("foster_placement", placement.foster_placement),
 )
 MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
 SUBSTATES: dict[str, tuple[str, ...]] = {
     "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact"),
-    "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed"),
-    "attachment": ("attachment.disorganization",),
+    "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed",
+                            "neonatal_withdrawal.onset", "neonatal_withdrawal.duration",
+                            "neonatal_withdrawal.peak"),
+    "attachment_disorganization": ("attachment_disorganization.caregiver",),
+    "attachment_class": ("attachment_class.availability", "attachment_class.inconsistency"),
     "child_wellbeing": ("child_wellbeing.nows_history",)
     + tuple(f"child_wellbeing.{d}" for d in DOMAINS),
 }
 STATE_KEYS: tuple[str, ...] = NODE_IDS + tuple(k for v in SUBSTATES.values() for k in v)
+
+# Maternal death is absorbing (placement.py): from the day she dies these are held at 0.
+ENDED_BY_DEATH: tuple[str, ...] = ("drug_cue", "moud", "opioid_use", "overdose")
 
 CONTEXT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "context")
 NOISE_NODES: tuple[str, ...] = tuple(
@@ -88,7 +98,7 @@ NOISE_NODES: tuple[str, ...] = tuple(
 )
 # Uniform draws per dyad-day, by name.
 UNIFORMS: tuple[str, ...] = ("stressor_event", "drug_cue", "moud", "opioid_use", "overdose",
-                             "overdose_fatal", "cps_report", "attend", "practice")
+                             "overdose_fatal", "cps_report", "attend", "practice", "placement")
 N_NORMAL = len(NOISE_NODES)
 N_UNIFORM = len(UNIFORMS)
 
@@ -117,5 +127,7 @@ def step(s, p, dyad, day, z, u, do_mask, do_value, inputs=None):
             **s, **{k: jnp.where(jnp.isnan(v), s[k], v) for k, v in inputs[node].items()}}
         for key, value in mechanism(seen, p, dyad, clock, z, u).items():
             s[key] = value
+        if node in ENDED_BY_DEATH:
+            s[node] = jnp.where(s["maternal_death"] > 0, 0.0, s[node])
         s[node] = jnp.where(do_mask[node], do_value[node], s[node]).astype(jnp.float32)
     return s
