@@ -48,6 +48,7 @@ from rich.text import Text
 from . import __version__
 from ._io import atomic_dir, check_out_dir
 from ._io import git_commit as _git_commit
+from ._io import replace_dir as _replace_dir
 from .model.graph import EDGES, NODES, graph_dict
 from .model.params import PARAMS
 from .model.populations import PRESETS
@@ -1187,6 +1188,106 @@ def explore(
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)
+
+
+def _validation_table(result: dict[str, Any], out: Path) -> Table:
+    t = Table(title=Text(f"dyadsim validate: score {_fmt(result['score'])} "
+                         f"({result['n_passed']}/{result['n_scored']} targets pass), mean "
+                         f"CRPS posterior {_fmt(result['mean_crps_posterior'])} vs prior "
+                         f"{_fmt(result['mean_crps_prior'])}, {result['draws']} draws"),
+              caption=Text(f"wrote {out.absolute()}; interval = 90% posterior-predictive "
+                           "interval of the replicated study; CRPS standardised per target"),
+              title_justify="left", caption_justify="left")
+    for col in ("target", "statistic", "observed", "simulated (median)", "90% interval",
+                "pass", "CRPS post", "CRPS prior"):
+        t.add_column(col, justify="left" if col in ("target", "statistic") else "right")
+
+    def show(v: Any) -> str:
+        if isinstance(v, dict):
+            return "; ".join(f"{k} {show(x)}" for k, x in v.items())
+        if isinstance(v, list):
+            return "[" + ", ".join(show(x) for x in v) + "]"
+        return _fmt(v)
+
+    for e in result["targets"]:
+        ok = "-" if e["passed"] is None else "yes" if e["passed"] else "NO"
+        t.add_row(e["id"], e["statistic"], show(e["observed"]), show(e["simulated_median"]),
+                  show(e["interval_90"]), ok if e["passed"] is not None
+                  else Text(e["status"], style="dim"), _fmt(e["crps_posterior"]),
+                  _fmt(e["crps_prior"]))
+    return t
+
+
+@app.command()
+def validate(
+    out: Annotated[Path, typer.Option("--out", help="Output folder: validation.json and "
+                                      "validation.png.", show_default=False)],
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="Targets TOML (docs/targets.md); default: the shipped published "
+        "targets.", show_default=False)] = None,
+    posterior: Annotated[str, typer.Option(
+        "--posterior", help="'shipped', a posterior JSON file, or 'prior' (the prior "
+        "stands in for the posterior).")] = "shipped",
+    draws: Annotated[int, typer.Option("--draws", help="Parameter draws per ensemble (each "
+                                       "draw replicates every study once).")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and the "
+                                      "replications.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Replicate every target as its study was run, under the posterior and under the
+    prior; pass = observed value inside the 90% posterior-predictive interval. Resumable:
+    finished replications are kept in OUT.store/ until OUT is written."""
+    import tempfile
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ._io import atomic_text
+    from .calibration import load_posterior, load_targets, run_validation
+    from .calibration.replicate import ReplicationStore
+    from .calibration.validate import write_figure
+
+    with _input_errors():
+        if isinstance(draws, bool) or draws < 2:
+            raise InputError(f"--draws must be at least 2, got {draws}")
+        if not 0 <= seed < 2**31:
+            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        _check_out(out, force)
+        target_set = load_targets(targets)
+        post = None if posterior == "prior" else load_posterior(posterior)
+    store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
+    store = ReplicationStore(store_dir / "replications.jsonl")
+    console = _console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
+               BarColumn(), MofNCompleteColumn(), TextColumn("replications"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True,
+                  disable=quiet or not console.is_terminal) as prog:
+        task = prog.add_task("validating", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            prog.update(task, description=stage, completed=done, total=total)
+
+        result = run_validation(target_set, post, draws=draws, seed=seed, store=store,
+                                progress=progress)
+    result["dyadsim_version"] = __version__
+    result["git_commit"] = _git_commit()
+    result["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
+    atomic_text(tmp / "validation.json", json.dumps(result, indent=2, allow_nan=False))
+    write_figure(result, tmp / "validation.png")
+    _replace_dir(tmp, out)
+    shutil.rmtree(store_dir, ignore_errors=True)
+    _console().print(_validation_table(result, out))
 
 
 def main() -> None:
