@@ -358,4 +358,16 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
             for d in outcomes.DOMAINS:
                 k = f"wellbeing_{d}_{m}m"
                 v[k] = ("dyad", o[k])
+        # A mother who died before the birth: there is no infant (pregnancy loss).
+        died = o["maternal_death_day"]
+        lost = (died >= 0) & (died < o["birth_day"])
+        for k, (dims, values) in list(v.items()):
+            if k in INFANT_OUTCOMES or k.startswith("wellbeing_"):
+                v[k] = (dims, np.where(lost, "none" if values.dtype.kind in "UO" else np.nan,
+                                       values))
     return v
+
+
+# Per-dyad outcomes of the infant (undefined when the mother died before the birth).
+INFANT_OUTCOMES = ("nows", "parenting_mean", "attachment_class", "attachment_security_12m",
+                   "placement_day", "reunification_day")

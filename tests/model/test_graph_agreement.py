@@ -70,6 +70,9 @@ def _world(seed=0):
     dyad.update({k: jnp.asarray(rng.uniform(size=N), jnp.float32) for k in (
         "prenatal.use_share", "caregiver.parenting", "u.attach_d", "u.attach_s", "u.attach_ar")})
     p["foster_placement.reunification_logit"] = jnp.float32(-1.0)
+    # half the infants not yet classified, so the 12-month draw happens for some
+    s["attachment_classification"] = jnp.where(jnp.asarray(rng.uniform(size=N) < 0.5), 0.0,
+                                               s["attachment_classification"])
     clock = {"day": jnp.int32(0), "postpartum_day": jnp.asarray(pp, jnp.int32)}
     z = {n: jnp.asarray(rng.normal(size=N), jnp.float32) for n in NOISE_NODES}
     u = {n: jnp.asarray(rng.uniform(size=N), jnp.float32) for n in UNIFORMS}

@@ -24,7 +24,7 @@ def _nows(population, start, params=()):
 
 def test_untreated_prenatal_exposure_gives_published_nows_share():
     """mechanisms.md s5: NOWS after untreated prenatal exposure in 30-95%."""
-    share = _nows("pregnant_oud_no_moud", "gw20")["nows"].values.mean()
+    share = _nows("pregnant_oud_no_moud", "gw20")["nows"].mean().item()
     assert 0.30 <= share <= 0.95, share
 
 
@@ -32,15 +32,15 @@ def test_enrolment_week_changes_nows_by_less_than_3_points():
     """The fetal exposure carried in at enrolment is the prenatal history, so the same
     population enrolled at gw20 or gw36 has the same NOWS share."""
     early = simulate({"population": STABLE}, dyads=N, seed=1, start="gw20", horizon="30d",
-                     record="none")["nows"].values.mean()
+                     record="none")["nows"].mean().item()
     late = simulate({"population": STABLE}, dyads=N, seed=1, start="gw36", horizon="30d",
-                    record="none")["nows"].values.mean()
+                    record="none")["nows"].mean().item()
     assert abs(early - late) < 0.03, (early, late)
 
 
 def test_postpartum_start_carries_the_prenatal_exposure_in():
     """A study enrolling at delivery still sees NOWS (was 0.2% when exposure started at 0)."""
-    share = _nows("postpartum_oud", "pp0")["nows"].values.mean()
+    share = _nows("postpartum_oud", "pp0")["nows"].mean().item()
     assert share > 0.2, share
 
 
@@ -50,17 +50,17 @@ def test_nows_depends_on_drug_and_care_model():
     met = {"preset": "pregnant_oud_moud", "init": {"moud.buprenorphine": 0.0}}
     bup = {"preset": "pregnant_oud_moud", "init": {"moud.buprenorphine": 1.0}}
     m = simulate({"population": met}, dyads=N, seed=1, start="gw36", horizon="30d",
-                 record="none")["nows"].values.mean()
+                 record="none")["nows"].mean().item()
     b = simulate({"population": bup}, dyads=N, seed=1, start="gw36", horizon="30d",
-                 record="none")["nows"].values.mean()
+                 record="none")["nows"].mean().item()
     assert m > b + 0.05, (m, b)
     from dyadsim.interventions.library import LIBRARY
 
     esc = LIBRARY["eat_sleep_console"].params
     usual = simulate({"population": met}, dyads=N, seed=1, start="gw36", horizon="30d",
-                     record="none")["nows"].values.mean()
+                     record="none")["nows"].mean().item()
     rooming = simulate({"population": met}, dyads=N, seed=1, start="gw36", horizon="30d",
-                       record="none", params=esc)["nows"].values.mean()
+                       record="none", params=esc)["nows"].mean().item()
     assert abs(rooming / usual - esc["neonatal_withdrawal.care_treatment_rr"]) < 0.08
 
 
@@ -151,9 +151,9 @@ def _first_year(parenting_by_day, placed_on=None, n=2000, use=0.0):
     """Run the attachment mechanisms over a year of given care (a pure-function harness)."""
     p = {k: jnp.float32(v.default) for k, v in PARAMS.items()}
     s = {k: jnp.zeros(n, jnp.float32) for k in (
-        "attachment", "attachment_disorganization", "attachment_class",
-        "attachment_disorganization.caregiver", "attachment_class.availability",
-        "attachment_class.inconsistency", "dyadic_synchrony", "aces")}
+        "attachment", "attachment_disorganization", "attachment_classification",
+        "attachment_disorganization.caregiver", "attachment_classification.availability",
+        "attachment_classification.inconsistency", "dyadic_synchrony", "aces")}
     rng = np.random.default_rng(0)
     dyad = {k: jnp.asarray(rng.uniform(size=n), jnp.float32)
             for k in ("u.attach_d", "u.attach_s", "u.attach_ar")}
@@ -165,13 +165,13 @@ def _first_year(parenting_by_day, placed_on=None, n=2000, use=0.0):
         s["foster_placement"] = jnp.full(n, float(placed_on is not None and day >= placed_on))
         clock = {"day": jnp.int32(day), "postpartum_day": jnp.int32(day)}
         for mech in (infant.attachment, infant.attachment_disorganization,
-                     infant.attachment_class):
+                     infant.attachment_classification):
             s.update(mech(s, p, dyad, clock, z, {}))
     return s
 
 
 def _classes(s):
-    code = np.asarray(s["attachment_class"])
+    code = np.asarray(s["attachment_classification"])
     return {c: np.mean(code == infant.CLASS_CODE[c]) for c in infant.ATTACHMENT_CLASSES[1:]}
 
 
@@ -210,3 +210,15 @@ def test_subtype_follows_the_pattern_of_care():
     inconsistent = _classes(_first_year([0.6] * YEAR, use=0.4))
     ratio = lambda c: c["avoidant"] / max(c["avoidant"] + c["resistant"], 1e-9)  # noqa: E731
     assert ratio(unresponsive) > ratio(inconsistent) + 0.15, (unresponsive, inconsistent)
+
+
+def test_no_infant_outcomes_when_the_mother_dies_before_the_birth():
+    ds = simulate(dyads=512, seed=5, population="pregnant_oud_no_moud", start="gw36",
+                  horizon="30d", record="none",
+                  params={"overdose.bias": -3.0, "overdose->maternal_death": 1.0})
+    died, born = ds["maternal_death_day"].values, ds["birth_day"].values
+    lost = np.isfinite(died) & (died < born)
+    assert lost.sum() > 5
+    assert np.isnan(ds["nows"].values[lost]).all()
+    assert (ds["attachment_class"].values[lost] == "none").all()
+    assert np.isfinite(ds["nows"].values[~lost]).all()

@@ -304,7 +304,7 @@ NODES: tuple[Node, ...] = (
       "frightening care from unresolved maternal trauma, caregiver disruption (Main & Hesse "
       "1990; van IJzendoorn 1999)", ATTACH, tau=365.0, bias=-2.5, noise=0.02,
       tau_source="guess: as attachment security"),
-    N("attachment_class", "Attachment classification", "infant", "level",
+    N("attachment_classification", "Attachment classification", "infant", "level",
       "Strange Situation class drawn at the classification age from security, "
       "disorganization and the pattern of care (Ainsworth 1978; Main & Solomon 1990)", ATTACH,
       lo=0, hi=4, unit="class code (0 unclassified, 1 secure, 2 avoidant, 3 resistant, "
@@ -722,21 +722,21 @@ EDGES: tuple[Edge, ...] = (
       "Bowlby 1980 (loss)", 2.0, term="disruption",
       note="Each change of caregiver (removal, the mother's death, reunification) is a "
       "pulse of disorganization."),
-    E("attachment", "attachment_class", "+", 0, "stated", ATTACH,
+    E("attachment", "attachment_classification", "+", 0, "stated", ATTACH,
       "Ainsworth 1978 (security -> secure classification)", 12.0, term="classification",
       note="Sign: towards the secure class."),
-    E("attachment_disorganization", "attachment_class", "+", 0, "external", ATTACH,
+    E("attachment_disorganization", "attachment_classification", "+", 0, "external", ATTACH,
       "Main & Solomon 1990; van IJzendoorn 1999", 6.0, term="classification",
       note="Sign: towards the disorganized class (code 4)."),
-    E("parenting_behavior", "attachment_class", "-", 0, "external", ATTACH,
+    E("parenting_behavior", "attachment_classification", "-", 0, "external", ATTACH,
       "Ainsworth 1978; Madigan 2024 (sensitivity vs avoidant r=-.24, resistant -.12)", 4.0,
       term="care_pattern",
       note="Rejecting / low responsiveness -> avoidant rather than resistant."),
-    E("opioid_use", "attachment_class", "+", 0, "implied", ATTACH,
+    E("opioid_use", "attachment_classification", "+", 0, "implied", ATTACH,
       "Cassidy & Berlin 1994 (inconsistent availability -> resistant)", 3.0,
       term="care_pattern",
       note="Intoxicated days make care inconsistent: resistant rather than avoidant."),
-    E("attachment_class", "child_wellbeing", "-", 0, "external", ATTACH,
+    E("attachment_classification", "child_wellbeing", "-", 0, "external", ATTACH,
       "Fearon 2010 (externalising: insecure d=0.31, disorganized 0.34, avoidant 0.12, "
       "resistant 0.11)", 1.0, term="domains",
       note="Sign: an insecure or disorganized class lowers well-being."),

@@ -11,7 +11,7 @@ treatment) is drawn from that exposure; its onset and duration depend on the dru
 board at delivery (mechanisms.md s5) and the care model (rooming-in / Eat, Sleep, Console:
 ``care_*`` parameters). Attachment security and disorganization consolidate over the first
 year (:func:`dyadsim.model.placement.consolidating_rate`); the Strange Situation class is
-drawn from them and from the pattern of care (:func:`attachment_class`) and feeds child
+drawn from them and from the pattern of care (:func:`attachment_classification`) and feeds child
 well-being.
 """
 
@@ -162,7 +162,7 @@ def attachment_disorganization(s, p, dyad, clock, z, u):
             "attachment_disorganization.caregiver": placed}
 
 
-def attachment_class(s, p, dyad, clock, z, u):
+def attachment_classification(s, p, dyad, clock, z, u):
     """The pattern of care (availability = parenting on a sober day, less on a use day;
     inconsistency = mean absolute deviation from its running mean) consolidates over the
     first year; at ``attachment.classification_day`` the Strange Situation class is drawn:
@@ -172,30 +172,33 @@ def attachment_class(s, p, dyad, clock, z, u):
     pp = clock["postpartum_day"]
     r = consolidating_rate(pp, p["attachment.tau"])
     availability = s["parenting_behavior"] * jnp.exp(
-        -weight("opioid_use", "attachment_class", s, p, dyad) * s["opioid_use"])
-    mean = s["attachment_class.availability"]
+        -weight("opioid_use", "attachment_classification", s, p, dyad) * s["opioid_use"])
+    mean = s["attachment_classification.availability"]
     mean = mean + (availability - mean) * r
-    spread = s["attachment_class.inconsistency"]
+    spread = s["attachment_classification.inconsistency"]
     spread = spread + (jnp.abs(availability - mean) - spread) * r
-    p_d = sigmoid(p["attachment_class.disorganized_logit"]
-                  + weight("attachment_disorganization", "attachment_class", s, p, dyad)
+    p_d = sigmoid(p["attachment_classification.disorganized_logit"]
+                  + weight("attachment_disorganization", "attachment_classification", s, p, dyad)
                   * s["attachment_disorganization"])
-    p_secure = sigmoid(p["attachment_class.secure_logit"]
-                       + weight("attachment", "attachment_class", s, p, dyad) * s["attachment"])
-    p_avoidant = sigmoid(p["attachment_class.avoidant_logit"]
-                         - weight("parenting_behavior", "attachment_class", s, p, dyad) * mean
-                         - p["attachment_class.inconsistency_weight"] * spread)
+    p_secure = sigmoid(p["attachment_classification.secure_logit"]
+                       + weight("attachment", "attachment_classification", s, p, dyad)
+                       * s["attachment"])
+    p_avoidant = sigmoid(p["attachment_classification.avoidant_logit"]
+                         - weight("parenting_behavior", "attachment_classification", s, p, dyad)
+                         * mean
+                         - p["attachment_classification.inconsistency_weight"] * spread)
     code = jnp.where(dyad["u.attach_d"] < p_d, CLASS_CODE["disorganized"],
                      jnp.where(dyad["u.attach_s"] < p_secure, CLASS_CODE["secure"],
                                jnp.where(dyad["u.attach_ar"] < p_avoidant,
                                          CLASS_CODE["avoidant"], CLASS_CODE["resistant"])))
-    due = (pp >= p["attachment.classification_day"]) & (s["attachment_class"] < 1)
+    due = (pp >= p["attachment.classification_day"]) & (s["attachment_classification"] < 1)
     born = pp >= 0
-    return {"attachment_class": jnp.where(due, code, s["attachment_class"]).astype(jnp.float32),
-            "attachment_class.availability": jnp.where(born, mean, s[
-                "attachment_class.availability"]),
-            "attachment_class.inconsistency": jnp.where(born, spread, s[
-                "attachment_class.inconsistency"])}
+    held = s["attachment_classification"]
+    return {"attachment_classification": jnp.where(due, code, held).astype(jnp.float32),
+            "attachment_classification.availability": jnp.where(born, mean, s[
+                "attachment_classification.availability"]),
+            "attachment_classification.inconsistency": jnp.where(born, spread, s[
+                "attachment_classification.inconsistency"])}
 
 
 def child_wellbeing(s, p, dyad, clock, z, u):
@@ -210,10 +213,10 @@ def child_wellbeing(s, p, dyad, clock, z, u):
         "infant_stress_reactivity"]
     nows = weight("neonatal_withdrawal", "child_wellbeing", s, p, dyad) * nows_history
     econ = weight("poverty", "child_wellbeing", s, p, dyad) * s["poverty"]
-    code = jnp.round(s["attachment_class"])
-    insecurity = sum(p[f"attachment_class.effect_{c}"] * (code == CLASS_CODE[c])
+    code = jnp.round(s["attachment_classification"])
+    insecurity = sum(p[f"attachment_classification.effect_{c}"] * (code == CLASS_CODE[c])
                      for c in ("avoidant", "resistant", "disorganized"))
-    cls = weight("attachment_class", "child_wellbeing", s, p, dyad) * insecurity
+    cls = weight("attachment_classification", "child_wellbeing", s, p, dyad) * insecurity
     regulation = weight("infant_self_regulation", "child_wellbeing", s, p, dyad) * s[
         "infant_self_regulation"]
     sync = weight("dyadic_synchrony", "child_wellbeing", s, p, dyad) * s["dyadic_synchrony"]

@@ -1,6 +1,7 @@
 """Per-dyad outcomes accumulated along the run: use, overdose (fatal and not), MOUD, CPS,
 NOWS, maternal death, placement and reunification, the 12-month attachment classification
-(drawn by the ``attachment_class`` node, :func:`dyadsim.model.infant.attachment_class`) and
+(drawn by the ``attachment_classification`` node,
+:func:`dyadsim.model.infant.attachment_classification`) and
 child well-being at 12 and 24 months.
 """
 
@@ -76,7 +77,8 @@ def update(acc, s, p, dyad, day, u, active):
         for d in DOMAINS:
             k = f"wellbeing_{d}_{m}m"
             a[k] = jnp.where(at, s[f"child_wellbeing.{d}"], acc[k])
-    a["attachment_class"] = jnp.where(active > 0, s["attachment_class"], acc["attachment_class"])
+    a["attachment_class"] = jnp.where(active > 0, s["attachment_classification"],
+                                      acc["attachment_class"])
     classify = pp == p["attachment.classification_day"].astype(pp.dtype)
     a["attachment_security_12m"] = jnp.where(classify, s["attachment"],
                                              acc["attachment_security_12m"])

@@ -181,27 +181,27 @@ _MECHANISM: tuple[Param, ...] = (
     # attachment classification (Strange Situation)
     Param("attachment.classification_day", 365.0, 240.0, 600.0, "postpartum days",
           "Age at the Strange Situation", "Reese 2021 / SSP at 12-20 months"),
-    Param("attachment_class.disorganized_logit", -2.0, -8.0, 2.0, "logit",
+    Param("attachment_classification.disorganized_logit", -2.0, -8.0, 2.0, "logit",
           "Logit of a disorganized classification with no disorganizing care",
           "fitted: set so low-risk dyads come out near 15% disorganized (van IJzendoorn "
           "1999); calibrated later"),
-    Param("attachment_class.secure_logit", -9.1, -20.0, 5.0, "logit",
+    Param("attachment_classification.secure_logit", -9.1, -20.0, 5.0, "logit",
           "Logit of secure (vs insecure-organized) at zero security", "fitted: set so "
           "low-risk dyads fall in Ainsworth's 57-73% secure range"),
-    Param("attachment_class.avoidant_logit", 3.7, -5.0, 8.0, "logit",
+    Param("attachment_classification.avoidant_logit", 3.7, -5.0, 8.0, "logit",
           "Logit of avoidant (vs resistant) among insecure-organized infants with "
           "consistent, unresponsive care", "fitted: set so low-risk dyads give Ainsworth's "
           "A:C of about 22:12"),
-    Param("attachment_class.inconsistency_weight", 8.0, 0.0, 30.0, "logit per unit",
+    Param("attachment_classification.inconsistency_weight", 8.0, 0.0, 30.0, "logit per unit",
           "How much inconsistent availability shifts insecure infants from avoidant to "
           "resistant", "guess: Cassidy & Berlin 1994 (inconsistent care -> resistant)"),
-    Param("attachment_class.effect_avoidant", 0.39, 0.0, 2.0, "x insecure effect",
+    Param("attachment_classification.effect_avoidant", 0.39, 0.0, 2.0, "x insecure effect",
           "Well-being effect of an avoidant class relative to the attachment->class weight",
           "Fearon 2010: avoidant d=0.12 vs insecure 0.31"),
-    Param("attachment_class.effect_resistant", 0.35, 0.0, 2.0, "x insecure effect",
+    Param("attachment_classification.effect_resistant", 0.35, 0.0, 2.0, "x insecure effect",
           "Well-being effect of a resistant class relative to the attachment->class weight",
           "Fearon 2010: resistant d=0.11 vs insecure 0.31"),
-    Param("attachment_class.effect_disorganized", 1.1, 0.0, 3.0, "x insecure effect",
+    Param("attachment_classification.effect_disorganized", 1.1, 0.0, 3.0, "x insecure effect",
           "Well-being effect of a disorganized class relative to the attachment->class "
           "weight", "Fearon 2010: disorganized d=0.34 vs insecure 0.31"),
     # child well-being domains

@@ -69,7 +69,7 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("infant_stress_reactivity", infant.infant_stress_reactivity),
     ("attachment", infant.attachment),
     ("attachment_disorganization", infant.attachment_disorganization),
-    ("attachment_class", infant.attachment_class),
+    ("attachment_classification", infant.attachment_classification),
     ("child_wellbeing", infant.child_wellbeing),
     ("cps_report", infant.cps_report),
     ("foster_placement", placement.foster_placement),
@@ -83,7 +83,8 @@ SUBSTATES: dict[str, tuple[str, ...]] = {
                             "neonatal_withdrawal.onset", "neonatal_withdrawal.duration",
                             "neonatal_withdrawal.peak"),
     "attachment_disorganization": ("attachment_disorganization.caregiver",),
-    "attachment_class": ("attachment_class.availability", "attachment_class.inconsistency"),
+    "attachment_classification": ("attachment_classification.availability",
+                                  "attachment_classification.inconsistency"),
     "child_wellbeing": ("child_wellbeing.nows_history",)
     + tuple(f"child_wellbeing.{d}" for d in DOMAINS),
 }

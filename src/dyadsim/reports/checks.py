@@ -135,6 +135,7 @@ def _sensitivity_gap(low, *oud) -> float:
     """Cohen's d of mean postpartum parenting, low-risk minus OUD (pooled SD)."""
     a = low["parenting_mean"].values
     b = np.concatenate([d["parenting_mean"].values for d in oud])
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1))
                      / (a.size + b.size - 2))
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else math.nan
