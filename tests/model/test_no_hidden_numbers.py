@@ -17,9 +17,6 @@ ALLOWED = {
     ("outcomes.py", 24): "the 24-month assessment age (reported ages, not dynamics)",
     ("outcomes.py", 365.25): "days per year (a unit)",
 }
-# Modules still being cleaned by issue 6 item 11 on the infant side (infant.py, outcomes.py
-# belong to that part of the issue); remove a name once its module passes.
-PENDING = {"infant.py", "outcomes.py"}
 
 
 def literals(path: Path) -> list[tuple[int, float]]:
@@ -39,8 +36,7 @@ def hidden(path: Path) -> list[tuple[int, float]]:
 MODULES = sorted(p for p in MODEL.glob("*.py") if p.name not in DECLARATIONS)
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if p.name not in PENDING],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
 def test_mechanism_module_has_no_hidden_number(path):
     assert hidden(path) == [], f"{path.name}: literals that should be declared parameters"
 
@@ -49,7 +45,3 @@ def test_the_scan_finds_a_literal(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f(x):\n    return 0.5 * x + 1 - 0\n")
     assert hidden(bad) == [(2, 0.5)]
-
-
-def test_pending_names_are_mechanism_modules():
-    assert PENDING <= {p.name for p in MODULES}
