@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+# pytest-xdist workers: one per logical CPU; a test file runs whole on one worker (module
+# fixtures and the explorer's server are shared within a file).
+TEST_WORKERS ?= logical
 
 .PHONY: demo test check docs bench lock clean
 
@@ -24,7 +27,7 @@ test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: chromium could not be installed; the browser tests will skip"
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(STAMP)
 	$(BIN)/dyadsim check --out checks --force
