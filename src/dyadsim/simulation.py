@@ -26,7 +26,7 @@ from .engine._engine import CHUNK, Schedule, init_spec, run_chunk
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import Parameters
-from .model.populations import get_population
+from .model.populations import Population, get_population
 from .timepoints import parse_time_point
 
 RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
@@ -88,6 +88,20 @@ def parse_horizon(horizon: int | str | None) -> int:
     if not 1 <= days <= 20 * 365:
         raise ScenarioError(f"horizon of {days} days must be within 1 day and 20 years")
     return int(days)
+
+
+def total_days(pop: Population, start_gd: int, start_pp: int, horizon_days: int) -> int:
+    """Days simulated: from a gestational start through the latest possible birth (42 weeks)
+    to the horizon, from a postpartum start to the horizon, or the horizon itself for a
+    population without a pregnancy."""
+    if pop.pregnancy and start_gd >= 0:
+        return 42 * 7 - start_gd + horizon_days + 1
+    if pop.pregnancy:
+        total = horizon_days - start_pp + 1
+        if total < 1:
+            raise ScenarioError("horizon ends before the postpartum start")
+        return total
+    return horizon_days
 
 
 def _validate_do(do: Mapping[str, Any] | None) -> dict[str, float]:
@@ -179,14 +193,7 @@ def simulate(
         raise ScenarioError(f"record must be one of daily, weekly, monthly, none; got {rec!r}")
     start_gd, start_pp = parse_start(start or sc.get("start"), pop.pregnancy, pop.default_start)
     horizon_days = parse_horizon(horizon if horizon is not None else sc.get("horizon"))
-    if pop.pregnancy and start_gd >= 0:
-        total = 42 * 7 - start_gd + horizon_days + 1
-    elif pop.pregnancy:
-        total = horizon_days - start_pp + 1
-        if total < 1:
-            raise ScenarioError("horizon ends before the postpartum start")
-    else:
-        total = horizon_days
+    total = total_days(pop, start_gd, start_pp, horizon_days)
     period = RECORD_PERIODS.get(rec, total)
     n_periods = math.ceil(total / period)
 

@@ -59,19 +59,12 @@ class Setting:
                         schedule: Schedule | None = None,
                         do: Mapping[str, float] | None = None) -> Setting:
         """Start and horizon as :func:`dyadsim.simulate` reads them (total days likewise)."""
-        from ..simulation import ScenarioError, parse_horizon, parse_start
+        from ..simulation import ScenarioError, parse_horizon, parse_start, total_days
 
         pop = get_population(population) if isinstance(population, str) else population
         start_gd, start_pp = parse_start(start, pop.pregnancy, pop.default_start)
         horizon_days = parse_horizon(horizon)
-        if pop.pregnancy and start_gd >= 0:
-            total = 42 * 7 - start_gd + horizon_days + 1
-        elif pop.pregnancy:
-            total = horizon_days - start_pp + 1
-            if total < 1:
-                raise ScenarioError("horizon ends before the postpartum start")
-        else:
-            total = horizon_days
+        total = total_days(pop, start_gd, start_pp, horizon_days)
         for node in do or {}:
             if node not in NODE_BY_ID:
                 raise ScenarioError(f"unknown node {node!r} in do (see `dyadsim graph`)")
