@@ -903,6 +903,10 @@ AnalysisQuiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress 
 WorkersOption = Annotated[int | None, typer.Option(min=1, help="Local worker processes "
                                                    "(default: CPU count; 1 = serial).",
                                                    show_default=False)]
+ArmOption = Annotated[str | None, typer.Option(show_default=False)]
+PresetOption = Annotated[str, typer.Option(help="Population preset (without --spec).")]
+StartOption = Annotated[str | None, typer.Option(show_default=False)]
+SeedOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
 
 
 def _analysis_progress(quiet: bool) -> Progress:
@@ -1013,13 +1017,12 @@ def knockout(
     spec: Annotated[Path | None, typer.Option(metavar="SPEC.toml", help="Analyse an arm of "
                                               "this trial spec (with --arm).",
                                               show_default=False)] = None,
-    arm: Annotated[str | None, typer.Option(show_default=False)] = None,
-    population: Annotated[str, typer.Option(help="Population preset (without --spec).")]
-    = "pregnant_oud_moud",
-    start: Annotated[str | None, typer.Option(show_default=False)] = None,
+    arm: ArmOption = None,
+    population: PresetOption = "pregnant_oud_moud",
+    start: StartOption = None,
     horizon: Annotated[str, typer.Option(help="After birth (e.g. 24m).")] = "24m",
     dyads: DyadsOption = 500,
-    seed: Annotated[int | None, typer.Option(min=0, show_default=False)] = None,
+    seed: SeedOption = None,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
@@ -1084,13 +1087,12 @@ def sensitivity(
     spec: Annotated[Path | None, typer.Option(metavar="SPEC.toml", show_default=False,
                                               help="Analyse an arm of this trial spec.")]
     = None,
-    arm: Annotated[str | None, typer.Option(show_default=False)] = None,
-    population: Annotated[str, typer.Option(help="Population preset (without --spec).")]
-    = "pregnant_oud_moud",
-    start: Annotated[str | None, typer.Option(show_default=False)] = None,
+    arm: ArmOption = None,
+    population: PresetOption = "pregnant_oud_moud",
+    start: StartOption = None,
     horizon: Annotated[str, typer.Option(help="After birth (e.g. 12m).")] = "12m",
     dyads: DyadsOption = 200,
-    seed: Annotated[int | None, typer.Option(min=0, show_default=False)] = None,
+    seed: SeedOption = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from its "
                                          "checkpoint (OUT.checkpoint).")] = False,
     block: Annotated[int, typer.Option(min=1, help="Parameter sets per engine call and "
