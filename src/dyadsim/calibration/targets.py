@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..trials.spec import error_text
+
 __all__ = [
     "POINT_STATISTICS",
     "RATIO_STATISTICS",
@@ -278,16 +280,10 @@ def _where(loc: tuple[Any, ...]) -> str:
 def _validation_message(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = _where(tuple(err["loc"]))
-    kind, msg = err.get("type", ""), str(err.get("msg", "invalid"))
-    if kind == "extra_forbidden":
-        msg = "unknown key"
-    elif kind == "missing":
-        msg = "required field missing"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-        if ": " in msg and loc:
-            field, rest = msg.split(": ", 1)
-            return f"{loc}.{field}: {rest}" if loc else msg
+    msg = error_text(err)
+    if err.get("type") == "value_error" and ": " in msg and loc:
+        field, rest = msg.split(": ", 1)
+        return f"{loc}.{field}: {rest}"
     return f"{loc}: {msg}" if loc else msg
 
 

@@ -293,17 +293,22 @@ def _loc(loc: Sequence[Any], data: Any) -> str:
 _UNION_TAGS = {"int", "str", "float", "bool", "dict", "list", "none"}
 
 
+def error_text(err: Mapping[str, Any]) -> str:
+    """The words of one pydantic error, as the one-line errors of specs and targets say
+    them (unknown key, required field missing, or the validator's own message)."""
+    kind, msg = err.get("type", ""), str(err.get("msg", "invalid"))
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required field missing"
+    return msg.removeprefix("Value error, ")
+
+
 def _message(err: Mapping[str, Any], data: Any) -> str:
     parts = [p for p in err["loc"]
              if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))]
     loc = _loc(parts, data)
-    kind, msg = err.get("type", ""), str(err.get("msg", "invalid"))
-    if kind == "extra_forbidden":
-        msg = "unknown key"
-    elif kind == "missing":
-        msg = "required field missing"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+    kind, msg = err.get("type", ""), error_text(err)
     if kind == "value_error" and loc and re.match(r"^[\w\[\]:./+\-]+: ", msg):
         return f"{loc}.{msg}"
     return f"{loc}: {msg}" if loc else msg
