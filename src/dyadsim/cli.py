@@ -1292,6 +1292,87 @@ def validate(
     _console().print(_validation_table(result, out))
 
 
+@app.command()
+def calibrate(
+    out: Annotated[Path, typer.Option("--out", help="Output folder: posterior.json, "
+                                      "calibration.json and replications.jsonl.",
+                                      show_default=False)],
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="Targets TOML (docs/targets.md); default: the shipped published "
+        "targets.", show_default=False)] = None,
+    budget: Annotated[int, typer.Option("--budget", help="Simulator runs in all (one run = "
+                                        "one parameter set, every study replicated once).")]
+    = 160,
+    waves: Annotated[int, typer.Option("--waves", min=1, max=6, help="History-matching "
+                                       "waves.")] = 2,
+    params: Annotated[str | None, typer.Option(
+        "--params", help="Comma-separated parameters to calibrate (default: every declared "
+        "parameter; the others stay at their defaults).", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the designs, the "
+                                      "replications and the emulator fits.")] = 1,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
+    quiet: AnalysisQuiet = False,
+) -> None:
+    """Fit the model to published targets: history matching with one Gaussian-process
+    emulator per target over every declared parameter, then an emulator-weighted posterior
+    (docs/calibration.md). Resumable: finished replications are kept in OUT.store/ until OUT
+    is written; rerun the same command to resume."""
+    import tempfile
+
+    from ._io import atomic_text
+    from .analysis.scale import executor
+    from .calibration import load_targets
+    from .calibration.fit import calibrate as run_calibration
+    from .calibration.fit import settings_for_budget
+    from .calibration.replicate import ReplicationStore
+    from .model.params import PARAMS
+
+    with _input_errors(resumable=True):
+        _check_out(out, force)
+        if not 0 <= seed < 2**31:
+            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        try:
+            settings = settings_for_budget(budget, waves)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        names = _csv_list(params, "--params") if params is not None else None
+        for k in names or []:
+            if k not in PARAMS:
+                raise InputError(f"--params: unknown parameter {k!r} (see `dyadsim params`)")
+        target_set = load_targets(targets)
+        store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
+        store = ReplicationStore(store_dir / "replications.jsonl")
+        with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:
+            task = prog.add_task("calibrating", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                prog.update(task, description=stage, completed=done, total=total)
+
+            result = run_calibration(target_set, store=store, settings=settings, seed=seed,
+                                     pool=pool, progress=progress, names=names,
+                                     version=__version__)
+        summary = result.summary()
+        summary.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
+                        "targets_file": str(targets) if targets else "shipped",
+                        "targets_hash": target_set.hash, "seed": seed})
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
+        atomic_text(tmp / "posterior.json",
+                    json.dumps(result.posterior.to_dict(), indent=1, allow_nan=False))
+        atomic_text(tmp / "calibration.json", json.dumps(summary, indent=2, allow_nan=False))
+        shutil.copyfile(store.path, tmp / "replications.jsonl")
+        _replace_dir(tmp, out)
+        shutil.rmtree(store_dir, ignore_errors=True)
+    c = _console()
+    c.print(f"calibrated {len(result.posterior.parameters)} parameters to "
+            f"{len(result.outputs)} observed values with {summary['simulator_runs']} "
+            f"simulator runs ({summary['replications_computed']} replications computed) in "
+            f"{summary['seconds'] / 60:.1f} min; effective sample size "
+            f"{summary['effective_sample_size']}; wrote {out.absolute()}")
+
+
 def main() -> None:
     """Console-script entry point (``dyadsim``)."""
     app(prog_name="dyadsim")

@@ -19,10 +19,13 @@ Posterior file (JSON; written by the calibration, read here)::
      "created_utc": "...", "seed": 1,
      "parameters": ["name", ...],          # the calibrated parameters
      "samples": [[v, ...], ...],           # one row per sample, columns as parameters
-     "weights": [w, ...]}                  # non-negative, need not sum to 1
+     "weights": [w, ...],                  # non-negative, need not sum to 1
+     "others": "prior"}                    # optional: "prior" (default) or "default"
 
 Parameters the file does not list stay at their prior: a posterior draw is a weighted
-resample of the rows (systematic resampling) completed with prior draws of the rest.
+resample of the rows (systematic resampling) completed with prior draws of the rest (or,
+with ``"others": "default"``, for a calibration restricted to some parameters, with the
+rest at their declared defaults).
 """
 
 from __future__ import annotations
@@ -142,11 +145,14 @@ class Posterior:
     seed: int | None = None
     created_utc: str | None = None
     path: Path | None = None
+    others: str = "prior"
 
     def draws(self, n: int, seed: int) -> list[dict[str, float]]:
         """``n`` parameter sets: a systematic weighted resample of the rows, the parameters
-        the posterior does not cover drawn from the prior (same seed, same draws)."""
-        rest = [k for k in PARAMS if k not in set(self.parameters)]
+        the posterior does not cover drawn from the prior (same seed, same draws), or left
+        at their defaults when the calibration held them there (``others = "default"``)."""
+        rest = [k for k in PARAMS if k not in set(self.parameters)] \
+            if self.others == "prior" else []
         prior = prior_draws(n, seed, rest) if rest else [{} for _ in range(n)]
         w = self.weights / self.weights.sum()
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
@@ -163,7 +169,8 @@ class Posterior:
                 "budget": dict(self.budget), "targets_hash": self.targets_hash,
                 "created_utc": self.created_utc, "seed": self.seed,
                 "parameters": list(self.parameters),
-                "samples": self.samples.tolist(), "weights": self.weights.tolist()}
+                "samples": self.samples.tolist(), "weights": self.weights.tolist(),
+                "others": self.others}
 
 
 def _require(d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: Path):
@@ -211,13 +218,16 @@ def parse_posterior(d: Mapping[str, Any], where: Path | str = "<dict>") -> Poste
         if (col < p.lo).any() or (col > p.hi).any():
             raise PosteriorError(f"posterior {where}: samples of {k!r} leave its bounds "
                                  f"[{p.lo:g}, {p.hi:g}]")
+    others = d.get("others", "prior")
+    if others not in ("prior", "default"):
+        raise PosteriorError(f"posterior {where}: others must be 'prior' or 'default'")
     budget = d.get("budget", {})
     return Posterior(tuple(names), samples, weights,
                      str(_require(d, "targets_hash", str, where)),
                      str(_require(d, "dyadsim_version", str, where)),
                      str(_require(d, "method", str, where)),
                      budget if isinstance(budget, Mapping) else {},
-                     d.get("seed"), d.get("created_utc"), where)
+                     d.get("seed"), d.get("created_utc"), where, others)
 
 
 def load_posterior(source: str | Path) -> Posterior:
