@@ -410,6 +410,19 @@ def _check_out(out: Path, force: bool) -> None:
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it "
                                            "shows only on a terminal anyway).")]
+PosteriorOption = Annotated[str | None, typer.Option(
+    "--posterior", metavar="shipped|PATH|prior", help="Carry parameter uncertainty: draws "
+    "from the shipped posterior, a posterior JSON file or the prior (issue 8).",
+    show_default=False)]
+
+
+def _parameter_source(posterior: str | None):
+    """The ``--posterior`` source (None without one); a bad file is a one-line error."""
+    if posterior is None:
+        return None
+    from .uncertainty import load_source
+
+    return load_source(posterior)
 ReportOption = Annotated[bool, typer.Option("--report", help="Also write OUT/report.html: "
                                             "one self-contained HTML report of the run.")]
 
@@ -492,6 +505,10 @@ def simulate(
         show_default=False)] = None,
     format: Annotated[TrajectoryFormat, typer.Option(
         "--format", help="Trajectory file format.")] = TrajectoryFormat.netcdf,
+    posterior: PosteriorOption = None,
+    posterior_draws: Annotated[int, typer.Option(
+        "--posterior-draws", help="With --posterior: the dyads are split across this many "
+        "parameter draws.")] = 20,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     report: ReportOption = False,
@@ -499,7 +516,9 @@ def simulate(
 ) -> None:
     """Simulate dyads and write OUT/trajectories.nc (unless --record none), dyads.parquet
     (one row per dyad), summary.json and manifest.json. The folder appears complete or not
-    at all."""
+    at all. With --posterior the dyads are split across --posterior-draws parameter draws
+    (dyad i under draw i*K//N, column posterior_draw), so the results carry parameter
+    uncertainty, not only sampling noise."""
     from ._io import read_toml
     from .reports.demo import outcome_rows
     from .reports.summary import summarize
@@ -515,11 +534,21 @@ def simulate(
                   "or run with --record none", code=1)
         n = dyads if dyads is not None else sc.get("dyads", 1000)
         total = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+        source = _parameter_source(posterior)
         with _progress(_console(stderr=True), quiet) as prog:
             task = prog.add_task("simulating", total=total)
-            ds = run_simulation(sc, dyads=dyads, seed=seed, population=population,
-                                params=overrides, do=clamps, start=start, horizon=horizon,
-                                record=record, progress=lambda m: prog.advance(task, m))
+            common = {"dyads": dyads, "seed": seed, "population": population,
+                      "params": overrides, "do": clamps, "start": start, "horizon": horizon,
+                      "record": record, "progress": lambda m: prog.advance(task, m)}
+            if source is None:
+                ds = run_simulation(sc, **common)
+            else:
+                from .uncertainty import simulate_over_draws
+
+                sd = seed if seed is not None else sc.get("seed", 0)
+                if isinstance(sd, bool) or not isinstance(sd, int) or sd < 0:
+                    raise InputError(f"seed must be a non-negative integer, got {sd!r}")
+                ds = simulate_over_draws(sc, source.draws(posterior_draws, sd), **common)
         _check_out(out, force)
 
     summary = summarize(ds)
@@ -544,6 +573,10 @@ def simulate(
         "changed_parameters": json.loads(attrs["changed_parameters"]),
         "parameters": json.loads(attrs["parameters"]),
         "trajectory_format": format.value if attrs["record"] != "none" else None,
+        "posterior": None if source is None else {
+            **source.provenance(), "draws": posterior_draws,
+            "assignment": "dyad i runs under draw i*K//N (column posterior_draw); "
+                          "parameters lists the run-wide values before the draws"},
         "files": files,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -618,13 +651,21 @@ def check(
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="NAME=VALUE", help="Override a parameter (repeatable).")] = None,
+    posterior: PosteriorOption = None,
+    posterior_draws: Annotated[int, typer.Option(
+        "--posterior-draws", min=2, help="With --posterior: parameter draws (each one "
+        "simulation of every run).")] = 20,
+    posterior_dyads: Annotated[int | None, typer.Option(
+        "--posterior-dyads", min=10, help="With --posterior: dyads per draw and run "
+        "(default: --dyads / --posterior-draws).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     quiet: QuietOption = False,
 ) -> None:
     """Simulate the population presets at default parameters and compare the perinatal
     course with published ranges (docs/model-checks.md): writes checks.json and checks.md
-    and prints the table."""
+    and prints the table. With --posterior every row also gets the median and 90% interval
+    over --posterior-draws parameter draws (each draw one simulation of every run)."""
     from .model.params import Parameters
     from .reports.checks import RUNS, run_checks, write_checks
 
@@ -632,22 +673,42 @@ def check(
         overrides = _pairs(set_, "--set", "name")
         Parameters(overrides)
         _check_out(out, force)
+        source = _parameter_source(posterior)
+        per_draw = posterior_dyads or max(10, dyads // posterior_draws)
         with _progress(_console(stderr=True), quiet) as prog:
-            task = prog.add_task("check", total=len(RUNS))
-            rows = run_checks(dyads, seed, overrides or None,
-                              progress=lambda name: prog.update(task, advance=1,
-                                                                description=name))
-        write_checks(rows, out, {"dyads": dyads, "seed": seed, "params": overrides,
-                                 "dyadsim_version": __version__, "git_commit": _git_commit()},
-                     force)
+            task = prog.add_task("check", total=len(RUNS) * (1 + (source is not None)))
+            tick = lambda name: prog.update(task, advance=1, description=name)  # noqa: E731
+            rows = run_checks(dyads, seed, overrides or None, progress=tick)
+            if source is not None:
+                from .uncertainty import check_over_draws, summarize_draws
+
+                by_draw = check_over_draws(source.draws(posterior_draws, seed), per_draw, seed,
+                                           overrides or None,
+                                           progress=lambda name: tick(f"{name} (draws)"))
+                for i, r in enumerate(rows):
+                    r["posterior"] = summarize_draws([d[i]["value"] for d in by_draw])
+        meta = {"dyads": dyads, "seed": seed, "params": overrides,
+                "dyadsim_version": __version__, "git_commit": _git_commit()}
+        if source is not None:
+            meta["posterior"] = {**source.provenance(), "draws": posterior_draws,
+                                 "dyads_per_draw": per_draw,
+                                 "assignment": "each draw one simulation of every run; "
+                                               "rows' posterior: median and 5-95% over draws"}
+        write_checks(rows, out, meta, force)
     table = Table(title=Text(f"dyadsim check: {dyads} dyads per run, seed {seed}"),
                   caption=Text(f"wrote {out}: checks.json, checks.md"), title_justify="left",
                   caption_justify="left")
-    for col in ("quantity", "model", "published", "inside", "source"):
+    cols = ("quantity", "model", *(("posterior median (90%)",) if source else ()),
+            "published", "inside", "source")
+    for col in cols:
         table.add_column(col)
     for r in rows:
         value = "n/a" if r["value"] != r["value"] else f"{r['value']:.3g}"
-        table.add_row(r["quantity"], value, f"{r['low']:.3g}-{r['high']:.3g}",
+        post = r.get("posterior")
+        extra = () if post is None else (
+            "n/a" if post["median"] is None else
+            f"{post['median']:.3g} ({post['q05']:.3g}-{post['q95']:.3g})",)
+        table.add_row(r["quantity"], value, *extra, f"{r['low']:.3g}-{r['high']:.3g}",
                       "yes" if r["inside"] else "no", r["source"])
     _console().print(table)
 
@@ -711,6 +772,7 @@ def trial(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes for replicates "
                                                 "(default: CPU count; 1 = serial).",
                                                 show_default=False)] = None,
+    posterior: PosteriorOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     report: ReportOption = False,
@@ -719,7 +781,9 @@ def trial(
     """Run an in-silico randomised trial and write OUT/data.parquet (the trial's long
     table), latent.nc (latent trajectories), results.json (every analysis) and
     manifest.json; with --replicates R > 1 also replicates.json and replicates.parquet
-    (each estimate over R replicate trials). The folder appears complete or not at all."""
+    (each estimate over R replicate trials). The folder appears complete or not at all.
+    With --posterior replicate r runs under posterior draw r (the single trial written
+    under draw 0), so the share rejecting is assurance, not power at fixed parameters."""
     from .trials.runner import run_replicates, run_trial, write_trial
 
     with _input_errors(resumable=replicates > 1):
@@ -727,16 +791,22 @@ def trial(
             raise InputError(f"--replicates must be a positive integer, got {replicates}")
         _check_out(out, force)
         s = _spec_with_seed(spec, seed)
+        source = _parameter_source(posterior)
+        thetas = None if source is None else source.draws(replicates, s.seed)
         if not _have_h5py():
             _fail("writing latent.nc needs the h5py package (pip install h5py)", code=1)
         with _stage_progress(_console(stderr=True), quiet) as prog:
             cb = _StageTasks(prog)
-            result = run_trial(s, progress=cb)
+            result = run_trial(s, progress=cb, theta=None if thetas is None else thetas[0])
             rep = (run_replicates(s, replicates, workers=workers, progress=cb,
-                                  checkpoint=_checkpoint_dir(out))
+                                  checkpoint=_checkpoint_dir(out), parameter_draws=thetas)
                    if replicates > 1 else None)
         _check_out(out, force)
-        write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx))
+        write_trial(result, out, force=force, replicates=rep, command=_command_line(ctx),
+                    posterior=None if source is None else {
+                        **source.provenance(), "draws": replicates,
+                        "assignment": "replicate r runs under draw r of "
+                                      "draws(replicates, seed); the single trial under draw 0"})
         shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
         _write_report(out, report)
 
@@ -767,7 +837,8 @@ def trial(
         table.add_column("effect")
         table.add_column("mean estimate", justify="right")
         table.add_column("2.5-97.5%", justify="right")
-        table.add_column("rejecting (95% CI)", justify="right")
+        table.add_column("assurance (95% CI)" if thetas is not None
+                         else "rejecting (95% CI)", justify="right")
         table.add_column("failed", justify="right")
         for name, a in rep["analyses"].items():
             sm = a["summary"]
@@ -823,6 +894,7 @@ def power(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", help="Run the replicates on this Dask scheduler "
         "(tcp://host:8786) instead of local processes.", show_default=False)] = None,
+    posterior: PosteriorOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html (needs "
@@ -830,7 +902,9 @@ def power(
     quiet: QuietOption = False,
 ) -> None:
     """Power by simulation: run --replicates trials at each N in --n, print power with a
-    95% CI per N and the N for 80% power; with --out write power.json and power.png."""
+    95% CI per N and the N for 80% power; with --out write power.json and power.png. With
+    --posterior replicate r (at every N) runs under posterior draw r: the curve is then
+    assurance (power averaged over parameter uncertainty)."""
     from .trials.power import plot_power, power_curve
 
     with _input_errors(resumable=out is not None):
@@ -844,6 +918,8 @@ def power(
         s = _spec_with_seed(spec, seed)
         if not 0.0 < alpha < 1.0:
             raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+        source = _parameter_source(posterior)
+        thetas = None if source is None else source.draws(replicates, s.seed)
         from .analysis.scale import executor
 
         with _stage_progress(_console(stderr=True), quiet) as prog, \
@@ -851,7 +927,11 @@ def power(
             curve = power_curve(s, ns=ns, replicates=replicates, analysis=outcome,
                                 alpha=alpha, executor=pool, workers=workers,
                                 progress=_StageTasks(prog),
-                                checkpoint=None if out is None else _checkpoint_dir(out))
+                                checkpoint=None if out is None else _checkpoint_dir(out),
+                                parameter_draws=thetas)
+        if source is not None:
+            curve["posterior"] = {**source.provenance(), "draws": replicates,
+                                  "assignment": "replicate r runs under draw r at every N"}
         if out is not None:
             _check_out(out, force)
             target = out.absolute()
@@ -862,14 +942,15 @@ def power(
             shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
             _write_report(target, report)
 
-    table = Table(title=Text(f"{curve['trial']}: power of {curve['analysis']} "
+    kind = "assurance" if source is not None else "power"
+    table = Table(title=Text(f"{curve['trial']}: {kind} of {curve['analysis']} "
                              f"({curve['method']}: {curve['effect']}; {curve['significance']}),"
                              f" {replicates} replicates per N"),
                   title_justify="left", caption_justify="left",
                   caption=Text(f"wrote {out.absolute()}: power.json, power.png")
                   if out is not None else None)
     table.add_column("N", justify="right")
-    table.add_column("power", justify="right")
+    table.add_column(kind, justify="right")
     table.add_column("95% CI", justify="right")
     table.add_column("mean estimate", justify="right")
     table.add_column("failed", justify="right")
@@ -880,9 +961,87 @@ def power(
                       str(p["n_failed"]), str(p["n_wrong_direction"]))
     console = _console()
     console.print(table)
-    console.print(Text(f"N for {curve['target']:.0%} power "
+    console.print(Text(f"N for {curve['target']:.0%} {kind} "
                        f"(probit(power) ~ sqrt(N) over all replicates): "
                        f"{curve['n_for_power']['text']}"))
+
+
+# --------------------------------------------------------------------------- predict
+@app.command()
+def predict(
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML of a "
+                                         "perinatal trial (e.g. "
+                                         "examples/prenatal_more_trial.toml).",
+                                         show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: predict.json and "
+                                      "predict.png.", show_default=False)],
+    posterior: Annotated[str, typer.Option(
+        "--posterior", metavar="shipped|PATH|prior", help="Parameter draws: the shipped "
+        "posterior, a posterior JSON file or the prior.")] = "shipped",
+    draws: Annotated[int, typer.Option("--draws", min=2, help="Parameter draws for the "
+                                       "effects.")] = 20,
+    n: Annotated[int, typer.Option("--n", min=2, help="Dyads per arm and draw (the same "
+                                   "dyads in every arm and draw).")] = 200,
+    power_n: Annotated[str, typer.Option("--power-n", help="Total trial sizes for the "
+                                         "assurance curve on attachment security, "
+                                         "comma-separated, or 'none'.")] = "300,900",
+    power_replicates: Annotated[int, typer.Option(
+        "--power-replicates", min=1, help="Replicate trials per size (replicate r under "
+        "draw r).")] = 20,
+    analysis: Annotated[str | None, typer.Option(
+        "--analysis", help="The attachment-security analysis (default: the spec's ssp "
+        "'secure' analysis).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the spec's).",
+                                             show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+    = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Posterior-predictive effects of a perinatal trial's arms (MORE in pregnancy vs
+    postpartum vs usual care) on opioid use, NOWS, parenting, attachment security and child
+    well-being, with 90% intervals over parameter draws, how much of each comes from the
+    pregnancy-only parameters (held at their priors), and the N for 80% assurance on
+    attachment security. Resumable: finished power replicates are kept in OUT.checkpoint/."""
+    from ._io import atomic_text
+    from .prediction import plot_prediction
+    from .prediction import predict as run_prediction
+
+    with _input_errors(resumable=True):
+        _check_out(out, force)
+        ns = [] if power_n.strip().lower() == "none" else _parse_ns(power_n)
+        s = _spec_with_seed(spec, seed)
+        source = _parameter_source(posterior)
+        with _stage_progress(_console(stderr=True), quiet) as prog:
+            result = run_prediction(s, source, draws=draws, dyads=n, power_ns=ns,
+                                    power_replicates=power_replicates, analysis=analysis,
+                                    checkpoint=_checkpoint_dir(out),
+                                    progress=_StageTasks(prog))
+        result.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
+                       "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "spec": str(spec)})
+        _check_out(out, force)
+        with atomic_dir(out.absolute(), force=force) as tmp:
+            atomic_text(tmp / "predict.json", json.dumps(result, indent=2, allow_nan=False))
+            plot_prediction(result, tmp / "predict.png")
+        shutil.rmtree(_checkpoint_dir(out), ignore_errors=True)
+    p = result["posterior"]
+    t = Table(title=Text(f"{result['trial']}: posterior-predictive effects, {draws} draws "
+                         f"({p['source']}), {n} dyads per arm, seed {result['seed']}"),
+              caption=Text(f"{result['statement']} Wrote {out.absolute()}: predict.json, "
+                           "predict.png"), title_justify="left", caption_justify="left")
+    for col in ("contrast", "outcome", "median", "90% interval", "from pregnancy-only"):
+        t.add_column(col, justify="left" if col in ("contrast", "outcome") else "right")
+    for e in result["effects"]:
+        share = e["share_from_pregnancy_only"]
+        t.add_row(Text(e["contrast"]), Text(e["label"]), _fmt(e["median"]),
+                  "-" if e["median"] is None else f"{e['q05']:.3g} to {e['q95']:.3g}",
+                  "-" if share is None else f"{share:.0%}")
+    console = _console()
+    console.print(t)
+    ap = result["attachment_power"]
+    if ap is not None:
+        console.print(Text(f"N for {ap['target']:.0%} assurance on {ap['analysis']}: "
+                           f"{ap['n_for_target']['text']}"))
 
 
 # --------------------------------------------------------------------------- mechanisms

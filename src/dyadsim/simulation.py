@@ -135,6 +135,7 @@ def simulate(
     chunk_size: int = CHUNK,
     dyad_ids: np.ndarray | None = None,
     nodes: Sequence[str] | None = None,
+    row_params: Mapping[str, np.ndarray] | None = None,
 ) -> xr.Dataset:
     """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
     pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
@@ -148,6 +149,9 @@ def simulate(
     ``dyad_ids`` (default ``0..dyads-1``) names the dyads to run: a dyad's result depends
     only on (seed, id), which is how a trial runs each arm on its own randomised dyads.
     ``nodes`` limits the recorded trajectories to these nodes (default: all).
+    ``row_params`` gives parameters one value per dyad (arrays of length ``dyads``, e.g.
+    each dyad's posterior draw), replacing their run-wide value; ``attrs['parameters']``
+    then holds the run-wide values only.
     """
     sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
     unknown = set(sc) - SCENARIO_KEYS
@@ -211,6 +215,11 @@ def simulate(
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
     p_j = {k: jnp.float32(v) for k, v in pars.items()}
+    rows = {k: np.asarray(v, np.float32) for k, v in (row_params or {}).items()}
+    bad_rows = [k for k, v in rows.items() if k not in p_j or v.shape != (n,)]
+    if bad_rows:
+        raise ScenarioError(f"row_params[{bad_rows[0]!r}] must be a declared parameter with "
+                            "one value per dyad")
     names, spec = init_spec(pop)
     spec_j = {k: jnp.asarray(v) for k, v in spec.items()}
     do_mask = {k: jnp.bool_(k in do_) for k in NODE_IDS}
@@ -225,7 +234,9 @@ def simulate(
         for k, v in sched.arrays.items():
             part = v[first:first + m]
             sched_c[k] = jnp.asarray(np.resize(part, chunk_size) if m < chunk_size else part)
-        traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_j, spec_j, bool(pop.pregnancy),
+        p_c = {**p_j, **{k: jnp.asarray(np.resize(v[first:first + m], chunk_size))
+                         for k, v in rows.items()}}
+        traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_c, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  total, n_periods=n_periods, period=period,
                                  record=keep if rec != "none" else ())

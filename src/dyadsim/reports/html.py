@@ -93,6 +93,29 @@ def _changed(parameters: Mapping[str, float]) -> list[tuple[str, str, str, str]]
     return rows
 
 
+def _posterior_text(p: Any, none: str) -> str:
+    """The run's parameter uncertainty in words: which posterior (path, method, targets
+    hash, version) and how many draws; ``none`` when the run had none."""
+    if not p:
+        return none
+    if not isinstance(p, Mapping):
+        return str(p)
+    parts = [str(p.get("source"))]
+    if p.get("path"):
+        parts.append(str(p["path"]))
+    if p.get("method"):
+        parts.append(f"method: {p['method']}")
+    if p.get("targets_hash"):
+        parts.append(f"targets_hash {str(p['targets_hash'])[:12]}")
+    if p.get("dyadsim_version"):
+        parts.append(f"fitted with dyadsim {p['dyadsim_version']}")
+    if p.get("draws"):
+        parts.append(f"{p['draws']} draws")
+    if p.get("assignment"):
+        parts.append(str(p["assignment"]))
+    return "; ".join(parts)
+
+
 def _what_was_run(items: Sequence[tuple[str, Any]], changed: Sequence[Sequence[str]],
                   changed_note: str = "") -> str:
     rows = [(k, v) for k, v in items if v not in (None, "", [], {})]
@@ -200,8 +223,8 @@ def simulation_report(ds: xr.Dataset | None, summary: Mapping[str, Any],
                                     for i in interventions) or "none"),
         ("clamped nodes (do)", ", ".join(f"{k} = {v:g}" for k, v in
                                          (meta.get("do") or {}).items()) or "none"),
-        ("posterior", meta.get("posterior") or "none: parameters as listed (defaults unless "
-                                                "changed below)"),
+        ("posterior", _posterior_text(meta.get("posterior"), "none: parameters as listed "
+                                      "(defaults unless changed below)")),
         ("dyadsim version", meta.get("dyadsim_version")),
         ("git commit", meta.get("git_commit")),
         ("command", meta.get("command")),
@@ -327,7 +350,8 @@ def _trial_dir(run: Path) -> str:
         ("seed", results.get("seed")),
         ("replicate", results.get("replicate")),
         ("replicates", manifest.get("replicates")),
-        ("posterior", manifest.get("posterior") or "none: parameters as listed"),
+        ("posterior", _posterior_text(manifest.get("posterior"),
+                                      "none: parameters as listed")),
         ("dyadsim version", manifest.get("dyadsim_version")),
         ("git commit", manifest.get("git_commit")),
         ("command", manifest.get("command")),
@@ -444,7 +468,8 @@ def _power_dir(run: Path) -> str:
                           f"{curve.get('effect')})"),
              ("significance", curve.get("significance")), ("alpha", curve.get("alpha")),
              ("replicates per N", curve.get("replicates")), ("seed", curve.get("seed")),
-             ("posterior", curve.get("posterior") or "none: default parameters"),
+             ("posterior", _posterior_text(curve.get("posterior"),
+                                           "none: default parameters")),
              ("N for target power", figures.n_for_target(curve)[1] or "not reached")]
     uri, cap = figures.power_curve(curve)
     rows = [(p["n"], _fmt(p.get("power"), 2),

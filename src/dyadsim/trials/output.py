@@ -37,7 +37,8 @@ def replicates_table(rep: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def manifest(result: TrialResult, *, replicates: Mapping[str, Any] | None = None,
-             files: Sequence[str] = (), command: str | None = None) -> dict[str, Any]:
+             files: Sequence[str] = (), command: str | None = None,
+             posterior: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from .. import __version__
 
     m = {
@@ -56,6 +57,7 @@ def manifest(result: TrialResult, *, replicates: Mapping[str, Any] | None = None
         "population": json.loads(result.latent.attrs.get("population", "null"))
         if result.latent is not None else None,
         "parameters": result.parameters,
+        "posterior": None if posterior is None else dict(posterior),
         "files": list(files),
     }
     return _jsonable(m)
@@ -63,10 +65,12 @@ def manifest(result: TrialResult, *, replicates: Mapping[str, Any] | None = None
 
 def write_trial(result: TrialResult, out_dir: str | Path, *, force: bool = False,
                 replicates: Mapping[str, Any] | None = None,
-                command: str | None = None) -> Path:
+                command: str | None = None,
+                posterior: Mapping[str, Any] | None = None) -> Path:
     """Write ``data.parquet``, ``latent.nc`` (h5netcdf), ``results.json`` and
     ``manifest.json`` (plus ``replicates.json`` and ``replicates.parquet`` when
-    ``replicates``, a :func:`run_replicates` result, is given) into ``out_dir``. The folder
+    ``replicates``, a :func:`run_replicates` result, is given) into ``out_dir``;
+    ``posterior``: the provenance of the parameter draws the run carried, if any. The folder
     appears complete or not at all (written to a temporary folder, then renamed); an
     existing non-empty folder is replaced only with ``force``."""
     out = Path(out_dir).absolute()
@@ -74,7 +78,8 @@ def write_trial(result: TrialResult, out_dir: str | Path, *, force: bool = False
     files = ["data.parquet", "latent.nc", "results.json", "manifest.json"]
     if replicates is not None:
         files += ["replicates.json", "replicates.parquet"]
-    man = manifest(result, replicates=replicates, files=files, command=command)
+    man = manifest(result, replicates=replicates, files=files, command=command,
+                   posterior=posterior)
     with atomic_dir(out, force=force) as tmp:
         result.data.to_parquet(tmp / "data.parquet", index=False)
         latent = result.latent.copy()

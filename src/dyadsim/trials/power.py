@@ -62,7 +62,9 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
                 executor: cf.Executor | None = None, workers: int | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
                 seed: int | None = None, target: float = 0.8,
-                checkpoint: str | Path | None = None) -> dict[str, Any]:
+                checkpoint: str | Path | None = None,
+                parameter_draws: Sequence[Mapping[str, float]] | None = None
+                ) -> dict[str, Any]:
     """Power of ``analysis`` (default: the spec's primary analysis, else its first) at
     each total sample size in ``ns``, from ``replicates`` replicate trials per N.
 
@@ -73,6 +75,9 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
     :func:`n_for_power`). ``progress(stage, done, total)`` gets stages
     ``"N=<n> simulating"`` and ``"N=<n> analysing"``. ``checkpoint``: a folder (one
     sub-folder per N) where finished replicates are kept, so an interrupted curve resumes.
+    ``parameter_draws``: replicate ``r`` at every N runs under draw ``r`` (e.g. posterior
+    draws); the curve is then assurance, the probability of success averaged over
+    parameter uncertainty (O'Hagan, Stevens & Campbell 2005), not power at fixed parameters.
     """
     base = load_spec(spec)
     if seed is not None:
@@ -104,7 +109,8 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
             rep = run_replicates(s, replicates, executor=ex, workers=ex_workers,
                                  progress=cb, analyses=[name],
                                  checkpoint=None if checkpoint is None
-                                 else Path(checkpoint) / f"n{n}")
+                                 else Path(checkpoint) / f"n{n}",
+                                 parameter_draws=parameter_draws)
             a = rep["analyses"][name]
             rows = a["replicates"]
             ests = np.array([r["estimate"] for r in rows if r["estimate"] is not None], float)
@@ -141,7 +147,11 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
         "ci_method": "Wilson score 95% (statsmodels proportion_confint)",
         "target": target,
         "points": points,
+        "assurance": parameter_draws is not None,
     }
+    if parameter_draws is not None:
+        curve["power_definition"] = ("assurance: " + curve["power_definition"] + "; replicate "
+                                     "r runs under parameter draw r")
     curve["n_for_power"] = n_for_power(points, target)
     return _jsonable(curve)
 

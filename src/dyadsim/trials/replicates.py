@@ -107,7 +107,8 @@ def _batches(spec: TrialSpec, plan: Plan, replicates: int) -> list[list[int]]:
 
 
 def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
-                     replicates: int) -> tuple[Path, dict[int, dict[str, Any]]]:
+                     replicates: int, draws: Any = None
+                     ) -> tuple[Path, dict[int, dict[str, Any]]]:
     """The checkpoint folder (created) and the replicates already finished in it.
 
     A checkpoint belongs to one spec and one list of analyses (a fingerprint in
@@ -118,6 +119,8 @@ def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
     from .. import __version__
 
     ident = {"spec": spec.to_dict(), "analyses": list(names), "version": __version__}
+    if draws is not None:
+        ident["parameter_draws"] = draws
     finger = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
     meta = path / "checkpoint.json"
     if meta.exists():
@@ -142,7 +145,9 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
                    executor: cf.Executor | None = None, workers: int | None = None,
                    progress: Progress | None = None, analyses: Sequence[str] | None = None,
                    seed: int | None = None,
-                   checkpoint: str | Path | None = None) -> dict[str, Any]:
+                   checkpoint: str | Path | None = None,
+                   parameter_draws: Sequence[Mapping[str, float]] | None = None,
+                   ) -> dict[str, Any]:
     """Run ``replicates`` replicate trials (ids and seeds as in the module docstring) and
     summarise every analysis (or only those named in ``analyses``) over them.
 
@@ -161,6 +166,10 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
     :func:`summarize_replicates`, ``share_significant`` with a Wilson CI, estimate
     percentiles, and ``replicates``: the per-replicate estimate, CI, p, significant,
     error), ``arms`` (mean n per arm), ``dropout`` (mean overall share) and the seeds.
+
+    ``parameter_draws`` (e.g. ``Posterior.draws(replicates, seed)``): replicate ``r`` runs
+    under draw ``r`` (:func:`dyadsim.trials.trial.draw_parameters`), so the replicates carry
+    parameter uncertainty as well as sampling noise and power becomes assurance.
     """
     spec = prepare(spec, seed)
     if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) \
@@ -180,10 +189,18 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
                                  f"{', '.join(names) or 'none'}")
         names = [a for a in names if a in set(analyses)]
     plan = plan_trial(spec)
+    thetas = None
+    if parameter_draws is not None:
+        if len(parameter_draws) < replicates:
+            raise TrialSpecError(f"{replicates} replicates need as many parameter draws, got "
+                                 f"{len(parameter_draws)}")
+        thetas = {r: dict(parameter_draws[r]) for r in range(replicates)}
     results: dict[int, dict[str, Any]] = {}
     ckpt = None
     if checkpoint is not None:
-        ckpt, results = _checkpoint_open(checkpoint, spec, names, replicates)
+        ckpt, results = _checkpoint_open(checkpoint, spec, names, replicates,
+                                         None if thetas is None else
+                                         [thetas[r] for r in range(replicates)])
     batches = [[r for r in b if r not in results] for b in _batches(spec, plan, replicates)]
     batches = [b for b in batches if b]
 
@@ -209,8 +226,8 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
         max_pending = 2 * (workers or default_workers()) + 2
         pending: set[cf.Future] = set()
         for reps in batches:
-            assignment = assign(spec, plan, reps, sim_progress)
-            pays, _ = payloads(spec, plan, reps, assignment, sim_progress)
+            assignment = assign(spec, plan, reps, sim_progress, thetas)
+            pays, _ = payloads(spec, plan, reps, assignment, sim_progress, thetas=thetas)
             for r in reps:
                 pay = pays.pop(r)
                 if ex is None:
@@ -242,6 +259,9 @@ def run_replicates(spec: TrialSpec | str | Path | Mapping[str, Any], replicates:
         "arms_mean_n": arms_n,
         "dropout_mean": float(np.mean([p["results"]["dropout"]["overall"] for p in per_rep])),
         "analyses": _summaries(spec, per_rep, names, alpha),
+        "parameter_draws": None if thetas is None else
+        "replicate r runs under parameter draw r: power is assurance (averaged over "
+        "parameter uncertainty)",
     })
 
 

@@ -45,7 +45,8 @@ from .plan import OUTCOME_READS, Plan, plan_trial
 from .randomisation import randomize, stratum_codes
 from .spec import TrialSpec, TrialSpecError, load_spec
 
-__all__ = ["SEED_DERIVATION", "TrialResult", "replicate_seed_sequence", "run_trial"]
+__all__ = ["SEED_DERIVATION", "TrialResult", "draw_parameters", "replicate_seed_sequence",
+           "run_trial", "simulate_arm"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -126,8 +127,47 @@ def _schedule(plan: Plan, arm: int, n: int):
     return sched
 
 
+Thetas = Mapping[int, Mapping[str, float]]
+
+
+def draw_parameters(plan: Plan, theta: Mapping[str, float], arm: int | None) -> dict[str, float]:
+    """The parameters an arm runs with under parameter draw ``theta`` (a posterior draw):
+    the population's own values shifted by the draw's departure from the defaults
+    (:func:`dyadsim.calibration.prior.apply_to_population`, as calibration replicates a
+    study), then the arm's interventions' parameters."""
+    from ..calibration.prior import apply_to_population
+
+    out = apply_to_population(theta, plan.population.params)
+    return {**out, **({} if arm is None else plan.arm_params[arm])}
+
+
+def _row_params(plan: Plan, thetas: Thetas | None, counts: Mapping[int, int],
+                arm: int | None) -> dict[str, np.ndarray] | None:
+    """Per-dyad arrays of every declared parameter: replicate ``r``'s ``counts[r]`` dyads
+    under its draw (one compiled shape whatever the draws hold)."""
+    if thetas is None:
+        return None
+    from ..model.params import PARAMS
+
+    full = {r: draw_parameters(plan, thetas[r], arm) for r in counts}
+    return {k: np.concatenate([np.full(c, full[r].get(k, p.default), np.float32)
+                               for r, c in counts.items()])
+            for k, p in PARAMS.items()}
+
+
+def simulate_arm(spec: TrialSpec, plan: Plan, ids: np.ndarray, arm: int | None, *,
+                 thetas: Thetas | None = None, counts: Mapping[int, int] | None = None,
+                 record: str = "daily", progress: Callable[[int], None] | None = None):
+    """Simulate arm ``arm`` of the trial (None: no intervention) for dyads ``ids``, as the
+    trial runs it; with ``thetas``, consecutive blocks of ``counts[key]`` dyads run under
+    draw ``thetas[key]``. ``record="none"`` keeps only the per-dyad outcomes."""
+    return _simulate(spec, plan, ids, arm, progress,
+                     _row_params(plan, thetas, counts or {}, arm), record)
+
+
 def _simulate(spec: TrialSpec, plan: Plan, ids: np.ndarray, arm: int | None,
-              progress: Callable[[int], None] | None = None):
+              progress: Callable[[int], None] | None = None,
+              row_params: Mapping[str, np.ndarray] | None = None, record: str = "daily"):
     from ..simulation import simulate
 
     params = {} if arm is None else dict(plan.arm_params[arm])
@@ -135,15 +175,16 @@ def _simulate(spec: TrialSpec, plan: Plan, ids: np.ndarray, arm: int | None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return simulate(_scenario(spec), dyads=int(len(ids)), seed=spec.seed,
-                        start=plan.sim_start, horizon=plan.sim_horizon, record="daily",
+                        start=plan.sim_start, horizon=plan.sim_horizon, record=record,
                         nodes=plan.nodes, schedule=sched, dyad_ids=ids.astype(np.int64),
-                        params=params, progress=progress)
+                        params=params, progress=progress, row_params=row_params)
 
 
 def _baseline_strata(spec: TrialSpec, plan: Plan, ids: np.ndarray,
-                     progress: Callable[[int], None] | None) -> np.ndarray:
+                     progress: Callable[[int], None] | None,
+                     row_params: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Stratum nodes at study day 0 of a run without intervention (dyads x strata)."""
-    ds = _simulate(spec, plan, ids, None, progress)
+    ds = _simulate(spec, plan, ids, None, progress, row_params)
     return np.column_stack([ds[s].values[:, plan.run_in] for s in spec.randomization.strata])
 
 
@@ -162,8 +203,9 @@ def _outcome_names(plan: Plan) -> list[str]:
 
 def payloads(spec: TrialSpec, plan: Plan, reps: Sequence[int],
               assignments: Mapping[int, np.ndarray], progress: Callable[[int], None] | None,
-              keep_datasets: bool = False):
-    """Simulate every arm once for all replicates in ``reps``; split per replicate."""
+              keep_datasets: bool = False, thetas: Thetas | None = None):
+    """Simulate every arm once for all replicates in ``reps``; split per replicate.
+    ``thetas[r]``: replicate ``r``'s parameter draw (its dyads run under it)."""
     n = spec.n
     outs = _outcome_names(plan)
     pay: dict[int, dict[str, Any]] = {}
@@ -181,7 +223,8 @@ def payloads(spec: TrialSpec, plan: Plan, reps: Sequence[int],
         ids = np.concatenate([r * n + pos[r] for r in reps]).astype(np.int64)
         if ids.size == 0:
             continue
-        ds = _simulate(spec, plan, ids, a, progress)
+        per_dyad = _row_params(plan, thetas, {r: pos[r].size for r in reps}, a)
+        ds = _simulate(spec, plan, ids, a, progress, per_dyad)
         start = 0
         for r in reps:
             k = pos[r].size
@@ -204,13 +247,15 @@ def payloads(spec: TrialSpec, plan: Plan, reps: Sequence[int],
 
 
 def assign(spec: TrialSpec, plan: Plan, reps: Sequence[int],
-            progress: Callable[[int], None] | None) -> dict[int, np.ndarray]:
+            progress: Callable[[int], None] | None,
+            thetas: Thetas | None = None) -> dict[int, np.ndarray]:
     n = spec.n
     r_ = spec.randomization
     strata: dict[int, np.ndarray | None] = {r: None for r in reps}
     if r_.method == "stratified":
         ids = np.concatenate([np.arange(r * n, r * n + n) for r in reps]).astype(np.int64)
-        values = _baseline_strata(spec, plan, ids, progress)
+        values = _baseline_strata(spec, plan, ids, progress,
+                                  _row_params(plan, thetas, dict.fromkeys(reps, n), None))
         for i, r in enumerate(reps):
             strata[r] = stratum_codes(values[i * n:(i + 1) * n])
     alloc = [a.allocation for a in spec.arms]
@@ -300,10 +345,12 @@ def prepare(spec: TrialSpec | str | Path | Mapping[str, Any], seed: int | None) 
     return s
 
 
-def _arm_parameters(plan: Plan, spec: TrialSpec) -> dict[str, dict[str, float]]:
+def _arm_parameters(plan: Plan, spec: TrialSpec,
+                    theta: Mapping[str, float] | None = None) -> dict[str, dict[str, float]]:
     from ..model.params import Parameters
 
-    return {arm.name: Parameters({**plan.population.params, **plan.arm_params[i]}).to_dict()
+    return {arm.name: Parameters(draw_parameters(plan, theta, i) if theta is not None else
+                                 {**plan.population.params, **plan.arm_params[i]}).to_dict()
             for i, arm in enumerate(spec.arms)}
 
 
@@ -315,10 +362,13 @@ def plan_info(plan: Plan) -> dict[str, Any]:
 
 
 def run_trial(spec: TrialSpec | str | Path | Mapping[str, Any], *, seed: int | None = None,
-              replicate: int = 0, progress: Progress | None = None) -> TrialResult:
+              replicate: int = 0, progress: Progress | None = None,
+              theta: Mapping[str, float] | None = None) -> TrialResult:
     """Run one in-silico trial (replicate ``replicate`` of the design; see the module
     docstring for the seeds). ``progress(stage, done, total)`` is called as dyads are
-    simulated (stage ``"simulating"``) and once the analysis is done (``"analysing"``)."""
+    simulated (stage ``"simulating"``) and once the analysis is done (``"analysing"``).
+    ``theta``: a parameter draw (e.g. a posterior draw) the trial runs under
+    (:func:`draw_parameters`)."""
     import xarray as xr
 
     spec = prepare(spec, seed)
@@ -337,15 +387,16 @@ def run_trial(spec: TrialSpec | str | Path | Mapping[str, Any], *, seed: int | N
         if progress is not None:
             progress("simulating", done[0], sims)
 
-    assignment = assign(spec, plan, [replicate], sim_progress)
+    thetas = None if theta is None else {replicate: theta}
+    assignment = assign(spec, plan, [replicate], sim_progress, thetas)
     pays, datasets = payloads(spec, plan, [replicate], assignment, sim_progress,
-                               keep_datasets=True)
+                               keep_datasets=True, thetas=thetas)
     pay = pays[replicate]
     out = analyse_replicate(spec, replicate, pay, plan=plan)
     if progress is not None:
         progress("analysing", 1, 1)
 
-    parameters = _arm_parameters(plan, spec)
+    parameters = _arm_parameters(plan, spec, theta)
     parts = []
     for a, ds in datasets[replicate]:
         ds = ds.copy()
