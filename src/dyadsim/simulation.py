@@ -136,6 +136,7 @@ def simulate(
     dyad_ids: np.ndarray | None = None,
     nodes: Sequence[str] | None = None,
     row_params: Mapping[str, np.ndarray] | None = None,
+    row_seeds: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
     pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
@@ -152,6 +153,9 @@ def simulate(
     ``row_params`` gives parameters one value per dyad (arrays of length ``dyads``, e.g.
     each dyad's posterior draw), replacing their run-wide value; ``attrs['parameters']``
     then holds the run-wide values only.
+    ``row_seeds`` gives each dyad its own seed (one per dyad): a dyad then gets exactly the
+    result it would get in a run with that seed, so replications with different seeds
+    batch into one call.
     """
     sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
     unknown = set(sc) - SCENARIO_KEYS
@@ -220,6 +224,9 @@ def simulate(
     if bad_rows:
         raise ScenarioError(f"row_params[{bad_rows[0]!r}] must be a declared parameter with "
                             "one value per dyad")
+    if row_seeds is not None and (np.shape(row_seeds) != (n,) or np.min(row_seeds) < 0
+                                  or np.max(row_seeds) >= 2**31):
+        raise ScenarioError("row_seeds must hold one seed in [0, 2^31) per dyad")
     names, spec = init_spec(pop)
     spec_j = {k: jnp.asarray(v) for k, v in spec.items()}
     do_mask = {k: jnp.bool_(k in do_) for k in NODE_IDS}
@@ -236,7 +243,9 @@ def simulate(
             sched_c[k] = jnp.asarray(np.resize(part, chunk_size) if m < chunk_size else part)
         p_c = {**p_j, **{k: jnp.asarray(np.resize(v[first:first + m], chunk_size))
                          for k, v in rows.items()}}
-        traj, acc, _ = run_chunk(jnp.asarray(ids), sd, p_c, spec_j, bool(pop.pregnancy),
+        seed_c = sd if row_seeds is None else \
+            jnp.asarray(np.resize(np.asarray(row_seeds, np.int32)[first:first + m], chunk_size))
+        traj, acc, _ = run_chunk(jnp.asarray(ids), seed_c, p_c, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  total, n_periods=n_periods, period=period,
                                  record=keep if rec != "none" else ())

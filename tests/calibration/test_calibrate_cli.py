@@ -154,3 +154,34 @@ def test_bad_input_is_one_line_exit_2(targets_file, tmp_path, extra, message):
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_recovery_on_the_model_posterior_covers_the_truth(tmp_path):
+    """Targets simulated from a known parameter set (the share of days on MOUD and NOWS of
+    the cohort above at moud.stop_logit = -5.5, inside its bounds and not its default), then
+    calibrated with 24 runs: the 95% posterior interval of moud.stop_logit covers -5.5 and
+    is narrower than the prior's."""
+    import numpy as np
+
+    from dyadsim.calibration.prior import prior_interval
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+
+    truth = {"moud.stop_logit": -5.5}
+    p = tmp_path / "truth.toml"
+    p.write_text(SMALL_TARGETS)
+    (study,) = studies_of(load_targets(p))
+    observed = replicate_study(study, truth, seed=12345)
+    text = SMALL_TARGETS.replace("value = 0.579", f"value = {observed['nows_share']}")
+    text = text.replace("value = 0.6", f"value = {observed['moud_share']}")
+    p.write_text(text)
+    result = calibrate(load_targets(p), store=ReplicationStore(tmp_path / "r.jsonl"),
+                       settings=settings_for_budget(24, 2), seed=4, names=NAMES)
+    post = result.posterior
+    assert "moud.stop_logit" in post.parameters
+    col = post.samples[:, post.parameters.index("moud.stop_logit")]
+    order = np.argsort(col)
+    cdf = np.cumsum(post.weights[order]) / post.weights.sum()
+    lo, hi = np.interp([0.025, 0.975], cdf, col[order])
+    assert lo <= truth["moud.stop_logit"] <= hi, (lo, hi)
+    prior_lo, prior_hi = prior_interval("moud.stop_logit", 0.95)
+    assert hi - lo < prior_hi - prior_lo, ((lo, hi), (prior_lo, prior_hi))

@@ -31,7 +31,7 @@ from .replicate import (
     ReplicationStore,
     Study,
     code_hash,
-    replicate_study,
+    replicate_batch,
     replication_seed,
     studies_of,
 )
@@ -40,6 +40,9 @@ from .targets import Target, TargetSet, observed_se
 __all__ = ["Calibration", "calibrate", "observations_of", "prior_space", "settings_for_budget"]
 
 Progress = Callable[[str, int, int], None]
+
+#: Parameter sets of a cohort study simulated in one engine call (a per-dyad batch).
+BATCH = 8
 
 #: Below this many finite replications an output is not emulated (statistic undefined).
 MIN_DEFINED_SHARE = 0.5
@@ -109,10 +112,6 @@ def _arms_n(targets: TargetSet, t: Target) -> tuple[float, float] | None:
     return tuple(spec.n * alloc[a] / tot for a in t.measure.contrast)
 
 
-def _replicate_task(study: Study, theta: Mapping[str, float], seed: int) -> dict[str, Any]:
-    return replicate_study(study, theta, seed)
-
-
 def _value(values: Mapping[str, Any], o: _Output) -> float:
     v = values.get(o.target)
     if o.key is not None:
@@ -138,7 +137,7 @@ class _Simulator:
         thetas = [{k: float(v) for k, v in zip(self.names, row, strict=True)}
                   for row in values]
         results: dict[tuple[int, int], Mapping[str, Any]] = {}
-        todo, where = [], []
+        pending: dict[int, list[tuple[int, str, int, int]]] = {}
         for i, (theta, rid) in enumerate(zip(thetas, run_ids, strict=True)):
             rseed = replication_seed(self.seed, int(rid))
             for j, s in enumerate(self.studies):
@@ -147,24 +146,32 @@ class _Simulator:
                 if got is not None:
                     results[(i, j)] = got
                 else:
-                    todo.append((s, theta, rseed))
-                    where.append((i, j, key, int(rid)))
+                    pending.setdefault(j, []).append((i, key, int(rid), rseed))
+        tasks, where = [], []
+        for j, items in pending.items():
+            size = BATCH if self.studies[j].kind == "cohort_sim" else 1
+            for first in range(0, len(items), size):
+                part = items[first:first + size]
+                tasks.append((self.studies[j], [thetas[i] for i, *_ in part],
+                              [sd for *_, sd in part]))
+                where.append((j, part))
         total = len(thetas) * len(self.studies)
         finished = [len(results)]
 
-        def done(n: int, values: dict[str, Any]) -> None:
-            i, j, key, rid = where[n]
-            self.store.put(key, values, study=self.studies[j].label, run=rid,
-                           seed=todo[n][2], code=code_hash(), theta=todo[n][1])
-            results[(i, j)] = values
-            finished[0] += 1
+        def done(n: int, values: list[dict[str, Any]]) -> None:
+            j, part = where[n]
+            for (i, key, rid, rseed), v in zip(part, values, strict=True):
+                self.store.put(key, v, study=self.studies[j].label, run=rid, seed=rseed,
+                               code=code_hash(), theta=thetas[i])
+                results[(i, j)] = v
+            finished[0] += len(part)
             if self.progress is not None:
                 self.progress("simulating", finished[0], total)
 
         if self.progress is not None:
             self.progress("simulating", finished[0], total)
-        map_tasks(_replicate_task, todo, self.pool, done)
-        self.calls += len(todo)
+        map_tasks(replicate_batch, tasks, self.pool, done)
+        self.calls += sum(len(p) for _, p in where)
         self.seconds += time.perf_counter() - t0
         y = np.full((len(thetas), len(self.outputs)), math.nan)
         for i in range(len(thetas)):

@@ -51,6 +51,7 @@ __all__ = [
     "apply_to_population",
     "load_posterior",
     "prior_draws",
+    "prior_interval",
     "prior_scale",
     "shipped_posterior_path",
 ]
@@ -104,6 +105,12 @@ def prior_draws(n: int, seed: int, names: Sequence[str] | None = None) -> list[d
     u = np.clip(u, 1e-12, 1 - 1e-12)
     cols = {k: _pert_ppf(PARAMS[k], u[:, j]) for j, k in enumerate(names)}
     return [{k: float(cols[k][i]) for k in names} for i in range(n)]
+
+
+def prior_interval(name: str, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of a parameter's prior."""
+    lo, hi = _pert_ppf(PARAMS[name], np.array([(1 - level) / 2, (1 + level) / 2]))
+    return float(lo), float(hi)
 
 
 def apply_to_population(theta: Mapping[str, float],

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,8 +31,8 @@ from .prior import apply_to_population
 from .statistics import Groups, compute_statistic
 from .targets import Measure, Read, Target, TargetSet
 
-__all__ = ["ReplicationStore", "Study", "cohort_day", "code_hash", "replication_seed",
-           "replicate_study", "studies_of"]
+__all__ = ["ReplicationStore", "Study", "cohort_day", "code_hash", "replicate_batch",
+           "replication_seed", "replicate_study", "studies_of"]
 
 
 def cohort_day(text: str) -> tuple[str, int] | None:
@@ -214,20 +214,59 @@ def _trial_data(spec, theta: Mapping[str, float], seed: int) -> _Data:
     return _Data(arm, follow_up, reader)
 
 
+def _cohort_scenario(cohort, params: Mapping[str, float]) -> dict[str, Any]:
+    return {"population": {"preset": cohort.preset, "init": dict(cohort.init),
+                           "params": dict(params)}}
+
+
+def _cohort_base(cohort) -> dict[str, float]:
+    from ..model.populations import get_population
+
+    return {**get_population(cohort.preset).params, **cohort.params}
+
+
 def _cohort_sim_data(cohort, reads: list[Read], theta: Mapping[str, float],
                      seed: int) -> _Data:
-    from ..model.populations import get_population
     from ..simulation import simulate
 
-    base = {**get_population(cohort.preset).params, **cohort.params}
     nodes = sorted({r.node for r in reads if r.node is not None})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = simulate({"population": {"preset": cohort.preset, "init": dict(cohort.init),
-                                      "params": apply_to_population(theta, base)}},
+        ds = simulate(_cohort_scenario(cohort, apply_to_population(theta, _cohort_base(cohort))),
                       dyads=cohort.n, seed=int(seed), start=cohort.start,
                       horizon=cohort.horizon, record="daily" if nodes else "none",
                       nodes=nodes or None)
+    return _cohort_reader(ds)
+
+
+def _cohort_sim_batch(cohort, reads: list[Read], thetas: Sequence[Mapping[str, float]],
+                      seeds: Sequence[int]) -> list[_Data]:
+    """The replications of one cohort under several (parameter set, seed) pairs in one
+    engine call: the parameters that differ between sets and the seeds travel per dyad
+    (``simulate(row_params=..., row_seeds=...)``), so set i's dyads get exactly what
+    :func:`_cohort_sim_data` gives them alone."""
+    from ..model.params import Parameters
+    from ..simulation import simulate
+
+    nodes = sorted({r.node for r in reads if r.node is not None})
+    base = _cohort_base(cohort)
+    sets = [apply_to_population(theta, base) for theta in thetas]
+    n, k = cohort.n, len(sets)
+    keys = sorted({name for ps in sets for name in ps})
+    full = [Parameters(ps).to_dict() for ps in sets]
+    varying = {name: np.repeat(np.array([f[name] for f in full], np.float64), n)
+               for name in keys if any(f[name] != full[0][name] for f in full[1:])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = simulate(_cohort_scenario(cohort, sets[0]), dyads=n * k, seed=int(seeds[0]),
+                      start=cohort.start, horizon=cohort.horizon,
+                      record="daily" if nodes else "none", nodes=nodes or None,
+                      dyad_ids=np.tile(np.arange(n), k), row_params=varying,
+                      row_seeds=np.repeat(np.asarray(seeds, np.int64), n))
+    return [_cohort_reader(ds.isel(dyad=slice(i * n, (i + 1) * n))) for i in range(k)]
+
+
+def _cohort_reader(ds) -> _Data:
     n = ds.sizes["dyad"]
     days = int(ds.sizes.get("time", 0))
 
@@ -257,6 +296,17 @@ def _groups(t: Target, data: _Data) -> Groups:
                   follow_up=data.follow_up)
 
 
+def _statistics(study: Study, data: _Data) -> dict[str, float | dict[str, float] | None]:
+    out: dict[str, Any] = {}
+    for t in study.targets:
+        v = compute_statistic(t.statistic, _groups(t, data))
+        if isinstance(v, dict):
+            out[t.id] = {k: (x if math.isfinite(x) else None) for k, x in v.items()}
+        else:
+            out[t.id] = v if math.isfinite(v) else None
+    return out
+
+
 def replicate_study(study: Study, theta: Mapping[str, float], seed: int
                     ) -> dict[str, float | dict[str, float] | None]:
     """Simulate ``study`` once under ``theta`` with ``seed``; each of its targets' statistic
@@ -266,14 +316,20 @@ def replicate_study(study: Study, theta: Mapping[str, float], seed: int
         data = _cohort_sim_data(study.spec, reads, theta, seed)
     else:
         data = _trial_data(study.spec, theta, seed)
-    out: dict[str, Any] = {}
-    for t in study.targets:
-        v = compute_statistic(t.statistic, _groups(t, data))
-        if isinstance(v, dict):
-            out[t.id] = {k: (x if math.isfinite(x) else None) for k, x in v.items()}
-        else:
-            out[t.id] = v if math.isfinite(v) else None
-    return out
+    return _statistics(study, data)
+
+
+def replicate_batch(study: Study, thetas: Sequence[Mapping[str, float]],
+                    seeds: Sequence[int]) -> list[dict[str, float | dict[str, float] | None]]:
+    """``[replicate_study(study, theta, seed) for ...]``, the same numbers; a cohort study
+    runs its parameter sets in one engine call (a per-dyad parameter batch), a trial one
+    set at a time."""
+    if len(thetas) != len(seeds):
+        raise ValueError("one seed per parameter set is needed")
+    if study.kind != "cohort_sim" or len(thetas) == 1:
+        return [replicate_study(study, th, sd) for th, sd in zip(thetas, seeds, strict=True)]
+    reads = [r for t in study.targets for r in _reads(t)]
+    return [_statistics(study, d) for d in _cohort_sim_batch(study.spec, reads, thetas, seeds)]
 
 
 # ------------------------------------------------------------------------------ store

@@ -15,8 +15,11 @@ INIT_STREAM = 0
 
 
 def dyad_keys(seed, ids):
-    base = jax.random.PRNGKey(seed)
-    return jax.vmap(lambda i: jax.random.fold_in(base, i))(ids)
+    """One key per dyad: ``fold_in(PRNGKey(seed), id)``. ``seed`` is one seed for all, or
+    one per dyad (a batch of replications, each with its own seed, in one call): a row's
+    key is then the one it would get from its own seed alone."""
+    seeds = jnp.broadcast_to(jnp.asarray(seed), jnp.shape(ids))
+    return jax.vmap(lambda s, i: jax.random.fold_in(jax.random.PRNGKey(s), i))(seeds, ids)
 
 
 def day_draws(keys, day):
