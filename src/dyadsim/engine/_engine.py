@@ -21,7 +21,7 @@ from ..model import infant, outcomes, placement
 from ..model._core import RANDOM_EFFECTS
 from ..model.graph import NODE_BY_ID, NODE_IDS
 from ..model.populations import INIT_TARGETS, Population
-from ..model.skills import SKILLS, untrained_level
+from ..model.skills import SKILLS, trait_levels, untrained_level
 from ..model.step import ORDER, STATE_KEYS, step, unpack_draws
 from . import rng
 
@@ -106,12 +106,12 @@ def _fold(keys, i):
     return jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
 
 
-def _resting(node, p):
+def _resting(node, p, traits):
     nd = NODE_BY_ID[node]
     if nd.dynamics in ("relax", "derived"):
         return jax.nn.sigmoid(p[f"{node}.bias"])
     if nd.dynamics == "skill":
-        return jnp.asarray(untrained_level(node, p), jnp.float32)
+        return jnp.asarray(untrained_level(node, p, traits), jnp.float32)
     return jnp.asarray(0.0, jnp.float32)
 
 
@@ -130,11 +130,20 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
     vals = jax.vmap(lambda k: _draw_init(k, spec))(sub[:, 0])
     u = jax.vmap(lambda k: jax.random.uniform(k, (8,)))(sub[:, 1])
     z = jax.vmap(lambda k: jax.random.normal(k, (8,)))(sub[:, 2])
+    # Persistent person traits (their own stream: the draws above keep their meaning).
+    z_trait = jax.vmap(lambda k: jax.random.normal(k, (4,)))(_fold(sub[:, 2], 1))
+    traits = {
+        **trait_levels(p, z_trait[:, :2]),
+        "cognitive_appraisal.trait": p["individual.appraisal_sd"] * z_trait[:, 2],
+        "child_wellbeing.physical_trait": p["child_wellbeing.physical_trait_sd"]
+        * z_trait[:, 3],
+    }
     s = {}
     for i, n in enumerate(names):
         if n not in NODE_BY_ID:
             continue
-        rest = jnp.zeros(c, jnp.float32) if n in _INFANT_ZERO else jnp.full(c, _resting(n, p))
+        rest = (jnp.zeros(c, jnp.float32) if n in _INFANT_ZERO
+                else jnp.full(c, _resting(n, p, traits)))
         s[n] = jnp.where(spec["given"][i], vals[:, i], rest).astype(jnp.float32)
     for k in STATE_KEYS:
         if k not in s:
@@ -173,6 +182,7 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
                                       - 0.5 * p["individual.neuroadaptation_sd"] ** 2),
         "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]
                                            - 0.5 * p["individual.skill_responsiveness_sd"] ** 2),
+        **traits,
         "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_s": u[:, 2], "u.attach_ar": u[:, 3],
         "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1),
                                              concentration),

@@ -223,7 +223,8 @@ def child_wellbeing(s, p, dyad, clock, z, u):
     placed = weight("foster_placement", "child_wellbeing", s, p, dyad) * s["foster_placement"]
     share = p["child_wellbeing.cognitive_attachment_share"]
     inputs = {
-        "physical": -nows,
+        # the child's own constitution and pace of motor development (WHO MGRS 2006)
+        "physical": dyad["child_wellbeing.physical_trait"] - nows,
         "psychological": att - hpa - cls + regulation,
         "cognitive": share * att - (1.0 - share) * nows + sync,
         "social": att - hpa + sync - placed,

@@ -221,6 +221,11 @@ _MECHANISM: tuple[Param, ...] = (
           "Baseline logit of the social domain", "guess"),
     Param("child_wellbeing.economic_bias", 1.5, -5.0, 5.0, "logit",
           "Baseline logit of the economic domain", "guess"),
+    Param("child_wellbeing.physical_trait_sd", 0.6, 0.0, 2.0, "logit SD",
+          "Between-child SD of the logit of the physical domain's target (constitution and "
+          "the pace of motor development)", "WHO Multicentre Growth Reference Study Group "
+          "2006 (Acta Paediatr Suppl 450:86): healthy children reach gross-motor milestones "
+          "over wide windows (walking alone 8.2-17.6 months, 1st-99th centile); size a guess"),
     # intervention skills (Figure 2): growth from sessions and home practice
     Param("skill.session_gain", 0.06, 0.0, 0.5, "per session",
           "Fractional skill gain per attended session", "guess: tuned so 8 MORE sessions "
@@ -233,7 +238,18 @@ _MECHANISM: tuple[Param, ...] = (
           "(beta with this concentration: smaller = more varied)", "guess: Parsons 2017 "
           "reports wide variation in practice (60-69% on average)"),
     Param("skill.baseline", 0.3, 0.0, 1.0, "0-1",
-          "Untrained skill level (trait mindfulness without training)", "guess"),
+          "Untrained skill level (trait mindfulness without training): the population "
+          "median of the per-person trait", "guess"),
+    Param("mindfulness.trait_sd", 0.6, 0.0, 2.0, "logit SD",
+          "Between-person SD of the logit of untrained (trait) mindfulness around "
+          "skill.baseline", "Baer 2006: trait mindfulness (FFMQ) varies between people and "
+          "persists; size a guess (latent SD ~0.11 at skill.baseline 0.3). Measured: 8 MORE "
+          "sessions raise mindfulness by ~1.5 of these SDs, more than the g~0.5 of Visted "
+          "2015 (a departure of skill.session_gain, left to calibration)"),
+    Param("reappraisal.trait_sd", 0.6, 0.0, 2.0, "logit SD",
+          "Between-person SD of the logit of the untrained (habitual) use of reappraisal "
+          "around skill.baseline", "Gross & John 2003: habitual reappraisal (ERQ) is a "
+          "stable individual difference; size a guess, the same as mindfulness.trait_sd"),
     # individual differences ("for some mothers")
     Param("individual.neuroadaptation_sd", 0.4, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log weight of use -> stress sensitization and reward "
@@ -246,6 +262,11 @@ _MECHANISM: tuple[Param, ...] = (
           "falling hazard (59% in week 1, 71% by a month) needs an SD of >= ~1.5"),
     Param("individual.skill_responsiveness_sd", 0.3, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log skill gain", "guess"),
+    Param("individual.appraisal_sd", 0.5, 0.0, 2.0, "logit SD",
+          "Between-person SD of the logit of threat appraisal (a persistent appraisal "
+          "style: a random intercept of cognitive_appraisal)", "Lee 2012: PSS-10 test-retest "
+          "> .70 in 4 studies, so appraised stress is largely a stable disposition; size a "
+          "guess: with 0.5 the PSS-10's 28-day retest is 0.76, inside its range"),
 )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jax.nn import sigmoid
+from jax.scipy.special import logit
 
 from ._core import drive, weight
 
@@ -28,10 +29,26 @@ SKILLS = ("mindfulness", "reappraisal", "savoring", "mindful_parenting", "parent
           "supportive_group")
 # Skills with a non-zero untrained level (a trait everyone has some of).
 TRAIT_SKILLS = ("mindfulness", "reappraisal", "savoring")
+# Trait skills whose untrained level differs between people (``<skill>.trait_sd``): the
+# per-person level ``<skill>.trait`` (FFMQ and ERQ measure it, Baer 2006, Gross & John 2003).
+PERSONAL_TRAIT_SKILLS = ("mindfulness", "reappraisal")
 SESSION_INTERVAL_DAYS = 7
 
 
-def untrained_level(skill, p):
+def trait_levels(p, z):
+    """Each person's untrained level of the personal trait skills: logit-normal around
+    ``skill.baseline`` with the skill's ``trait_sd``; ``z`` holds one standard normal per
+    person (rows) and skill of :data:`PERSONAL_TRAIT_SKILLS` (columns)."""
+    base = logit(p["skill.baseline"])
+    return {f"{k}.trait": sigmoid(base + p[f"{k}.trait_sd"] * z[:, i])
+            for i, k in enumerate(PERSONAL_TRAIT_SKILLS)}
+
+
+def untrained_level(skill, p, dyad):
+    """The level a skill starts at and fades back to: the person's trait (personal trait
+    skills), ``skill.baseline`` (other trait skills) or 0."""
+    if skill in PERSONAL_TRAIT_SKILLS:
+        return dyad[f"{skill}.trait"]
     return p["skill.baseline"] if skill in TRAIT_SKILLS else 0.0
 
 
@@ -59,7 +76,7 @@ def _dose(skill, s, p, dyad, clock, u):
 def _grow(skill, s, p, dyad, clock, u, dependence=1.0):
     x = s[skill]
     growth = _dose(skill, s, p, dyad, clock, u) * dyad["re.skill_responsiveness"] * dependence
-    fade = (x - untrained_level(skill, p)) * (1.0 - jnp.exp(-1.0 / p[f"{skill}.tau"]))
+    fade = (x - untrained_level(skill, p, dyad)) * (1.0 - jnp.exp(-1.0 / p[f"{skill}.tau"]))
     return {skill: jnp.clip(x + growth * (1.0 - x) - fade, 0.0, 1.0)}
 
 

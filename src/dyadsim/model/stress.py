@@ -38,9 +38,12 @@ def stressor(s, p, dyad, clock, z, u):
 
 
 def cognitive_appraisal(s, p, dyad, clock, z, u):
-    """Threat appraisal: stressor (gained by stress sensitization) against resources."""
+    """Threat appraisal: stressor (gained by stress sensitization) against resources,
+    shifted by the person's appraisal style (``cognitive_appraisal.trait``, a random
+    intercept: PSS-10 retest > .70, Lee 2012)."""
     return {"cognitive_appraisal": fast("cognitive_appraisal", s, p, dyad, clock,
-                                        z["cognitive_appraisal"])}
+                                        z["cognitive_appraisal"],
+                                        extra=dyad["cognitive_appraisal.trait"])}
 
 
 def stress_arousal(s, p, dyad, clock, z, u):

@@ -411,7 +411,6 @@ _FFMQ = _scaled(
         reliability=0.90,
         source="Baer 2006: facet alphas .72-.92; total alpha, mean and SD not retrieved",
     ),
-    assumed_latent_sd=0.2,
     unit="points",
     sd_note="guess",
     rel_note="guess; facet alphas .72-.92 (Baer 2006)",
@@ -421,9 +420,8 @@ _FFMQ = _scaled(
         "total 39-195, facet alpha .72-.92; via report.stpatricks.ie). NOT in instruments.md."
     ),
     guess=(
-        "FFMQ is not in instruments.md; mean 125, SD 18, total r = 0.90; the model gives "
-        "untrained mindfulness no between-person spread, so the map's unit is an assumed "
-        "latent SD of 0.2 (about the previous 80 points per unit of mindfulness) and "
+        "FFMQ is not in instruments.md; mean 125, SD 18, total r = 0.90; the true score is "
+        "the person's trait mindfulness (mindfulness.trait_sd) plus training; "
         + _MISSING_GUESS.format(0.03)
     ),
 )
@@ -447,7 +445,6 @@ _ERQ = _scaled(
         source="Gross & John 2003 (alpha .79, mean about 4.6, SD 1.1: from memory, "
         "UNVERIFIED)",
     ),
-    assumed_latent_sd=0.2,
     unit="points",
     sd_note="guess",
     rel_note="alpha .79, UNVERIFIED (memory)",
@@ -455,8 +452,8 @@ _ERQ = _scaled(
     source="Gross & John 2003 J Pers Soc Psychol 85:348. NOT in instruments.md.",
     guess=(
         "ERQ is not in instruments.md: scale, mean 4.6, SD 1.1 and alpha .79 are from "
-        "memory; the model gives untrained reappraisal no between-person spread, so the "
-        "map's unit is an assumed latent SD of 0.2; " + _MISSING_GUESS.format(0.03)
+        "memory; the true score is the person's habitual reappraisal "
+        "(reappraisal.trait_sd) plus training; " + _MISSING_GUESS.format(0.03)
     ),
 )
 
