@@ -57,6 +57,11 @@ def test_predict_writes_the_prediction(tmp_path):
             assert e["q05"] <= e["median"] <= e["q95"]
         share = e["share_from_pregnancy_only"]
         assert share is None or 0.0 <= share <= 1.0
+    # a course that starts 6 weeks after the birth cannot change NOWS at birth: under common
+    # random numbers the effect is exactly zero in every draw
+    nows = next(e for e in r["effects"] if e["contrast"] == "MORE_postpartum vs TAU"
+                and e["outcome"] == "nows")
+    assert nows["q05"] == nows["median"] == nows["q95"] == 0.0
     assert "priors" in r["statement"] and "prenatal_bonding.tau" in r[
         "pregnancy_only_parameters"]
     assert "MORE_prenatal vs TAU" in res.stdout and "pregnancy-only" in res.stdout
