@@ -24,7 +24,7 @@ import xarray as xr
 from . import __version__
 from .engine._engine import CHUNK, Schedule, init_spec, run_chunk
 from .model import outcomes
-from .model.graph import NODE_BY_ID, NODE_IDS
+from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
 from .model.params import Parameters
 from .model.populations import Population, get_population
 from .timepoints import parse_time_point
@@ -360,6 +360,10 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
         "use_days_pregnancy": ("dyad", o["use_days_pregnancy"]),
         "use_days_postpartum": ("dyad", o["use_days_postpartum"]),
         "first_use_day": ("dyad", day_or_nan(o["first_use_day"])),
+        # Mean misuse amount on a use day, MME/day (NaN without a use day).
+        "mme_per_use_day": ("dyad", np.where(o["use_days"] > 0, MME_FULL_SCALE
+                                             * o["misuse_amount"]
+                                             / np.maximum(o["use_days"], 1), np.nan)),
         "overdoses": ("dyad", o["overdoses"]),
         "overdose_fatal_day": ("dyad", day_or_nan(o["overdose_fatal_day"])),
         "maternal_death_day": ("dyad", day_or_nan(o["maternal_death_day"])),

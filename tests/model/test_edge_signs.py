@@ -24,7 +24,8 @@ SEED = 7
 # Rare events get a higher baseline rate here: the sign of a direct effect does not depend
 # on the baseline, and the test needs events to compare.
 TARGET_PARAMS = {"overdose": {"overdose.bias": -4.0}, "cps_report": {"cps_report.bias": -3.0},
-                 "moud": {"moud.start_logit": -2.0},
+                 # no deaths: a clamped daily overdose would otherwise end MOUD by death
+                 "moud": {"moud.start_logit": -2.0, "overdose->maternal_death": 0.0},
                  "foster_placement": {"foster_placement.reunification_logit": -3.0},
                  # withdrawal: an operating point where the opioid on board (use and MOUD
                  # at mid-range) does not cover the whole dependence, so every input shows
@@ -33,7 +34,10 @@ TARGET_PARAMS = {"overdose": {"overdose.bias": -4.0}, "cps_report": {"cps_report
 # infant on day 1 and hide the other edges into placement.
 TARGET_DO = {"foster_placement": {"maternal_death": 0.0},
              # no intoxicated care: placement would also end it, hiding the disruption
-             "attachment_disorganization": {"opioid_use": 0.0}}
+             "attachment_disorganization": {"opioid_use": 0.0},
+             # an overdose every day (event at "mid-range") would start almost everyone on
+             # MOUD within days and hide the other edges into MOUD
+             "moud": {"overdose": 0.0}}
 
 
 def _levels(node):

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import infant, outcomes, placement
+from ..model import addiction, infant, outcomes, placement
 from ..model._core import RANDOM_EFFECTS
 from ..model.graph import NODE_BY_ID, NODE_IDS
 from ..model.populations import INIT_TARGETS, Population
@@ -32,6 +32,7 @@ RE_NAMES = sorted(set(RANDOM_EFFECTS.values()) | {"re.skill_responsiveness"})
 # Per-dyad covariates a population may draw besides the nodes (populations.INIT_TARGETS).
 COVARIATE_NAMES = [k for k in INIT_TARGETS if k not in NODE_BY_ID]
 _DIST_CODE = {"fixed": 0, "beta": 1, "bernoulli": 2, "normal": 3}
+PAIN_CLIP = 1e-3  # keeps the logit of a drawn pain of exactly 0 or 1 finite
 
 
 def enable_compilation_cache() -> None:
@@ -148,6 +149,11 @@ def initial_state(keys, p, spec, names, pregnancy, start_gest_day, start_pp_day,
     for k in STATE_KEYS:
         if k not in s:
             s[k] = jnp.zeros(c, jnp.float32)
+    # The person's own pain baseline (logit of her initial pain) and the habitual amount her
+    # tolerance and pain call for (addiction.chronic_pain, addiction.opioid_dose).
+    pain = jnp.clip(s["chronic_pain"], PAIN_CLIP, 1 - PAIN_CLIP)
+    s["chronic_pain.baseline_logit"] = jnp.log(pain) - jnp.log1p(-pain)
+    s["opioid_dose.habitual"] = addiction.called_for_dose(s, p).astype(jnp.float32)
     for d in outcomes.DOMAINS:
         s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(
             p[f"child_wellbeing.{d}_bias"]))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.nn import sigmoid
 
-from ._core import drive, event, fast, rate, relax, weight
+from ._core import drive, event, fast, level, rate, relax, weight
+from .skills import untrained_level
 
 
 def _cue_x_schema(target, s, p, dyad):
@@ -51,6 +52,46 @@ def opioid_use(s, p, dyad, clock, z, u):
                                 + dyad["opioid_use.trait"])}
 
 
+def opioid_dose(s, p, dyad, clock, z, u):
+    """The amount taken today beyond any prescription (Koob & Volkow 2016: escalation of
+    intake). A use day takes the habitual amount (0 otherwise); on each use day the habitual
+    amount closes a share (weight of ``opioid_use -> opioid_dose``) of the gap to the amount
+    tolerance and pain call for, logistic(bias + tolerance + pain): tolerance drives
+    escalation, and a lower pain (MORE) a lower amount."""
+    called_for = sigmoid(p["opioid_dose.bias"]
+                         + weight("tolerance", "opioid_dose", s, p, dyad) * s["tolerance"]
+                         + weight("chronic_pain", "opioid_dose", s, p, dyad)
+                         * s["chronic_pain"])
+    use = s["opioid_use"]
+    habitual = s["opioid_dose.habitual"]
+    habitual = habitual + use * weight("opioid_use", "opioid_dose", s, p, dyad) * (
+        called_for - habitual)
+    return {"opioid_dose": (use * habitual).astype(jnp.float32),
+            "opioid_dose.habitual": habitual.astype(jnp.float32)}
+
+
+def called_for_dose(s, p):
+    """The habitual amount a person starts a run with: the amount her tolerance and pain
+    call for (the escalation's equilibrium)."""
+    return sigmoid(p["opioid_dose.bias"] + p["tolerance->opioid_dose"] * s["tolerance"]
+                   + p["chronic_pain->opioid_dose"] * s["chronic_pain"])
+
+
+def chronic_pain(s, p, dyad, clock, z, u):
+    """Pain relaxes towards the person's own baseline (``chronic_pain.baseline_logit``: her
+    initial pain, drawn by the population; ``chronic_pain.bias`` shifts every baseline), raised
+    by withdrawal (hyperalgesia) and lowered by mindfulness and savoring above their
+    untrained level (Garland 2014, 2019: MORE reduced pain severity)."""
+    logit = (s["chronic_pain.baseline_logit"] + p["chronic_pain.bias"]
+             + weight("withdrawal", "chronic_pain", s, p, dyad) * s["withdrawal"]
+             - weight("mindfulness", "chronic_pain", s, p, dyad)
+             * (s["mindfulness"] - untrained_level("mindfulness", p, dyad))
+             - weight("savoring", "chronic_pain", s, p, dyad)
+             * (s["savoring"] - untrained_level("savoring", p, dyad)))
+    return {"chronic_pain": relax(s["chronic_pain"], sigmoid(logit), p["chronic_pain.tau"]),
+            "chronic_pain.baseline_logit": s["chronic_pain.baseline_logit"]}
+
+
 def tolerance(s, p, dyad, clock, z, u):
     return {"tolerance": fast("tolerance", s, p, dyad, clock, 0.0)}
 
@@ -86,11 +127,12 @@ def executive_control(s, p, dyad, clock, z, u):
 def moud(s, p, dyad, clock, z, u):
     """MOUD with memory (Schiff 2021; mechanisms.md s6). Off (0) until a start event
     (daily hazard raised by motivation, lowered by structural barriers; once offered); then
-    titrated towards the maintenance dose with ``moud.tau``. The daily discontinuation
-    hazard is highest in the first weeks and falls with time on treatment
-    (``moud.stop_early_logit`` decaying with ``moud.stop_settle_tau``), is lowered by
-    motivation and raised by barriers, a use day, withdrawal (an inadequate dose) and a
-    recent CPS report (``moud.cps_contact``, a memory decaying with its own tau); it is
+    titrated towards the maintenance dose with ``moud.tau``; a recent non-fatal overdose
+    raises the start hazard (``moud.overdose_contact``, a memory decaying with its own
+    tau). The daily discontinuation hazard is highest in the first weeks and falls with
+    time on treatment (``moud.stop_early_logit`` decaying with ``moud.stop_settle_tau``),
+    is lowered by motivation and raised by barriers, a use day, withdrawal (an inadequate
+    dose) and a recent CPS report (``moud.cps_contact``, a memory decaying with its own tau); it is
     higher on buprenorphine. A discontinuation is a taper (share ``moud.taper_share``: the
     dose falls linearly to 0 over ``moud.taper_days``, so dependence can follow it down) or
     an abrupt stop (dose 0 at once). A scheduled taper (``moud.taper_day``, set by an
@@ -101,8 +143,12 @@ def moud(s, p, dyad, clock, z, u):
               - weight("structural_barriers", "moud", s, p, dyad) * s["structural_barriers"])
     cps_contact = jnp.maximum(s["moud.cps_contact"] * (1 - rate(p["moud.cps_contact_tau"])),
                               s["cps_report"])
+    overdose_contact = jnp.maximum(
+        s["moud.overdose_contact"] * (1 - rate(p["moud.overdose_contact_tau"])), s["overdose"])
     offered = clock["day"] >= dyad["moud.offer_day"]
-    start = ~on & offered & (u["moud"] < sigmoid(p["moud.start_logit"] + drive_))
+    start = ~on & offered & (u["moud"] < sigmoid(
+        p["moud.start_logit"] + drive_
+        + weight("overdose", "moud", s, p, dyad) * overdose_contact))
     p_stop = sigmoid(p["moud.stop_logit"] - drive_
                      + p["moud.stop_early_logit"] * jnp.exp(-s["moud.days_on"]
                                                             / p["moud.stop_settle_tau"])
@@ -125,14 +171,18 @@ def moud(s, p, dyad, clock, z, u):
     return {"moud": new,
             "moud.days_on": jnp.where(still_on & on, s["moud.days_on"] + 1, 0.0),
             "moud.tapering": (still_on & tapering_new).astype(jnp.float32),
-            "moud.cps_contact": cps_contact.astype(jnp.float32)}
+            "moud.cps_contact": cps_contact.astype(jnp.float32),
+            "moud.overdose_contact": overdose_contact.astype(jnp.float32)}
 
 
 def overdose(s, p, dyad, clock, z, u):
-    """Only on a use day; risk rises when tolerance has been lost (return to use after
-    abstinence), with polysubstance co-use, and falls on MOUD."""
-    use = s["opioid_use"]
-    logit = (p["overdose.bias"] + weight("opioid_use", "overdose", s, p, dyad) * use
+    """Only on a day with misuse (an amount taken); risk rises with the amount (Dunn 2010),
+    when tolerance has been lost (return to use after abstinence), with polysubstance
+    co-use, and falls on MOUD."""
+    dose = s["opioid_dose"]
+    use = (dose > 0).astype(jnp.float32)
+    logit = (p["overdose.bias"]
+             + weight("opioid_dose", "overdose", s, p, dyad) * level("opioid_dose", dose)
              - weight("tolerance", "overdose", s, p, dyad) * s["tolerance"]
              + weight("polysubstance", "overdose", s, p, dyad) * s["polysubstance"]
              - weight("moud", "overdose", s, p, dyad) * s["moud"]

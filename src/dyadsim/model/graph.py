@@ -52,6 +52,11 @@ MORE_REWARD = "MORE Restructures Reward"
 DISCUSSION = "Discussion"
 REESE = "Reese, Conradt, Riquino & Garland 2021, Front Psychol 12:688359"
 
+# Unit conversion of the opioid-amount nodes: level 1 = this many oral morphine milligram
+# equivalents a day (guess: spans LTOT doses, where >= 90-100 MME/day is "high dose", and
+# the larger amounts of untreated OUD; CDC 2022 conversion factors).
+MME_FULL_SCALE = 400.0
+
 
 @dataclass(frozen=True)
 class Node:
@@ -130,8 +135,12 @@ NODES: tuple[Node, ...] = (
       "Material hardship (Medicaid 75-85% in perinatal OUD samples)", INTRO),
     N("structural_barriers", "Structural barriers", "context", "context",
       "Stigma, racism and punitive policy that deter treatment entry and retention", INTRO),
-    N("chronic_pain", "Chronic pain", "context", "context",
-      "Chronic pain intensity (the adult MORE trial samples on long-term opioid therapy)", MMT),
+    N("chronic_pain", "Chronic pain", "maternal", "relax",
+      "Chronic pain intensity (the adult MORE trial samples on long-term opioid therapy): "
+      "relaxes towards the person's own baseline (drawn by the population), raised by "
+      "withdrawal (hyperalgesia), lowered by MORE's mindfulness and savoring", MMT, tau=14.0,
+      bias=0.0, tau_source="guess: MORE's pain reductions appear by the end of the 8-week "
+      "course (Garland 2014, 2019); two weeks lets them build over the course"),
     N("polysubstance", "Polysubstance and tobacco use", "context", "context",
       "Propensity to co-use non-opioid substances (60-80% in perinatal OUD samples)", INTRO),
     # ---- stress and appraisal (Lazarus & Folkman; allostasis) ----
@@ -213,8 +222,13 @@ NODES: tuple[Node, ...] = (
       "Medication for OUD (methadone/buprenorphine): 0 off, >0 on, 1 full therapeutic dose",
       MMT, tau=14.0,
       tau_source="mechanisms.md s1a: craving plateaus ~2 weeks after buprenorphine start"),
+    N("opioid_dose", "Opioid dose (misuse)", "maternal", "derived",
+      "Opioid amount taken today beyond any prescription (0 on a day without use), as a "
+      f"share of {MME_FULL_SCALE:g} MME/day; a use day takes the person's habitual amount, "
+      "which escalates with tolerance and pain", ALLOSTASIS, bias=-2.5,
+      unit=f"fraction of {MME_FULL_SCALE:g} MME/day"),
     N("overdose", "Overdose", "maternal", "event",
-      "A day with an opioid overdose (fatal or not)", INTRO, bias=-11.0,
+      "A day with an opioid overdose (fatal or not)", INTRO, bias=-9.8,
       unit="event (0/1 per day)"),
     # ---- the mother as parent ----
     N("maternal_hormones", "Maternal hormones", "maternal", "trajectory",
@@ -420,6 +434,10 @@ EDGES: tuple[Edge, ...] = (
       note="DESIGN: failed coping -> NA (+); equivalently successful coping lowers NA."),
     E("problem_focused_coping", "negative_affect", "-", 1, "implied", COPING, LF, 0.8,
       note="As above, for problem-focused coping."),
+    E("opioid_use", "positive_affect", "+", 0, "stated", ALLOSTASIS,
+      "Koob & Volkow 2016 (binge/intoxication stage: the drug's acute reward)", 0.5,
+      note="Acute reward of a use day (short-term; its relief side is opioid_use -> "
+      "negative_affect)."),
     E("chronic_pain", "negative_affect", "+", 0, "external", MMT,
       "Garland 2013 (pain, negative affect and misuse)", 0.8),
     E("cognitive_appraisal", "resilience", "-", 1, "stated", STRESS, LF, 1.5,
@@ -505,6 +523,21 @@ EDGES: tuple[Edge, ...] = (
       "Garland 2014 (desire for opioids, p=.027); Garland 2019 (37% less intense)", 1.5,
       type="gain", modulates=("drug_cue",), term="blocked_schema",
       note="MORE lowers cue-elicited craving."),
+    E("withdrawal", "chronic_pain", "+", 0, "external", MMT,
+      "Withdrawal and opioid-induced hyperalgesia raise pain (Chu, Angst & Clark 2008 Clin J "
+      "Pain); magnitude a guess", 1.0, term="pain_modulation",
+      note="On the logit of the person's pain baseline."),
+    E("mindfulness", "chronic_pain", "-", 0, "external", MMT,
+      "Garland 2014 (MORE vs SG: pain severity p = .038, interference p = .003); Garland 2019 "
+      "(pain severity p = .03)", 1.5, term="pain_modulation",
+      note="Mindfulness above its untrained level lowers pain (reinterpretation of pain "
+      "sensations, nonreactivity: Garland 2014 mediators).",
+      weight_source="guess: with the MORE course's mindfulness gain (~+0.3) it lowers an LTOT "
+      "patient's pain by about half a between-person SD"),
+    E("savoring", "chronic_pain", "-", 0, "external", MORE_REWARD,
+      "Garland 2019 J Consult Clin Psychol (positive psychological health mediated MORE's "
+      "effect on pain severity, p = .048)", 1.0, term="pain_modulation",
+      note="Savoring above its untrained level lowers pain."),
     E("chronic_pain", "craving", "+", 0, "external", MMT,
       "Garland 2014 (pain-related opioid craving in LTOT)", 1.0),
     E("craving", "opioid_use", "+", 1, "stated", ALLOSTASIS,
@@ -530,6 +563,22 @@ EDGES: tuple[Edge, ...] = (
     E("chronic_pain", "opioid_use", "+", 0, "external", MMT, "Garland 2014", 0.5),
     E("opioid_use", "tolerance", "+", 1, "stated", ALLOSTASIS,
       "mechanisms.md s1b (tolerance builds over days)", 6.0),
+    E("opioid_use", "opioid_dose", "+", 0, "implied", ALLOSTASIS,
+      "Koob & Volkow 2016 (escalation of intake with repeated use)", 0.05, term="escalation",
+      note="Today's amount is the habitual amount on a use day, 0 otherwise; the habitual "
+      "amount moves towards the amount tolerance and pain call for by this share of the gap "
+      "on each use day.",
+      weight_source="guess: escalation over weeks of daily use (a share 0.05 per use day: "
+      "~3 weeks); a rate, so bounds (0, 1)", weight_bounds=(0.0, 1.0)),
+    E("tolerance", "opioid_dose", "+", 0, "external", ALLOSTASIS,
+      "mechanisms.md s1b (tolerance builds over days); Koob & Volkow 2016 (binge/"
+      "intoxication: tolerance drives escalation); Garland 2019/2020 (MORE prevented dose "
+      "escalation, B = -.28)", 3.0, term="escalation",
+      note="Logit gain of the called-for amount at full tolerance."),
+    E("chronic_pain", "opioid_dose", "+", 0, "external", MMT,
+      "Garland 2014, 2019 (pain severity predicts opioid misuse; MORE's pain reduction "
+      "predicted less misuse, p = .02)", 1.0, term="escalation",
+      note="More pain calls for more opioid (self-medication beyond the prescription)."),
     E("opioid_use", "physical_dependence", "+", 1, "stated", ALLOSTASIS,
       "mechanisms.md s1b (>= 5 days of regular use)", 6.0),
     E("moud", "physical_dependence", "+", 1, "stated", MMT,
@@ -564,8 +613,22 @@ EDGES: tuple[Edge, ...] = (
       "a guess", 2.0, term="moud_hazards",
       note="A CPS report raises the discontinuation hazard through a decaying memory "
       "(moud.cps_contact_tau)."),
-    E("opioid_use", "overdose", "+", 0, "stated", INTRO, "Haight 2018; Schiff 2018", 4.0,
-      term="overdose_hazard"),
+    E("opioid_dose", "overdose", "+", 0, "external", INTRO,
+      "Haight 2018; Schiff 2018 (overdose on use); Dunn 2010 Ann Intern Med (LTOT: HR 8.9 "
+      "for >= 100 vs 1-20 MME/day)", 8.7, term="overdose_hazard",
+      note="An overdose happens only on a day with misuse (opioid_dose > 0: the amount "
+      "carries the use day, so the former opioid_use -> overdose weight, not identifiable "
+      "from overdose.bias, is merged into it); its logit rises with the amount.",
+      weight_source="external, derived: Dunn 2010, ln 8.9 = 2.19 over ~100 MME/day = 1/4 "
+      "of the MME scale -> 8.7. overdose.bias (-9.8) keeps the former use-day logit (-7) "
+      "at the untreated mean of ~130 MME per use day (dyadsim check)",
+      weight_bounds=(0.0, 20.0)),
+    E("overdose", "moud", "+", 0, "external", MMT,
+      "Larochelle 2018 Ann Intern Med (MOUD after a non-fatal overdose: ~30% within 12 "
+      "months; MOUD then lowered mortality)", 2.0, term="moud_hazards",
+      note="A non-fatal overdose raises the MOUD start hazard through a decaying memory "
+      "(moud.overdose_contact_tau).",
+      weight_source="guess: a start logit +2 for weeks after an overdose"),
     E("tolerance", "overdose", "-", 0, "external", INTRO,
       "Loss of tolerance after abstinence raises overdose risk (Strang 2003)", 3.0,
       term="overdose_hazard"),

@@ -20,7 +20,8 @@ DAYS_PER_MONTH = 365.25 / 12  # unit conversion
 DAY_OUTCOMES = ("first_use_day", "overdose_fatal_day", "cps_report_day", "maternal_death_day",
                 "placement_day", "reunification_day")
 ACCUMULATORS: tuple[str, ...] = (
-    "use_days", "use_days_pregnancy", "use_days_postpartum", "overdoses", "moud_days",
+    "use_days", "use_days_pregnancy", "use_days_postpartum", "misuse_amount", "overdoses",
+    "moud_days",
     "moud_at_12m", "days_observed", "parenting_postpartum_sum", "postpartum_days",
     "attachment_class", "attachment_security_12m",
 ) + DAY_OUTCOMES + tuple(f"wellbeing_{d}_{m}m" for m in AGES_MONTHS for d in DOMAINS)
@@ -56,6 +57,7 @@ def update(acc, s, p, dyad, day, u, active):
     a["use_days"] = acc["use_days"] + use
     a["use_days_pregnancy"] = acc["use_days_pregnancy"] + use * (pp < 0) * (dyad["pregnancy"] > 0)
     a["use_days_postpartum"] = acc["use_days_postpartum"] + use * born
+    a["misuse_amount"] = acc["misuse_amount"] + s["opioid_dose"] * active
     a["first_use_day"] = _first(acc["first_use_day"], use > 0, dayf)
     a["overdoses"] = acc["overdoses"] + s["overdose"] * active
     died = (s["maternal_death"] * active) > 0

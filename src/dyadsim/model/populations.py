@@ -11,8 +11,11 @@ Distributions: a number (fixed), ``{dist = "beta", mean, sd}``, ``{dist = "berno
 counts such as ACEs).
 
 Modelling choice (declared): in ``adult_chronic_pain_ltot`` the ``moud`` node carries
-prescribed long-term opioid therapy, the agonist that sustains dependence, and
-``opioid_use`` is misuse beyond the prescription (Garland 2014, 2022 samples).
+prescribed long-term opioid therapy, the agonist that sustains dependence (its level is the
+prescribed dose, which the ``opioid_taper`` intervention lowers), and ``opioid_use`` /
+``opioid_dose`` are misuse beyond the prescription (Garland 2014, 2022 samples). The
+population's ``chronic_pain`` draw is each person's own pain baseline (a dynamic state
+since issue 6 item 2).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("mindfulness", skills.mindfulness),
     ("reappraisal", skills.reappraisal),
     ("savoring", skills.savoring),
+    ("chronic_pain", addiction.chronic_pain),
     ("mindful_parenting", skills.mindful_parenting),
     ("parenting_program", skills.parenting_program),
     ("supportive_group", skills.supportive_group),
@@ -40,6 +41,7 @@ ORDER: tuple[tuple[str, Mechanism], ...] = (
     ("moud", addiction.moud),
     ("craving", addiction.craving),
     ("opioid_use", addiction.opioid_use),
+    ("opioid_dose", addiction.opioid_dose),
     ("overdose", addiction.overdose),
     ("maternal_death", placement.maternal_death),
     ("tolerance", addiction.tolerance),
@@ -78,7 +80,9 @@ MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
 SUBSTATES: dict[str, tuple[str, ...]] = {
-    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact"),
+    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact", "moud.overdose_contact"),
+    "chronic_pain": ("chronic_pain.baseline_logit",),
+    "opioid_dose": ("opioid_dose.habitual",),
     "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed",
                             "neonatal_withdrawal.onset", "neonatal_withdrawal.duration",
                             "neonatal_withdrawal.peak"),
@@ -91,7 +95,7 @@ SUBSTATES: dict[str, tuple[str, ...]] = {
 STATE_KEYS: tuple[str, ...] = NODE_IDS + tuple(k for v in SUBSTATES.values() for k in v)
 
 # Maternal death is absorbing (placement.py): from the day she dies these are held at 0.
-ENDED_BY_DEATH: tuple[str, ...] = ("drug_cue", "moud", "opioid_use", "overdose")
+ENDED_BY_DEATH: tuple[str, ...] = ("drug_cue", "moud", "opioid_use", "opioid_dose", "overdose")
 
 CONTEXT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "context")
 NOISE_NODES: tuple[str, ...] = tuple(

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_dir
-from ..model.graph import NODE_IDS
 from ..model.populations import PRESETS
 
 DAYS_PER_YEAR = 365.25
@@ -83,10 +82,8 @@ def _pregnancy_use_share(ds) -> float:
 
 
 def _mme(ds) -> float:
-    node = next((n for n in NODE_IDS if "mme" in n or n.endswith("_amount")), None)
-    if node is None or f"{node}_mean" not in ds:
-        return math.nan
-    return _share(ds[f"{node}_mean"].values)
+    """Mean daily MME on use days over the dyads with a use day (the opioid_dose node)."""
+    return _share(ds["mme_per_use_day"].values)
 
 
 def _per_person_year(ds, counts) -> float:
@@ -192,7 +189,8 @@ CHECKS: tuple[Check, ...] = (
           "Bachhuber 2017); no published use-day share found", ("untreated_gw20",),
           _pregnancy_use_share),
     Check("mme_untreated", "Daily MME on use days, untreated OUD", 50.0, 300.0,
-          "guess: no published perinatal MME found; needs the MME state (issue 6 item 2)",
+          "guess: no published perinatal MME found; a range spanning LTOT high doses "
+          "(>= 90-100 MME/day, CDC 2022) to heavy daily heroin use",
           ("untreated_gw20",), _mme),
     Check("moud_12m_throughout", "On MOUD 12 months postpartum, MOUD through pregnancy",
           0.70, 0.90, "Schiff 2021: 80% (point; +-0.1 tolerance)",

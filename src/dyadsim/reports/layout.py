@@ -24,7 +24,7 @@ FIGURE1_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                             "resilience")),
     ("Addiction cycle", ("allostatic_load", "stress_sensitization", "drug_cue",
                          "action_schema", "attentional_bias", "craving", "opioid_use",
-                         "tolerance", "physical_dependence", "withdrawal",
+                         "opioid_dose", "tolerance", "physical_dependence", "withdrawal",
                          "executive_control", "moud", "overdose")),
     ("Reward & infant cues", ("drug_reward_salience", "natural_reward_responsiveness",
                               "reward_dysregulation", "motivation_for_change",

@@ -16,11 +16,13 @@ from typing import Any
 
 import pandas as pd
 
+from ...model.graph import MME_FULL_SCALE
 from .calibrated import LATENT_SCALES
 from .kinds import (
     ATTACHMENT_CLASSES,
     Anchor,
     CodedClassification,
+    DoseRecall,
     EMAScale,
     EventRecords,
     Instrument,
@@ -216,6 +218,43 @@ _TLFB = UseDaysRecall(
         "under-report (consistent across recalls, as ICC > .9 with 23% of positive urines "
         "denied implies); "
         "no noise for abstinent respondents; " + _MISSING_GUESS.format(0.03)
+    ),
+)
+
+#: Prescribed dose of the adult LTOT samples at full coverage (the ``moud`` node carries the
+#: prescription there: populations.py), MME/day.
+LTOT_PRESCRIBED_MME = 80.0
+
+_TLFB_MME = DoseRecall(
+    name="tlfb_mme",
+    label="Timeline follow-back: daily opioid dose (MME)",
+    construct="mean daily opioid dose over the window, prescribed and beyond the "
+    "prescription, in oral morphine milligram equivalents",
+    reads=("opioid_dose", "moud"),
+    window_days=30,
+    scale=(0, MME_FULL_SCALE + LTOT_PRESCRIBED_MME),
+    integer=True,
+    reliability=None,
+    mme_full_scale=MME_FULL_SCALE,
+    prescribed_mme=LTOT_PRESCRIBED_MME,
+    recall_sd=0.2,
+    error_model=(
+        "Daily MME = 400 x amount beyond the prescription + 80 x prescribed coverage, "
+        "averaged over the window; recalled with a multiplicative error exp(N(-sd^2/2, sd)), "
+        "sd 0.2 (mean-unbiased); rounded to 1 MME, clipped to [0, 480]. For the adult "
+        "LTOT samples, where the moud node carries the prescribed opioid."
+    ),
+    missing_rate=0.03,
+    source=(
+        "Garland 2019/2020 J Consult Clin Psychol (opioid dose outcome, MME; MORE prevented "
+        "dose escalation, B = -.28); Garland 2024 Am J Psychiatry (MORE reduced dose 20.7% vs "
+        "3.9%); CDC 2022 MME conversion; Sobell & Sobell 1992 (TLFB)"
+    ),
+    guess=(
+        "prescribed dose 80 MME/day at full coverage (not found in the shared references; "
+        "LTOT samples sit near the 90-100 MME/day high-dose threshold); recall sd 0.2 "
+        "(about 20% dose recall error); 400 MME/day full scale of the amount node "
+        "(model/graph.py MME_FULL_SCALE); " + _MISSING_GUESS.format(0.03)
     ),
 )
 
@@ -874,6 +913,7 @@ INSTRUMENTS: dict[str, Instrument] = _build_registry(
         _PSS10,
         _COMM,
         _TLFB,
+        _TLFB_MME,
         _UDS,
         _EMA_CRAVING,
         _EMA_STRESS,

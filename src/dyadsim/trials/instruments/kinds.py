@@ -513,6 +513,48 @@ class UseDaysRecall(Instrument):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DoseRecall(Instrument):
+    """Timeline follow-back of opioid doses: the mean daily dose over the window in oral
+    morphine milligram equivalents (MME/day).
+
+    Reads two daily series: the amount taken beyond any prescription (a share of
+    ``mme_full_scale``) and the prescribed opioid's dose coverage (1 = the full prescribed
+    dose of ``prescribed_mme``). True dose = window mean of ``mme_full_scale * amount +
+    prescribed_mme * coverage``. The respondent recalls it with a multiplicative error,
+    ``true * exp(N(0, recall_sd) - recall_sd**2 / 2)`` (mean-unbiased, proportional to the
+    dose), rounded to 1 MME and clipped to the scale.
+    """
+
+    mme_full_scale: float
+    prescribed_mme: float
+    recall_sd: float
+    series: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.reads) != 2:
+            raise ValueError(f"instrument {self.name!r}: reads (amount, prescribed coverage)")
+        if self.mme_full_scale <= 0 or self.prescribed_mme < 0 or self.recall_sd < 0:
+            raise ValueError(f"instrument {self.name!r}: MME scales and recall_sd must be "
+                             ">= 0 (full scale > 0)")
+        if tuple(self.scale) != (0, self.mme_full_scale + self.prescribed_mme):
+            raise ValueError(f"instrument {self.name!r}: scale must be (0, full scale + "
+                             "prescribed MME)")
+
+    def _true(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        amount, coverage = (arrays[r] for r in self.reads)
+        return (self.mme_full_scale * amount + self.prescribed_mme * coverage).mean(axis=1)
+
+    def _observe(
+        self, arrays: dict[str, np.ndarray], n: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        true = self._true(arrays)
+        sd = self.recall_sd
+        recalled = true * np.exp(rng.normal(-0.5 * sd**2, sd, size=n))
+        return np.clip(np.round(recalled), *self.scale)
+
+
+@dataclass(frozen=True, kw_only=True)
 class UrineScreen(Instrument):
     """Urine screen: positive (1) if any use day lies within the detection window.
 
