@@ -66,6 +66,7 @@ LATENT_NODES = {
     "positive_affect",
     "craving",
     "opioid_use",
+    "opioid_dose",
     "attentional_bias",
     "natural_reward_responsiveness",
     "drug_reward_salience",
