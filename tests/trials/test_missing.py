@@ -3,10 +3,20 @@ data with a known truth (fast: no simulation)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from dyadsim.trials.missing import ancova, impute, mi_estimate, rubin, tipping_point
+from dyadsim.trials.analysis import cox_ph
+from dyadsim.trials.missing import (
+    ancova,
+    event_time_mi,
+    impute,
+    mi_estimate,
+    rubin,
+    tipping_point,
+)
 
 P_USE = {"T": 0.3, "C": 0.5}  # unobserved use at follow-up, by arm
 USE_SHIFT = 2.0  # use raises the outcome (e.g. COMM) by this much
@@ -127,3 +137,41 @@ def test_tipping_point_finds_where_significance_is_lost():
     first_ns = next(g for g in grid if g["p"] >= 0.05)
     assert first_ns["delta_sd"] == tip
     assert all(g["p"] < 0.05 for g in grid if g["delta_sd"] < tip)
+
+
+POST_LOSS_HAZARD = 8.0  # treated dyads lost to follow-up: hazard x 8 afterwards (MNAR)
+
+
+def _informative_loss(seed: int, n_per_arm: int = 300, horizon: float = 180.0):
+    """Exponential event times (control 0.010/day, treatment 0.006/day); 60% of treated
+    (10% of control) dyads are lost at a uniform time, after which a treated dyad's hazard
+    is POST_LOSS_HAZARD times higher: censoring is informative. Returns the arms, the
+    complete data (time, event) and the observed (time, event, lost)."""
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(np.array(["T", "C"], dtype=object), n_per_arm)
+    rate = np.where(arm == "T", 0.006, 0.010)
+    k = np.where(arm == "T", POST_LOSS_HAZARD, 1.0)
+    p_loss = np.where(arm == "T", 0.6, 0.1)
+    loss = np.where(rng.random(arm.size) < p_loss, rng.uniform(0, horizon, arm.size), np.inf)
+    before = rng.exponential(1 / rate)
+    t = np.where(before < loss, before, loss + rng.exponential(1 / (rate * k)))
+    full_t, full_e = np.minimum(t, horizon), (t <= horizon).astype(float)
+    lost = loss < full_t
+    return arm, full_t, full_e, np.where(lost, loss, full_t), np.where(lost, 0.0, full_e), lost
+
+
+def _log_hr(completed, arm):
+    h = cox_ph(completed[:, 0], completed[:, 1], (arm == "T").astype(float))["hazard_ratio"]
+    return h["log_estimate"], h["log_se"] ** 2
+
+
+def test_event_time_mi_with_the_right_hazard_shift_recovers_the_complete_data_hr():
+    arm, full_t, full_e, t, e, lost = _informative_loss(3)
+    truth = _log_hr(np.column_stack([full_t, full_e]), arm)[0]  # had nobody been lost
+    mar = event_time_mi(t, e, lost, arm, 180.0, _log_hr, m=5, rng=np.random.default_rng(1))
+    assert mar["n_imputed"] == int(lost.sum()) > 0
+    assert not mar["ci_lower"] <= truth <= mar["ci_upper"], (mar["estimate"], truth)
+    right = event_time_mi(t, e, lost, arm, 180.0, _log_hr, m=5, rng=np.random.default_rng(1),
+                          delta={"T": math.log(POST_LOSS_HAZARD)})
+    assert right["ci_lower"] <= truth <= right["ci_upper"], (right["estimate"], truth)
+    assert right["estimate"] > mar["estimate"]  # a higher hazard after loss: against T

@@ -145,11 +145,20 @@ def test_every_analysis_method_runs(trial):
         mi = res[name]["detail"]["multiple_imputation"]
         assert mi["m"] == 20 and mi["n_imputed"] > 0, name  # dropout leaves gaps
         assert res[name]["sensitivity"]["grid"][0]["delta"] == 0.0, name
-    assert res["mediation_craving"]["detail"]["n_boot"] == 100
+    assert res["mediation_craving"]["detail"]["complete_case"]["n_boot"] == 100
+    med = res["mediation_craving"]
+    assert med["missing_data"].startswith("multiple imputation")
+    assert med["detail"]["multiple_imputation"]["n_imputed"] > 0
+    # EMA and Cox analyses carry their own delta-adjusted tipping point
+    for name, unit in (("craving_ema", "SD"), ("first_use", "log hazard")):
+        tip = res[name]["sensitivity"]
+        assert "delta-adjusted" in res[name]["missing_data"], name
+        assert tip["grid"][0]["delta"] == 0.0 and unit in tip["delta_unit"], name
+        assert len({round(g["estimate"], 9) for g in tip["grid"]}) > 1, name  # delta moves it
     # every estimate says what it estimates and how missing data were handled
     for a in parse_spec(base_spec()).analysis:
         assert res[a.name]["estimand"] and res[a.name]["missing_data"], a.name
-    assert "complete case" in res["mediation_craving"]["missing_data"]
+    assert "complete-case BCa" in res["mediation_craving"]["missing_data"]
     assert "censored at loss to follow-up" in res["first_use"]["missing_data"]
     json.dumps(trial.to_dict(), allow_nan=False)
 

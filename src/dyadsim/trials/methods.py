@@ -303,22 +303,42 @@ def _wide(inp: AnalysisInput, a, arms: list[str], indicator: np.ndarray | None =
             else:
                 continue
             names.append(f"{a.instrument}@{asmt.name}")
-    base = next(x for x in spec.assessments if x.name == spec.baseline)
-    from .instruments import CodedClassification
-
-    numeric = {n for n, inst in inp.plan.instruments.items()
-               if not isinstance(inst, CodedClassification)}
-    for other in base.instruments:
-        if other != a.instrument and other in numeric:
-            v = inp.values_at(other, spec.baseline)
-            if np.isfinite(v[rows]).sum() >= 2 and np.nanstd(v[rows]) > 0:
-                cols.append(v)
-                names.append(f"{other}@{spec.baseline}")
+    aux, aux_names = _baseline_auxiliaries(inp, a.instrument, rows)
+    cols += aux
+    names += aux_names
     if target is None:
         raise ValueError(f"{a.instrument} is not measured at {timepoint!r}")
     values = np.column_stack(cols)[rows]
     return Wide(values=values, arms=inp.arms[rows], target=target, baseline=baseline,
                 columns=tuple(names))
+
+
+def _baseline_auxiliaries(inp: AnalysisInput, skip: str | None,
+                          rows: np.ndarray) -> tuple[list[np.ndarray], list[str]]:
+    """The baseline of every numeric instrument but ``skip`` with spread among ``rows``:
+    auxiliary variables of an imputation (one value per dyad, NaN missing)."""
+    from .instruments import CodedClassification
+
+    spec = inp.spec
+    base = next(x for x in spec.assessments if x.name == spec.baseline)
+    numeric = {n for n, inst in inp.plan.instruments.items()
+               if not isinstance(inst, CodedClassification)}
+    cols, names = [], []
+    for other in base.instruments:
+        if other != skip and other in numeric:
+            v = inp.values_at(other, spec.baseline)
+            if np.isfinite(v[rows]).sum() >= 2 and np.nanstd(v[rows]) > 0:
+                cols.append(v)
+                names.append(f"{other}@{spec.baseline}")
+    return cols, names
+
+
+def _favourable(a, estimate: float, null: float) -> float:
+    """+1 if the pre-specified direction (else the estimate's side of the null) is an
+    increase of the effect, -1 if a decrease."""
+    if a.direction is not None:
+        return 1.0 if a.direction == "increase" else -1.0
+    return 1.0 if estimate >= null else -1.0
 
 
 def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str,
@@ -337,10 +357,7 @@ def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str
     pooled.update({"scale": "analysis scale (log for ratios)", "columns": list(w.columns)})
     if not tipping or mar["n_imputed"] == 0:
         return pooled, None
-    if a.direction is not None:
-        favourable = 1.0 if a.direction == "increase" else -1.0
-    else:
-        favourable = 1.0 if back(mar["estimate"]) >= null else -1.0
+    favourable = _favourable(a, back(mar["estimate"]), null)
     sd = float(np.nanstd(w.values[:, w.target]))
     if not sd > 0:
         return pooled, None
@@ -514,11 +531,68 @@ def _run_ema(inp: AnalysisInput, a) -> Estimate:
         est = _pick(d["arm_effect"])
     else:
         est = _pick(d["relative_difference"], d["arm_effect"])
+    tip = _ema_tipping_point(inp, a, sub)
     return Estimate(*est, estimand=f"{a.effect.replace('_', ' ')} in mean EMA "
                     f"{a.instrument} over the EMA period ({a.treatment} vs {a.control})",
-                    missing_data="all answered prompts, likelihood-based (MAR)", detail=d,
+                    missing_data="all answered prompts, likelihood-based (MAR); "
+                    "delta-adjusted MI tipping point of the weekly means in 'sensitivity'",
+                    detail=d, sensitivity=tip,
                     flags={"converged": d["converged"], "boundary": d["boundary"],
                            "fallback": d["fallback_reason"] is not None})
+
+
+def _ema_tipping_point(inp: AnalysisInput, a, sub: pd.DataFrame) -> dict[str, Any] | None:
+    """Delta-adjusted tipping point of an EMA contrast: each dyad's weekly mean over the
+    EMA period (NaN for a week without an answered prompt, e.g. after dropout) and the
+    baseline of the other instruments are multiply imputed within arm; the imputed weekly
+    means of the treatment arm are shifted against it; each completed set is analysed as
+    the contrast (the method's effect: difference, or ratio for relative_difference) of the
+    per-dyad period means. None when no week is missing."""
+    block = next(b for b in inp.spec.ema if a.instrument in b.instruments)
+    weeks = (block.to_day - block.from_day) // 7 + 1
+    rows = np.isin(inp.arms, [a.treatment, a.control])
+    week = (sub["day"].to_numpy() - block.from_day) // 7
+    weekly = np.full((inp.ids.shape[0], weeks), np.nan)
+    means = sub.assign(week=week).groupby(["dyad_id", "week"])["value"].mean()
+    dyad_idx = means.index.get_level_values(0).to_numpy() - inp.ids[0]
+    weekly[dyad_idx, means.index.get_level_values(1).to_numpy()] = means.to_numpy()
+    aux, aux_names = _baseline_auxiliaries(inp, None, rows)
+    values = np.column_stack([weekly, *aux])[rows]
+    observed = np.isfinite(values[:, :weeks]).sum(axis=0)
+    if (observed < 2).any() or np.isfinite(values[:, :weeks]).all():
+        return None
+    w = Wide(values=values, arms=inp.arms[rows], target=0, baseline=None,
+             columns=tuple([f"{a.instrument}@week{k + 1}" for k in range(weeks)] + aux_names))
+    ratio = a.effect != "difference"
+
+    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+        y = v[:, :weeks].mean(axis=1)
+        yt, yc = y[arms == a.treatment], y[arms == a.control]
+        mt, mc = float(yt.mean()), float(yc.mean())
+        vt, vc = float(yt.var(ddof=1)) / yt.size, float(yc.var(ddof=1)) / yc.size
+        if ratio:
+            return math.log(mt / mc), vt / mt**2 + vc / mc**2
+        return mt - mc, vt + vc
+
+    from .missing import mi_estimate, tipping_point
+
+    rng = np.random.default_rng(inp.seed)
+    targets = list(range(weeks))
+    mar = mi_estimate(w.values, w.arms, targets, analyse, m=a.imputations, rng=rng,
+                      alpha=inp.alpha)
+    back = (lambda x: math.exp(x) - 1.0) if ratio else float
+    favourable = _favourable(a, back(mar["estimate"]), 0.0)
+    sd = float(np.nanstd(np.nanmean(values[:, :weeks], axis=1)))
+    if not sd > 0:
+        return None
+    out = tipping_point(w.values, w.arms, targets, analyse, treatment=a.treatment,
+                        unfavourable=-favourable, scale=sd, completed=mar["completed"],
+                        alpha=inp.alpha, rng=rng, m=a.imputations, back=back)
+    out["analysis"] = (f"{'ratio' if ratio else 'difference'} of per-dyad mean weekly "
+                       f"{a.instrument} over the EMA period, multiple imputation of "
+                       "missing weeks")
+    out["n_dyads_with_missing_weeks"] = mar["n_imputed"]
+    return out
 
 
 COX_EVENTS = ("first_use", "moud_discontinuation", "overdose", "cps_report")
@@ -560,6 +634,9 @@ def _run_cox(inp: AnalysisInput, a) -> Estimate:
     time = np.where(happened, event_day, cens) + 1.0
     d = cox_ph(time[rows], happened[rows].astype(float),
                (inp.arms[rows] == a.treatment).astype(float), alpha=inp.alpha)
+    lost = ~happened & (inp.dropout < last) & (cens == np.minimum(inp.dropout, last))
+    tip = _cox_tipping_point(inp, a, time[rows], happened[rows], lost[rows], inp.arms[rows],
+                             horizon=last + 1.0, log_hr=d["hazard_ratio"]["log_estimate"])
     d["n_excluded_not_eligible"] = int((~eligible & in_arms).sum())
     d["competing_events"] = deaths
     h = d["hazard_ratio"]
@@ -569,8 +646,47 @@ def _run_cox(inp: AnalysisInput, a) -> Estimate:
     return Estimate(*_pick(h), estimand=f"hazard ratio of {a.event} ({a.treatment} / "
                     f"{a.control}) among {at_risk}",
                     missing_data="censored at loss to follow-up (non-informative censoring "
-                    "assumed); " + deaths, detail=d,
-                    flags={"converged": d["converged"]})
+                    "assumed); " + deaths + "; delta-adjusted MI tipping point (hazard after "
+                    "loss to follow-up raised in the treatment arm) in 'sensitivity'",
+                    detail=d, sensitivity=tip, flags={"converged": d["converged"]})
+
+
+#: Shifts of the log hazard after loss to follow-up in a Cox tipping-point analysis.
+COX_TIPPING_STEPS = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+
+def _cox_tipping_point(inp: AnalysisInput, a, time: np.ndarray, happened: np.ndarray,
+                       lost: np.ndarray, arms: np.ndarray, *, horizon: float,
+                       log_hr: float) -> dict[str, Any] | None:
+    """Delta-adjusted tipping point of the hazard ratio: the event times of dyads lost to
+    follow-up are multiply imputed from their arm's Kaplan-Meier curve with the treatment
+    arm's hazard after loss multiplied by exp(delta) (delta against the treatment; the same
+    imputation draws at every delta), :func:`.missing.event_time_mi`; None when nobody was
+    lost."""
+    from .missing import event_time_mi, tipping_grid
+
+    if not lost.any():
+        return None
+
+    def analyse(completed: np.ndarray, arm: np.ndarray) -> tuple[float, float]:
+        h = cox_ph(completed[:, 0], completed[:, 1], (arm == a.treatment).astype(float),
+                   alpha=inp.alpha)["hazard_ratio"]
+        return float(h["log_estimate"]), float(h["log_se"]) ** 2
+
+    def at(delta: float) -> dict[str, Any]:
+        return event_time_mi(time, happened.astype(float), lost, arms, horizon, analyse,
+                             m=a.imputations, rng=np.random.default_rng(inp.seed),
+                             alpha=inp.alpha, delta={a.treatment: delta})
+
+    unfavourable = -_favourable(a, log_hr, 0.0)  # against the treatment's favoured side
+    out = tipping_grid(at, unfavourable=unfavourable, scale=1.0, alpha=inp.alpha,
+                       steps=COX_TIPPING_STEPS, back=math.exp,
+                       method="event times after loss to follow-up multiply imputed from "
+                       "the arm's Kaplan-Meier curve, the treatment arm's hazard after loss "
+                       "multiplied by exp(delta); Cox PH on each; Rubin's rules on log HR",
+                       delta_unit="log hazard multiplier after loss to follow-up")
+    out["n_lost"] = int(lost.sum())
+    return out
 
 
 def _run_mediation(inp: AnalysisInput, a) -> Estimate:
@@ -595,15 +711,84 @@ def _run_mediation(inp: AnalysisInput, a) -> Estimate:
         if inst in measured and when != base:
             frame[name] = inp.values_at(inst, base)[rows]
             covariates.append(name)
-    d = mediation(frame, treatment_col="treatment", mediator_col="mediator",
-                  outcome_col="outcome", covariates=covariates, n_boot=a.n_boot,
-                  seed=inp.seed, alpha=inp.alpha)
-    ind = d["indirect"]
-    return Estimate(ind["estimate"], ind["ci_lower"], ind["ci_upper"], ind["p"],
+    cc = mediation(frame, treatment_col="treatment", mediator_col="mediator",
+                   outcome_col="outcome", covariates=covariates, n_boot=a.n_boot,
+                   seed=inp.seed, alpha=inp.alpha)
+    pooled = _mediation_mi(inp, a, med, covariates)
+    return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"indirect effect a*b of {a.treatment} vs {a.control} on "
                     f"{a.instrument} at {a.timepoint} through {a.mediator}, adjusted for "
-                    f"{', '.join(covariates) or 'nothing at baseline'}",
-                    missing_data=COMPLETE_CASE, detail=d)
+                    f"{', '.join(covariates) or 'nothing at baseline'}, all randomised dyads",
+                    missing_data=MEDIATION_MI,
+                    detail={"multiple_imputation": pooled, "complete_case": cc})
+
+
+#: Bootstrap resamples per completed data set for the variance of a*b (MI Boot).
+MEDIATION_MI_BOOT = 200
+MEDIATION_MI = ("multiple imputation under MAR of outcome, mediator and their baselines "
+                "given arm and the baseline of the other instruments (chained equations, "
+                "predictive mean matching, within arm); a*b and its bootstrap variance in "
+                "each completed set pooled by Rubin's rules (MI Boot, Schomaker & Heumann "
+                "2018); the complete-case BCa analysis in 'detail'")
+
+
+def _mediation_mi(inp: AnalysisInput, a, med: np.ndarray,
+                  covariates: list[str]) -> dict[str, Any]:
+    """MI estimate of the indirect effect: impute the wide data (outcome at every
+    assessment, the mediator, the other instruments' baselines), then in each completed set
+    a*b by OLS (as :func:`.analysis.mediation`) with the variance of
+    :data:`MEDIATION_MI_BOOT` dyad resamples; Rubin's rules."""
+    w = _wide(inp, a, [a.treatment, a.control])
+    rows = np.isin(inp.arms, [a.treatment, a.control])
+    base_name = f"{a.mediator}@{inp.spec.baseline}"
+    if a.mediator_timepoint is not None and \
+            f"{a.mediator}@{a.mediator_timepoint}" in w.columns:
+        m_col = w.columns.index(f"{a.mediator}@{a.mediator_timepoint}")
+        values = w.values
+    else:
+        m_col = w.values.shape[1]
+        values = np.column_stack([w.values, med[rows]])
+    cov_cols = []
+    if "baseline_mediator" in covariates:
+        cov_cols.append(w.columns.index(base_name))
+    if "baseline_outcome" in covariates and w.baseline is not None:
+        cov_cols.append(w.baseline)
+    boot_rng = np.random.default_rng([inp.seed, 1])
+
+    def ab(t: np.ndarray, m: np.ndarray, y: np.ndarray, cov: np.ndarray) -> np.ndarray:
+        """a*b for each row of the stacked (resamples x dyads) arrays."""
+        ones = np.ones_like(t)
+        xa = np.stack([ones, t, *np.moveaxis(cov, -1, 0)], axis=-1)
+        xb = np.stack([ones, m, t, *np.moveaxis(cov, -1, 0)], axis=-1)
+
+        def coef(x, z, j):
+            xtx = np.einsum("bni,bnj->bij", x, x)
+            xtz = np.einsum("bni,bn->bi", x, z)
+            return np.linalg.solve(xtx, xtz[..., None])[:, j, 0]
+        return coef(xa, m, 1) * coef(xb, y, 1)
+
+    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+        t = (arms == a.treatment).astype(float)
+        m, y, cov = v[:, m_col], v[:, w.target], v[:, cov_cols]
+        point = float(ab(t[None], m[None], y[None], cov[None])[0])
+        idx = boot_rng.integers(0, t.size, (MEDIATION_MI_BOOT, t.size))
+        with np.errstate(all="ignore"):
+            boots = ab(t[idx], m[idx], y[idx], cov[idx])
+        boots = boots[np.isfinite(boots)]
+        if boots.size < 2:
+            raise ValueError("the bootstrap of a*b gave no finite resamples")
+        return point, float(boots.var(ddof=1))
+
+    from .missing import mi_estimate
+
+    rng = np.random.default_rng(inp.seed)
+    mar = mi_estimate(values, w.arms, w.target, analyse, m=a.imputations, rng=rng,
+                      alpha=inp.alpha)
+    pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
+                                  "fraction_missing_information")}
+    pooled["n_imputed"] = int(np.isnan(values).any(axis=1).sum())
+    pooled["bootstrap_per_imputation"] = MEDIATION_MI_BOOT
+    return pooled
 
 
 def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:

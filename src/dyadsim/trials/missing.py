@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["DONORS", "ancova", "impute", "mi_estimate", "rubin", "tipping_point"]
+__all__ = ["DONORS", "ancova", "event_time_mi", "impute", "mi_estimate", "rubin",
+           "tipping_grid", "tipping_point"]
 
 #: Donors per imputed value in predictive mean matching (Morris, White & Royston 2014).
 DONORS = 10
@@ -134,14 +135,16 @@ def rubin(estimates: Sequence[float], variances: Sequence[float], *, alpha: floa
 Analyse = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
 
 
-def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int, analyse: Analyse, *,
+def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
+                analyse: Analyse, *,
                 m: int, rng: np.random.Generator, alpha: float = 0.05,
                 delta: Mapping[Any, float] | None = None,
                 completed: Sequence[np.ndarray] | None = None,
                 df_complete: float | None = None) -> dict[str, Any]:
     """Multiply-imputed estimate: impute ``values`` (dyads x variables) within each arm,
-    add ``delta[arm]`` to the imputed cells of column ``target`` (a pattern-mixture shift:
-    dropouts of that arm are that much worse or better than MAR predicts), analyse each
+    add ``delta[arm]`` to the imputed cells of column ``target`` (or of each of several
+    columns; a pattern-mixture shift: dropouts of that arm are that much worse or better
+    than MAR predicts), analyse each
     completed data set with ``analyse(values, arm) -> (estimate, variance)`` and pool them
     with :func:`rubin`. Pass ``completed`` (from an earlier call's ``"completed"``) to
     reuse the imputations for another delta."""
@@ -155,43 +158,40 @@ def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int, analyse: Analy
             for a, imps in parts.items():
                 full[arm == a] = imps[i]
             completed.append(full)
-    miss = np.isnan(v[:, target])
+    targets = [target] if isinstance(target, int | np.integer) else list(target)
+    miss = np.isnan(v[:, targets])
     ests, variances = [], []
     for full in completed:
         data = full
         if delta:
             data = full.copy()
             for a, d in delta.items():
-                rows = miss & (arm == a)
-                data[rows, target] = data[rows, target] + d
+                for j, col in enumerate(targets):
+                    rows = miss[:, j] & (arm == a)
+                    data[rows, col] = data[rows, col] + d
         est, var = analyse(data, arm)
         ests.append(est)
         variances.append(var)
     out = rubin(ests, variances, alpha=alpha, df_complete=df_complete)
-    out["n_imputed"] = int(miss.sum())
+    out["n_imputed"] = int(miss.any(axis=1).sum())
     out["completed"] = completed
     return out
 
 
-def tipping_point(values: np.ndarray, arm: np.ndarray, target: int, analyse: Analyse, *,
-                  treatment: Any, unfavourable: float, scale: float, completed,
-                  alpha: float = 0.05, steps: Sequence[float] = (
-                      0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0),
-                  rng: np.random.Generator, m: int,
-                  back: Callable[[float], float] = float) -> dict[str, Any]:
-    """Delta-adjusted sensitivity analysis: the imputed outcomes of the ``treatment`` arm are
-    shifted by ``delta = unfavourable * step * scale`` (``unfavourable`` = +1 or -1: the
-    direction that works against the treatment; ``scale``: the outcome's observed SD), for
-    each ``step``. The tipping point is the smallest step at which a significant MAR
-    result is no longer significant (None if it never tips within the grid, or if the MAR
-    result is not significant)."""
+def tipping_grid(estimate_at: Callable[[float], Mapping[str, Any]], *, unfavourable: float,
+                 scale: float, alpha: float, steps: Sequence[float], method: str,
+                 delta_unit: str, back: Callable[[float], float] = float) -> dict[str, Any]:
+    """The tipping-point grid: ``estimate_at(delta)`` (a pooled :func:`rubin` result) for
+    ``delta = unfavourable * step * scale`` at each ``step``; the tipping point is the
+    smallest step at which a significant result at ``delta = 0`` (MAR) is no longer
+    significant (None if it never tips within the grid, or if the MAR result is not
+    significant)."""
     rows = []
     tip = None
     significant_at_mar = None
     for s in steps:
         d = unfavourable * s * scale
-        r = mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
-                        delta={treatment: d}, completed=completed)
+        r = estimate_at(d)
         sig = r["p"] < alpha
         if s == 0:
             significant_at_mar = sig
@@ -200,17 +200,92 @@ def tipping_point(values: np.ndarray, arm: np.ndarray, target: int, analyse: Ana
         rows.append({"delta": d, "delta_sd": s, "estimate": back(r["estimate"]),
                      "ci_lower": back(r["ci_lower"]), "ci_upper": back(r["ci_upper"]),
                      "p": r["p"]})
-    return {"method": "delta adjustment of the imputed treatment-arm outcomes (pattern "
-                      "mixture), multiple imputation, Rubin's rules",
-            "delta_unit": f"observed SD of the outcome ({scale:.4g})",
+    return {"method": method,
+            "delta_unit": delta_unit,
             "direction": "against the treatment",
             "grid": rows,
             "tipping_point_sd": tip,
             "tipping_point": None if tip is None else unfavourable * tip * scale,
             "conclusion": ("not significant under MAR: nothing to tip" if not significant_at_mar
-                           else f"significance lost at a shift of {tip} SD"
+                           else f"significance lost at a shift of {tip} units"
                            if tip is not None else
-                           f"still significant at a shift of {steps[-1]} SD")}
+                           f"still significant at a shift of {steps[-1]} units")}
+
+
+#: The default grid of shifts (in units of ``scale``) of a tipping-point analysis.
+TIPPING_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def tipping_point(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
+                  analyse: Analyse, *, treatment: Any, unfavourable: float, scale: float,
+                  completed, alpha: float = 0.05, steps: Sequence[float] = TIPPING_STEPS,
+                  rng: np.random.Generator, m: int,
+                  back: Callable[[float], float] = float) -> dict[str, Any]:
+    """Delta-adjusted sensitivity analysis: the imputed outcomes of the ``treatment`` arm are
+    shifted by ``delta = unfavourable * step * scale`` (``unfavourable`` = +1 or -1: the
+    direction that works against the treatment; ``scale``: the outcome's observed SD), for
+    each ``step`` (:func:`tipping_grid`)."""
+    def at(d: float) -> Mapping[str, Any]:
+        return mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
+                           delta={treatment: d}, completed=completed)
+
+    out = tipping_grid(at, unfavourable=unfavourable, scale=scale, alpha=alpha, steps=steps,
+                       back=back, method="delta adjustment of the imputed treatment-arm "
+                       "outcomes (pattern mixture), multiple imputation, Rubin's rules",
+                       delta_unit=f"observed SD of the outcome ({scale:.4g})")
+    out["conclusion"] = out["conclusion"].replace(" units", " SD")
+    return out
+
+
+def event_time_mi(time: np.ndarray, event: np.ndarray, lost: np.ndarray, arm: np.ndarray,
+                  horizon: float, analyse: Analyse, *, m: int, rng: np.random.Generator,
+                  alpha: float = 0.05, delta: Mapping[Any, float] | None = None
+                  ) -> dict[str, Any]:
+    """Multiply-imputed time-to-event analysis with a delta-adjusted hazard after loss to
+    follow-up (Lipkovich, Ratitch & O'Kelly 2016, Pharm Stat 15:216; Jackson et al. 2014,
+    Stat Med 33:4681). For each imputation and arm, the Kaplan-Meier curve of a bootstrap
+    sample of the arm (approximate Bayesian bootstrap: a proper imputation) gives each dyad
+    ``lost`` to follow-up at ``time`` an event time from the conditional survival
+    ``(S(t) / S(time)) ** exp(delta[arm])`` (``delta`` = 0: censoring at random; > 0: a higher
+    hazard after loss); beyond the curve's last time, or past ``horizon``, the dyad is
+    censored at ``horizon``. Dyads censored otherwise (end of study, death) stay censored.
+    ``analyse(completed, arm) -> (estimate, variance)`` takes a (dyads x 2) array of time
+    and event; pooled by :func:`rubin`."""
+    from lifelines import KaplanMeierFitter
+
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    lost = np.asarray(lost, dtype=bool) & (event == 0)
+    arm = np.asarray(arm, dtype=object)
+    ests, variances = [], []
+    for _ in range(m):
+        t_new, e_new = time.copy(), event.copy()
+        for a in dict.fromkeys(arm.tolist()):
+            rows = np.flatnonzero(arm == a)
+            todo = rows[lost[rows]]
+            if todo.size == 0:
+                continue
+            boot = rng.choice(rows, rows.size, replace=True)
+            km = KaplanMeierFitter().fit(time[boot], event[boot])
+            grid = km.survival_function_.index.to_numpy(dtype=float)
+            surv = km.survival_function_.iloc[:, 0].to_numpy(dtype=float)
+            hazard_multiplier = math.exp((delta or {}).get(a, 0.0))
+            at_loss = np.searchsorted(grid, time[todo], side="right") - 1
+            s_c = np.where(at_loss >= 0, surv[np.maximum(at_loss, 0)], 1.0)
+            # the first time t after the loss with (S(t) / S(c)) ** k <= u (S falls)
+            threshold = s_c * rng.uniform(size=todo.size) ** (1.0 / hazard_multiplier)
+            first = np.searchsorted(-surv, -threshold, side="left")
+            hit = (s_c > 0) & (first < grid.size)
+            when = grid[np.minimum(first, grid.size - 1)]
+            hit &= (when > time[todo]) & (when <= horizon)
+            t_new[todo] = np.where(hit, when, horizon)
+            e_new[todo] = hit.astype(float)
+        est, var = analyse(np.column_stack([t_new, e_new]), arm)
+        ests.append(est)
+        variances.append(var)
+    out = rubin(ests, variances, alpha=alpha)
+    out["n_imputed"] = int(lost.sum())
+    return out
 
 
 def ancova(y: np.ndarray, baseline: np.ndarray, treated: np.ndarray) -> tuple[float, float]:
