@@ -190,3 +190,16 @@ def test_check_rows_get_the_interval_over_draws(posterior_file, tmp_path):
     assert post["median"] < moud["value"] and post["median"] < 0.2
     meta = json.loads((out / "checks.json").read_text())["posterior"]
     assert meta["dyads_per_draw"] == 10 and meta["targets_hash"] == "abc123"
+
+
+def test_replicates_under_draws_resume_to_the_same_result(spec_dict, posterior_file,
+                                                          tmp_path):
+    """A replicate recomputed alone (a resumed run batches differently) gives the same."""
+    draws = load_source(str(posterior_file)).draws(3, 7)
+    ck = tmp_path / "ck"
+    first = run_replicates(spec_dict, 3, workers=1, parameter_draws=draws, checkpoint=ck)
+    (ck / "rep-000001.json").unlink()
+    again = run_replicates(spec_dict, 3, workers=1, parameter_draws=draws, checkpoint=ck)
+    assert again == first
+    with pytest.raises(ValueError, match="another trial spec"):
+        run_replicates(spec_dict, 3, workers=1, parameter_draws=draws[::-1], checkpoint=ck)
