@@ -129,8 +129,9 @@ def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
         except (OSError, ValueError):
             old = None
         if old != finger:
-            raise TrialSpecError(f"checkpoint folder {path} belongs to another trial spec or "
-                                 "dyadsim version; remove it or choose another")
+            raise TrialSpecError(f"checkpoint folder {path} belongs to another trial spec, "
+                                 "other parameter draws or another dyadsim version; remove "
+                                 "it or choose another")
     else:
         atomic_text(meta, json.dumps({"fingerprint": finger, "trial": spec.trial.name}))
     done: dict[int, dict[str, Any]] = {}
