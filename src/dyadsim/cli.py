@@ -600,6 +600,10 @@ def simulate(
              f"seed {manifest['seed']})")
     caption = (f"start {manifest['start']}, horizon {manifest['horizon_days']} days, record "
                f"{manifest['record']}; wrote {out}: {', '.join(files)}")
+    if source is not None:
+        caption += (f"; dyads split across {posterior_draws} parameter draws from "
+                    f"{posterior}: means over all draws, CIs as if dyads were "
+                    "independent (per draw: group dyads.parquet by posterior_draw)")
     table = Table(title=Text(title), caption=Text(caption), title_justify="left",
                   caption_justify="left")
     table.add_column("Outcome", style="bold")
