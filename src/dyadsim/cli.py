@@ -1397,6 +1397,8 @@ def validate(
                                        "draw replicates every study once).")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and the "
                                       "replications.")] = 1,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -1416,6 +1418,7 @@ def validate(
     )
 
     from ._io import atomic_text
+    from .analysis.scale import executor
     from .calibration import load_posterior, load_targets, run_validation
     from .calibration.replicate import ReplicationStore
     from .calibration.validate import write_figure
@@ -1441,8 +1444,9 @@ def validate(
         def progress(stage: str, done: int, total: int) -> None:
             prog.update(task, description=stage, completed=done, total=total)
 
-        result = run_validation(target_set, post, draws=draws, seed=seed, store=store,
-                                progress=progress)
+        with _input_errors(), executor(scheduler, workers, 2) as pool:
+            result = run_validation(target_set, post, draws=draws, seed=seed, store=store,
+                                    progress=progress, pool=pool)
     result["dyadsim_version"] = __version__
     result["git_commit"] = _git_commit()
     result["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")

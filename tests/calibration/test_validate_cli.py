@@ -177,34 +177,37 @@ def test_a_never_seen_targets_file_validates_end_to_end(validated):
 
 def test_a_killed_validation_resumes_to_the_same_result(files, validated, monkeypatch,
                                                         tmp_path):
-    """Crash after two replications, run again on the same store: nothing is computed
+    """Crash after two replication tasks, run again on the same store: nothing is computed
     twice and the prior ensemble equals the one of the uninterrupted CLI run."""
     targets = load_targets(files / "novel.toml")
     store_path = tmp_path / "store" / "replications.jsonl"
-    real = validate_module.replicate_study
-    calls = []
+    real = validate_module.replicate_batch
+    done = []
 
-    def crashing(study, theta, seed):
-        if len(calls) == 2:
+    def crashing(study, thetas, seeds):
+        if len(done) == 2:
             raise KeyboardInterrupt
-        calls.append(seed)
-        return real(study, theta, seed)
+        out = real(study, thetas, seeds)
+        done.append(len(out))
+        return out
 
-    monkeypatch.setattr(validate_module, "replicate_study", crashing)
+    monkeypatch.setattr(validate_module, "replicate_batch", crashing)
     with pytest.raises(KeyboardInterrupt):
         validate_module.run_validation(targets, None, draws=3, seed=1,
                                        store=ReplicationStore(store_path))
-    assert len(store_path.read_text().splitlines()) == 2
+    before = sum(done)
+    assert 2 <= before < 6
+    assert len(store_path.read_text().splitlines()) == before
     again = []
 
-    def counting(study, theta, seed):
-        again.append(seed)
-        return real(study, theta, seed)
+    def counting(study, thetas, seeds):
+        again.extend(seeds)
+        return real(study, thetas, seeds)
 
-    monkeypatch.setattr(validate_module, "replicate_study", counting)
+    monkeypatch.setattr(validate_module, "replicate_batch", counting)
     resumed = validate_module.run_validation(targets, None, draws=3, seed=1,
                                              store=ReplicationStore(store_path))
-    assert len(again) == 2 * 3 - 2  # only the missing replications
+    assert len(again) == 2 * 3 - before  # only the missing replications
     assert len(store_path.read_text().splitlines()) == 6
     uninterrupted = json.loads((validated[1] / "validation.json").read_text())
     for a, b in zip(resumed["targets"], uninterrupted["targets"], strict=True):

@@ -24,7 +24,9 @@ stochastic simulators with many inputs and few targets, written for any simulato
 6. **Posterior.** Inside NROY, importance sampling with the prior as proposal and the
    emulators' Gaussian likelihood of the observations as weight (the emulator-based
    likelihood: Andrianakis et al. 2015 s. 5 use the emulators in the same way for their
-   final sample). The effective sample size is reported.
+   final sample), then ``pmc_rounds`` rounds of population Monte Carlo (Cappe et al.
+   2004) that move the sample's active inputs towards where the weight is, so the
+   effective sample size grows. The effective sample size of each round is reported.
 
 Deterministic given the seed (Sobol scrambling, lasso folds and GP optimiser restarts all
 seeded). Everything here is pure given the simulator: it takes the simulator as a function
@@ -82,6 +84,8 @@ class Settings:
     max_active: int = 6
     discrepancy_fraction: float = 0.1
     gp_restarts: int = 2
+    pmc_rounds: int = 3
+    pmc_particles: int = 4096
 
     def __post_init__(self) -> None:
         if not self.runs or any(int(n) < 8 for n in self.runs):
@@ -137,6 +141,7 @@ class HistoryMatch:
     posterior_u: np.ndarray | None = None
     posterior_weights: np.ndarray | None = None
     posterior_nroy_share: float = math.nan
+    posterior_ess_rounds: list[float] = field(default_factory=list)
 
     @property
     def active_inputs(self) -> tuple[int, ...]:
@@ -349,6 +354,56 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
     inside = cand[keep]
     ll = _log_likelihood(hm.waves[-1].emulators, observations, inside)
     w = np.exp(ll - ll.max())
-    hm.posterior_u = inside
-    hm.posterior_weights = w / w.sum()
+    hm.posterior_u, hm.posterior_weights = inside, w / w.sum()
+    hm.posterior_ess_rounds = [hm.ess]
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(998,)))
+    for _ in range(settings.pmc_rounds):
+        u, w = _pmc_round(hm, observations, settings, rng)
+        if u is None:
+            break
+        hm.posterior_u, hm.posterior_weights = u, w
+        hm.posterior_ess_rounds.append(hm.ess)
     return hm
+
+
+def _pmc_round(hm: HistoryMatch, observations: Sequence[Observation], settings: Settings,
+               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One round of population Monte Carlo (Cappe et al. 2004): resample the weighted
+    sample, move each point's active inputs by a Gaussian kernel (twice the weighted
+    covariance, Beaumont et al. 2009), draw its other inputs afresh from the prior, and
+    weight by prior x NROY x emulator likelihood / the proposal's mixture density (the
+    prior is uniform on the unit cube; the inactive inputs' proposal is the prior, so
+    they cancel)."""
+    active = list(hm.active_inputs)
+    if not active:
+        return None, None
+    u0, w0 = hm.posterior_u, hm.posterior_weights
+    n = settings.pmc_particles
+    x0 = u0[:, active]
+    mean = w0 @ x0
+    cov = 2.0 * ((x0 - mean).T * w0) @ (x0 - mean) + 1e-8 * np.eye(len(active))
+    chol = np.linalg.cholesky(cov)
+    idx = rng.choice(len(w0), size=n, p=w0)
+    x = x0[idx] + rng.standard_normal((n, len(active))) @ chol.T
+    inside = np.all((x > 0) & (x < 1), axis=1)
+    u = rng.random((n, hm.prior.dim))
+    u[:, active] = np.clip(x, 1e-9, 1 - 1e-9)
+    keep = inside & _nroy(hm.waves, observations, u, hm.settings)
+    if keep.sum() < 2:
+        return None, None
+    u, x = u[keep], x[keep]
+    ll = _log_likelihood(hm.waves[-1].emulators, observations, u)
+    # mixture density of the proposal at x (up to the constant the weights normalise away)
+    prec = np.linalg.inv(cov)
+    support = w0 > 0
+    centres, cw = x0[support], w0[support]
+    log_q = np.empty(len(x))
+    for first in range(0, len(x), 256):
+        d = x[first:first + 256, None, :] - centres[None, :, :]
+        m = np.einsum("ijk,kl,ijl->ij", d, prec, d)
+        a = -0.5 * m + np.log(cw)[None, :]
+        top = a.max(axis=1)
+        log_q[first:first + 256] = top + np.log(np.exp(a - top[:, None]).sum(axis=1))
+    lw = ll - log_q
+    w = np.exp(lw - lw.max())
+    return u, w / w.sum()

@@ -54,12 +54,21 @@ def replication_seed(seed: int, draw: int) -> int:
     return int(ss.generate_state(1)[0] & 0x7FFFFFFF)
 
 
+#: Source a replication cannot depend on (the fit, validation, reports, the app, the CLI):
+#: changing it keeps the store's replications valid.
+NOT_REPLICATION_CODE = ("calibration/fit.py", "calibration/history_matching.py",
+                        "calibration/validate.py", "cli.py", "reports/", "app/", "analysis/")
+
+
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """sha256 of the dyadsim source that a replication depends on (every .py file)."""
+    """sha256 of the dyadsim source that a replication depends on (every .py file but
+    those in :data:`NOT_REPLICATION_CODE`)."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for f in sorted(root.rglob("*.py")):
+        if str(f.relative_to(root)).startswith(NOT_REPLICATION_CODE):
+            continue
         h.update(str(f.relative_to(root)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()

@@ -17,6 +17,7 @@ targets that pass; targets marked ``skip`` in the targets file are reported, not
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .prior import Posterior, prior_draws
-from .replicate import ReplicationStore, Study, replicate_study, replication_seed, studies_of
+from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
 from .targets import Target, TargetSet, observed_se
 
 __all__ = ["crps_fair", "interval_90", "passes", "run_validation", "score_target",
@@ -158,43 +159,69 @@ def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
 
 
 def _ensembles(studies: Sequence[Study], draws: list[dict[str, float]], seed: int,
-               store: ReplicationStore | None, progress: Progress | None, label: str
-               ) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {t.id: [] for s in studies for t in s.targets}
-    total = len(studies) * len(draws)
-    done = 0
-    for s in studies:
+               store: ReplicationStore | None, progress: Progress | None, label: str,
+               pool: cf.Executor | None = None) -> dict[str, list[Any]]:
+    """Draw i of every study replicated with seed ``replication_seed(seed, i)``; finished
+    replications from ``store`` are reused; the rest run on ``pool`` (None: here), a cohort
+    study's draws batched in one engine call (the same numbers as one by one)."""
+    from ..analysis.scale import map_tasks
+    from .fit import BATCH
+
+    results: dict[tuple[int, int], Any] = {}
+    tasks, where = [], []
+    for j, s in enumerate(studies):
+        missing = []
         for i, theta in enumerate(draws):
             rseed = replication_seed(seed, i)
             key = ReplicationStore.key(s, theta, rseed) if store is not None else None
-            values = store.get(key) if store is not None else None
-            if values is None:
-                values = replicate_study(s, theta, rseed)
-                if store is not None:
-                    store.put(key, values, study=s.label, draw=i, seed=rseed, ensemble=label)
+            got = store.get(key) if store is not None else None
+            if got is not None:
+                results[(j, i)] = got
+            else:
+                missing.append((i, key, rseed))
+        size = BATCH if s.kind == "cohort_sim" else 1
+        for first in range(0, len(missing), size):
+            part = missing[first:first + size]
+            tasks.append((s, [draws[i] for i, _, _ in part], [r for _, _, r in part]))
+            where.append((j, part))
+    total = len(studies) * len(draws)
+    done_count = [len(results)]
+
+    def done(n: int, values: list[dict[str, Any]]) -> None:
+        j, part = where[n]
+        for (i, key, rseed), v in zip(part, values, strict=True):
+            if store is not None:
+                store.put(key, v, study=studies[j].label, draw=i, seed=rseed, ensemble=label)
+            results[(j, i)] = v
+        done_count[0] += len(part)
+        if progress is not None:
+            progress(f"{label}: {studies[j].label}", done_count[0], total)
+
+    map_tasks(replicate_batch, tasks, pool, done)
+    out: dict[str, list[Any]] = {t.id: [] for s in studies for t in s.targets}
+    for j, s in enumerate(studies):
+        for i in range(len(draws)):
             for t in s.targets:
-                out[t.id].append(values.get(t.id))
-            done += 1
-            if progress is not None:
-                progress(f"{label}: {s.label}", done, total)
+                out[t.id].append(results[(j, i)].get(t.id))
     return out
 
 
 def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: int = 20,
                    seed: int = 1, store: ReplicationStore | None = None,
-                   progress: Progress | None = None) -> dict[str, Any]:
+                   progress: Progress | None = None,
+                   pool: cf.Executor | None = None) -> dict[str, Any]:
     """Replicate every target ``draws`` times under ``posterior`` (None: the prior) and under
     the prior; draw i uses the same simulation seed under both (common random numbers)."""
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
         raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
     studies = studies_of(targets)
     prior_sets = prior_draws(draws, seed)
-    prior_ens = _ensembles(studies, prior_sets, seed, store, progress, "prior")
+    prior_ens = _ensembles(studies, prior_sets, seed, store, progress, "prior", pool)
     if posterior is None:
         post_ens = prior_ens
     else:
         post_ens = _ensembles(studies, posterior.draws(draws, seed), seed, store, progress,
-                              "posterior")
+                              "posterior", pool)
     design_n = {t.id: (targets.designs[t.id].n if t.id in targets.designs else t.cohort.n)
                 for t in targets if t.skip is None}
     arms_n = {}
