@@ -99,6 +99,11 @@ def test_calibrate_writes_a_posterior_that_loads(uninterrupted, targets_file):
     assert len(lines) == 16 and set(rec["theta"]) == set(NAMES) and rec["code"]
     # NROY shrank the space the second wave sampled
     assert summary["waves"][1]["nroy_share_before"] < 1.0
+    assert all(w["seconds_simulating"] > 0 for w in summary["waves"])
+    widths = summary["parameter_widths"]
+    assert set(widths) == set(post.parameters)
+    assert all(0 < w["width_ratio"] <= 1.2 for w in widths.values())
+    assert len(summary["effective_sample_size_by_round"]) >= 1
 
 
 def test_killed_calibration_resumes_to_the_same_posterior(uninterrupted, targets_file,

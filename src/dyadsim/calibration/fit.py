@@ -207,6 +207,22 @@ class Calibration:
     replications: int
     studies: int
 
+    def widths(self, level: float = 0.9) -> dict[str, dict[str, Any]]:
+        """Per calibrated parameter: its prior and posterior central ``level`` intervals
+        and the ratio of their widths (how much the targets inform it)."""
+        from .prior import prior_interval
+
+        post = self.posterior
+        out = {}
+        for j, name in enumerate(post.parameters):
+            plo, phi = prior_interval(name, level)
+            lo, hi = _weighted_interval(post.samples[:, j], post.weights, level)
+            out[name] = {"prior": [round(plo, 6), round(phi, 6)],
+                         "posterior": [round(lo, 6), round(hi, 6)],
+                         "width_ratio": round((hi - lo) / (phi - plo), 4)
+                         if phi > plo else None}
+        return out
+
     def summary(self) -> dict[str, Any]:
         hm = self.match
         names = hm.prior.names
@@ -214,6 +230,8 @@ class Calibration:
         for w in hm.waves:
             waves.append({
                 "wave": w.index, "runs": int(len(w.u)), "nroy_share_before": w.nroy_share,
+                "seconds_simulating": round(w.seconds_simulating, 1),
+                "seconds_emulating": round(w.seconds_emulating, 1),
                 "emulators": [{
                     "output": e.output, "active": [names[j] for j in e.active],
                     "n_train": e.n_train, "loo_r2": _finite(e.r2_loo),
@@ -235,11 +253,21 @@ class Calibration:
             "nroy_share_final": hm.posterior_nroy_share,
             "posterior_rows": int(len(self.posterior.weights)),
             "effective_sample_size": round(hm.ess, 1),
+            "effective_sample_size_by_round": [round(x, 1) for x in hm.posterior_ess_rounds],
+            "seconds_posterior": round(hm.seconds_posterior, 1),
             "calibrated_parameters": list(self.posterior.parameters),
+            "parameter_widths": self.widths(),
             "observations": [{"id": o.observation.id, "value": o.observation.value,
                               "sd": math.sqrt(o.observation.var_obs)} for o in self.outputs],
             "waves": waves,
         }
+
+
+def _weighted_interval(x: np.ndarray, w: np.ndarray, level: float) -> tuple[float, float]:
+    order = np.argsort(x, kind="stable")
+    cdf = np.cumsum(w[order]) / w.sum()
+    lo, hi = np.interp([(1 - level) / 2, (1 + level) / 2], cdf, x[order])
+    return float(lo), float(hi)
 
 
 def _finite(x: float) -> float | None:

@@ -37,6 +37,7 @@ caller.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,8 @@ class Wave:
     emulators: list[Emulator]
     nroy_share: float = 1.0
     n_candidates: int = 0
+    seconds_simulating: float = 0.0
+    seconds_emulating: float = 0.0
 
 
 @dataclass
@@ -142,6 +145,7 @@ class HistoryMatch:
     posterior_weights: np.ndarray | None = None
     posterior_nroy_share: float = math.nan
     posterior_ess_rounds: list[float] = field(default_factory=list)
+    seconds_posterior: float = 0.0
 
     @property
     def active_inputs(self) -> tuple[int, ...]:
@@ -335,7 +339,9 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
             progress(f"wave {k + 1}: simulating", 0, len(u))
         ids = np.arange(run_id, run_id + len(u))
         run_id += len(u)
+        t0 = time.perf_counter()
         y = np.asarray(simulator(prior.ppf(u), ids), dtype=float).reshape(len(u), -1)
+        t1 = time.perf_counter()
         us.append(u)
         ys.append(y)
         if k == 0:
@@ -345,7 +351,9 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
             progress(f"wave {k + 1}: emulating", len(u), len(u))
         u_all, y_all = np.vstack(us), np.vstack(ys)
         ems = _emulate(u_all, y_all, observations, var_md, settings, seed + 1000 * k)
-        hm.waves.append(Wave(k + 1, u, y, ems, share, n_cand))
+        hm.waves.append(Wave(k + 1, u, y, ems, share, n_cand, t1 - t0,
+                             time.perf_counter() - t1))
+    t0 = time.perf_counter()
     cand = _sobol(settings.posterior_candidates, prior.dim, seed, stream=999)
     keep = _nroy(hm.waves, observations, cand, settings)
     hm.posterior_nroy_share = float(keep.mean())
@@ -363,6 +371,7 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
             break
         hm.posterior_u, hm.posterior_weights = u, w
         hm.posterior_ess_rounds.append(hm.ess)
+    hm.seconds_posterior = time.perf_counter() - t0
     return hm
 
 
