@@ -200,3 +200,16 @@ def test_observed_se_sources():
     se, how = observed_se(ts.by_id("gannon2021_ace_mean"), 152)
     assert how == "n" and se == pytest.approx(2.3 / math.sqrt(152))
     assert observed_se(ts.by_id("garland2022_misuse_reduction_9mo"), 250) == (None, "none")
+
+
+def test_the_shipped_posterior_is_fitted_to_the_shipped_targets():
+    """The posterior in the package loads (bounds, weights), was fitted to exactly the
+    shipped targets, and says how (method, budget)."""
+    from dyadsim.calibration import load_posterior
+
+    post = load_posterior("shipped")
+    assert post.targets_hash == load_targets().hash
+    assert post.others == "prior" and len(post.parameters) >= 10
+    assert post.budget["simulator_runs"] >= 100 and "history matching" in post.method
+    draws = post.draws(5, seed=1)
+    assert len(draws) == 5 and all(set(post.parameters) <= set(d) for d in draws)

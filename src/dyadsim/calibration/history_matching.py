@@ -367,7 +367,7 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(998,)))
     for _ in range(settings.pmc_rounds):
         u, w = _pmc_round(hm, observations, settings, rng)
-        if u is None:
+        if u is None or 1.0 / np.sum(w**2) <= hm.ess:  # keep the better of two valid samples
             break
         hm.posterior_u, hm.posterior_weights = u, w
         hm.posterior_ess_rounds.append(hm.ess)
@@ -377,32 +377,33 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
 
 def _pmc_round(hm: HistoryMatch, observations: Sequence[Observation], settings: Settings,
                rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """One round of population Monte Carlo (Cappe et al. 2004): resample the weighted
-    sample, move each point's active inputs by a Gaussian kernel (twice the weighted
-    covariance, Beaumont et al. 2009), draw its other inputs afresh from the prior, and
-    weight by prior x NROY x emulator likelihood / the proposal's mixture density (the
-    prior is uniform on the unit cube; the inactive inputs' proposal is the prior, so
-    they cancel)."""
+    """One round of population Monte Carlo (Cappe et al. 2004) on the active inputs in
+    logit coordinates (unbounded, so no move leaves the prior's support): resample the
+    weighted sample, move each point by a Gaussian kernel (twice the weighted covariance,
+    Beaumont et al. 2009), draw the other inputs afresh from the prior, and weight by
+    prior x NROY x emulator likelihood / the proposal's mixture density (the prior, uniform
+    on the unit cube, has density prod u(1 - u) in logit coordinates; the inactive inputs'
+    proposal is the prior, so they cancel)."""
     active = list(hm.active_inputs)
     if not active:
         return None, None
     u0, w0 = hm.posterior_u, hm.posterior_weights
     n = settings.pmc_particles
-    x0 = u0[:, active]
+    x0 = np.log(u0[:, active]) - np.log1p(-u0[:, active])
     mean = w0 @ x0
-    cov = 2.0 * ((x0 - mean).T * w0) @ (x0 - mean) + 1e-8 * np.eye(len(active))
+    cov = 2.0 * ((x0 - mean).T * w0) @ (x0 - mean) + 1e-6 * np.eye(len(active))
     chol = np.linalg.cholesky(cov)
     idx = rng.choice(len(w0), size=n, p=w0)
     x = x0[idx] + rng.standard_normal((n, len(active))) @ chol.T
-    inside = np.all((x > 0) & (x < 1), axis=1)
     u = rng.random((n, hm.prior.dim))
-    u[:, active] = np.clip(x, 1e-9, 1 - 1e-9)
-    keep = inside & _nroy(hm.waves, observations, u, hm.settings)
+    u[:, active] = np.clip(1.0 / (1.0 + np.exp(-x)), 1e-12, 1 - 1e-12)
+    keep = _nroy(hm.waves, observations, u, hm.settings)
     if keep.sum() < 2:
         return None, None
     u, x = u[keep], x[keep]
+    ua = u[:, active]
+    log_prior = np.sum(np.log(ua) + np.log1p(-ua), axis=1)
     ll = _log_likelihood(hm.waves[-1].emulators, observations, u)
-    # mixture density of the proposal at x (up to the constant the weights normalise away)
     prec = np.linalg.inv(cov)
     support = w0 > 0
     centres, cw = x0[support], w0[support]
@@ -413,6 +414,6 @@ def _pmc_round(hm: HistoryMatch, observations: Sequence[Observation], settings: 
         a = -0.5 * m + np.log(cw)[None, :]
         top = a.max(axis=1)
         log_q[first:first + 256] = top + np.log(np.exp(a - top[:, None]).sum(axis=1))
-    lw = ll - log_q
+    lw = ll + log_prior - log_q
     w = np.exp(lw - lw.max())
     return u, w / w.sum()
