@@ -206,7 +206,7 @@ def predict(spec: TrialSpec | str | Path | Mapping[str, Any], source: ParameterS
         "attachment_power": None if power is None else {
             "analysis": secure, "target": power["target"],
             "n_for_target": power["n_for_power"], "curve": power,
-            "definition": "assurance: " + power["power_definition"]},
+            "definition": power["power_definition"]},
         "seconds": round(time.monotonic() - t0, 1),
     }
 
