@@ -43,7 +43,8 @@ def test_pregnancy_only_parameters_are_drawn_or_held_at_defaults():
 def test_predict_writes_the_prediction(tmp_path):
     out = tmp_path / "pred"
     res = runner.invoke(app, ["predict", str(SPEC), "--posterior", "prior", "--out", str(out),
-                              "--draws", "3", "--n", "4", "--power-n", "none"])
+                              "--draws", "3", "--n", "4", "--power-n", "none"],
+                        env={"COLUMNS": "200"})  # a wide table whatever the caller's COLUMNS
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["predict.json", "predict.png"]
     r = json.loads((out / "predict.json").read_text())
