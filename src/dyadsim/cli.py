@@ -1407,16 +1407,6 @@ def validate(
     finished replications are kept in OUT.store/ until OUT is written."""
     import tempfile
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from ._io import atomic_text
     from .analysis.scale import executor
     from .calibration import load_posterior, load_targets, run_validation
