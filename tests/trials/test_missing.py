@@ -175,3 +175,70 @@ def test_event_time_mi_with_the_right_hazard_shift_recovers_the_complete_data_hr
                           delta={"T": math.log(POST_LOSS_HAZARD)})
     assert right["ci_lower"] <= truth <= right["ci_upper"], (right["estimate"], truth)
     assert right["estimate"] > mar["estimate"]  # a higher hazard after loss: against T
+
+
+MEDIATED_A, MEDIATED_B = -0.4, 1.0  # treatment lowers the mediator; the mediator raises y
+
+
+def _mediated_trial(seed: int, n_per_arm: int = 120):
+    """Baseline mediator m0; mediator m = 0.5 m0 + A*T + e; outcome y = B*m + e. Treated
+    dyads drop out (mediator and outcome both missing) the more likely the higher their
+    unobserved outcome; control dyads at random (15%). Returns the complete data, the
+    observed data (columns m0, m, y), the arms and who was lost."""
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(np.array(["T", "C"], dtype=object), n_per_arm)
+    treated = arm == "T"
+    m0 = rng.normal(size=arm.size)
+    m = 0.5 * m0 + MEDIATED_A * treated + rng.normal(size=arm.size)
+    y = MEDIATED_B * m + rng.normal(0, 0.5, arm.size)
+    z = (y - y.mean()) / y.std()
+    lost = rng.random(arm.size) < np.where(treated, 1 / (1 + np.exp(1 - 2.5 * z)), 0.15)
+    full = np.column_stack([m0, m, y])
+    observed = full.copy()
+    observed[lost, 1:] = np.nan
+    return full, observed, arm, lost
+
+
+def _pattern_mixture_shift(full, observed, arm, lost, column: int) -> float:
+    """The right delta in SD units: in the treatment arm, how much higher the lost dyads'
+    true values are than the seen dyads' at the same baseline (regression on m0 and the
+    loss indicator, on the complete data), over the observed SD."""
+    t = arm == "T"
+    x = np.column_stack([np.ones(t.sum()), full[t, 0], lost[t]])
+    beta = np.linalg.lstsq(x, full[t, column], rcond=None)[0]
+    return float(beta[2] / np.nanstd(observed[:, column]))
+
+
+@pytest.mark.parametrize("seed", [0, 4, 7])
+def test_mediation_tipping_point_moves_a_times_b_towards_the_complete_data_value(seed):
+    from dyadsim.trials.methods import indirect_effect_mi
+
+    full, observed, arm, lost = _mediated_trial(seed)
+    kw = dict(treatment="T", mediator=1, outcome=2, covariates=[0], seed=1, alpha=0.05)
+    complete, none = indirect_effect_mi(full, arm, m=2, **kw)
+    assert none is None and complete["n_imputed"] == 0
+    truth = complete["estimate"]  # a*b had nobody been lost
+    mar, tip = indirect_effect_mi(observed, arm, m=5, direction="decrease",
+                                  names=("craving", "comm"), **kw)
+    assert mar["n_imputed"] == int(lost.sum()) > 0
+    assert not mar["ci_lower"] <= truth <= mar["ci_upper"], (mar["estimate"], truth)
+    # against a decrease through a mediator with b > 0: treated dropouts' imputed
+    # mediator and outcome both shifted up, each in its own observed SD
+    sds = [np.nanstd(observed[:, j]) for j in (1, 2)]
+    assert tip["shift_per_sd"] == pytest.approx({"craving": sds[0], "comm": sds[1]})
+    grid = tip["grid"]
+    assert grid[0]["delta"] == 0.0 and grid[0]["estimate"] == pytest.approx(mar["estimate"])
+    estimates = [g["estimate"] for g in grid]
+    assert estimates == sorted(estimates)  # each shift moves a*b up, towards no effect
+    right = np.mean([_pattern_mixture_shift(full, observed, arm, lost, j) for j in (1, 2)])
+    assert 0.5 < right < 1.5
+    at_right = min(grid, key=lambda g: abs(g["delta_sd"] - right))
+    assert abs(at_right["estimate"] - truth) < 0.5 * abs(mar["estimate"] - truth)
+    assert at_right["ci_lower"] <= truth <= at_right["ci_upper"]
+    # significant under MAR: a finite tipping point, the first shift that is not
+    assert mar["p"] < 0.05
+    tp = tip["tipping_point_sd"]
+    assert tp is not None and tip["tipping_point"] == tp
+    assert next(g for g in grid if g["p"] >= 0.05)["delta_sd"] == tp
+    assert all(g["p"] < 0.05 for g in grid if g["delta_sd"] < tp)
+    assert "SD" in tip["conclusion"] and "craving" in tip["delta_unit"]

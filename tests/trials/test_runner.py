@@ -149,6 +149,10 @@ def test_every_analysis_method_runs(trial):
     med = res["mediation_craving"]
     assert med["missing_data"].startswith("multiple imputation")
     assert med["detail"]["multiple_imputation"]["n_imputed"] > 0
+    # ... and its tipping point: treated dropouts' mediator and outcome, each in its own SD
+    assert set(med["sensitivity"]["shift_per_sd"]) == {"ema_craving", "comm"}
+    assert med["sensitivity"]["grid"][0]["estimate"] == pytest.approx(med["estimate"])
+    assert len({round(g["estimate"], 9) for g in med["sensitivity"]["grid"]}) > 1
     # EMA and Cox analyses carry their own delta-adjusted tipping point
     for name, unit in (("craving_ema", "SD"), ("first_use", "log hazard")):
         tip = res[name]["sensitivity"]

@@ -714,13 +714,14 @@ def _run_mediation(inp: AnalysisInput, a) -> Estimate:
     cc = mediation(frame, treatment_col="treatment", mediator_col="mediator",
                    outcome_col="outcome", covariates=covariates, n_boot=a.n_boot,
                    seed=inp.seed, alpha=inp.alpha)
-    pooled = _mediation_mi(inp, a, med, covariates)
+    pooled, tip = _mediation_mi(inp, a, med, covariates)
     return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"indirect effect a*b of {a.treatment} vs {a.control} on "
                     f"{a.instrument} at {a.timepoint} through {a.mediator}, adjusted for "
                     f"{', '.join(covariates) or 'nothing at baseline'}, all randomised dyads",
                     missing_data=MEDIATION_MI,
-                    detail={"multiple_imputation": pooled, "complete_case": cc})
+                    detail={"multiple_imputation": pooled, "complete_case": cc},
+                    sensitivity=tip)
 
 
 #: Bootstrap resamples per completed data set for the variance of a*b (MI Boot).
@@ -729,15 +730,88 @@ MEDIATION_MI = ("multiple imputation under MAR of outcome, mediator and their ba
                 "given arm and the baseline of the other instruments (chained equations, "
                 "predictive mean matching, within arm); a*b and its bootstrap variance in "
                 "each completed set pooled by Rubin's rules (MI Boot, Schomaker & Heumann "
-                "2018); the complete-case BCa analysis in 'detail'")
+                "2018); delta-adjusted tipping point for MNAR (imputed mediator and outcome "
+                "of the treatment arm shifted against it) in 'sensitivity'; the "
+                "complete-case BCa analysis in 'detail'")
 
 
-def _mediation_mi(inp: AnalysisInput, a, med: np.ndarray,
-                  covariates: list[str]) -> dict[str, Any]:
-    """MI estimate of the indirect effect: impute the wide data (outcome at every
-    assessment, the mediator, the other instruments' baselines), then in each completed set
-    a*b by OLS (as :func:`.analysis.mediation`) with the variance of
-    :data:`MEDIATION_MI_BOOT` dyad resamples; Rubin's rules."""
+def _mediation_paths(t: np.ndarray, m: np.ndarray, y: np.ndarray,
+                     cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The a path (``m ~ t + cov``) and b path (``y ~ m + t + cov``) by OLS, as
+    :func:`.analysis.mediation`, for each row of stacked (resamples x dyads) arrays."""
+    ones = np.ones_like(t)
+    xa = np.stack([ones, t, *np.moveaxis(cov, -1, 0)], axis=-1)
+    xb = np.stack([ones, m, t, *np.moveaxis(cov, -1, 0)], axis=-1)
+
+    def coef(x, z, j):
+        xtx = np.einsum("bni,bnj->bij", x, x)
+        xtz = np.einsum("bni,bn->bi", x, z)
+        return np.linalg.solve(xtx, xtz[..., None])[:, j, 0]
+    return coef(xa, m, 1), coef(xb, y, 1)
+
+
+def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
+                       mediator: int, outcome: int, covariates: list[int], m: int,
+                       seed: int, alpha: float, direction: str | None = None,
+                       names: tuple[str, str] = ("mediator", "outcome"),
+                       tipping: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """MI estimate of the indirect effect a*b on the wide data ``values`` (dyads x
+    variables, NaN missing; columns ``mediator``, ``outcome`` and ``covariates``): impute
+    within arm (:func:`.missing.mi_estimate`), in each completed set a*b by OLS with the
+    variance of :data:`MEDIATION_MI_BOOT` dyad resamples (the same resamples in every set),
+    Rubin's rules. And its delta-adjusted tipping point (None without ``tipping`` or
+    without missing values): the imputed mediator and outcome of the ``treatment`` arm are
+    shifted by delta SD each, against the treatment: the outcome towards the unfavourable
+    side of a*b (``direction``, else the estimate's sign), the mediator so that the change
+    of a, times b, does the same; both together move a treated dropout along the b path,
+    a patient worse than MAR predicts on both (Cro et al. 2020; :func:`.missing.tipping_point`)."""
+    from .missing import mi_estimate, tipping_point
+
+    v = np.asarray(values, dtype=float)
+    n = v.shape[0]
+    idx = np.random.default_rng([seed, 1]).integers(0, n, (MEDIATION_MI_BOOT, n))
+
+    def analyse(data: np.ndarray, arm: np.ndarray) -> tuple[float, float]:
+        t = (arm == treatment).astype(float)
+        med, y, cov = data[:, mediator], data[:, outcome], data[:, covariates]
+        pa, pb = _mediation_paths(t[None], med[None], y[None], cov[None])
+        with np.errstate(all="ignore"):
+            ba, bb = _mediation_paths(t[idx], med[idx], y[idx], cov[idx])
+        boots = ba * bb
+        boots = boots[np.isfinite(boots)]
+        if boots.size < 2:
+            raise ValueError("the bootstrap of a*b gave no finite resamples")
+        return float(pa[0] * pb[0]), float(boots.var(ddof=1))
+
+    rng = np.random.default_rng(seed)
+    targets = [mediator, outcome]
+    mar = mi_estimate(v, arms, targets, analyse, m=m, rng=rng, alpha=alpha)
+    pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
+                                  "fraction_missing_information", "n_imputed")}
+    pooled["bootstrap_per_imputation"] = MEDIATION_MI_BOOT
+    if not tipping or mar["n_imputed"] == 0:
+        return pooled, None
+    sds = np.array([np.nanstd(v[:, j]) for j in targets])
+    if not (sds > 0).all():
+        return pooled, None
+    favourable = (1.0 if direction == "increase" else -1.0 if direction == "decrease"
+                  else 1.0 if mar["estimate"] >= 0 else -1.0)
+    b_mar = float(np.mean([_mediation_paths(
+        (arms == treatment).astype(float)[None], c[None, :, mediator], c[None, :, outcome],
+        c[None][:, :, covariates])[1][0] for c in mar["completed"]]))
+    tip = tipping_point(v, arms, targets, analyse, treatment=treatment,
+                        unfavourable=[-favourable * (1.0 if b_mar >= 0 else -1.0),
+                                      -favourable], scale=sds, completed=mar["completed"],
+                        alpha=alpha, rng=rng, m=m, names=names)
+    tip["analysis"] = "indirect effect a*b, multiple imputation, Rubin's rules"
+    tip["b_path_under_mar"] = b_mar
+    return pooled, tip
+
+
+def _mediation_mi(inp: AnalysisInput, a, med: np.ndarray, covariates: list[str]
+                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The wide data of a mediation analysis (outcome at every assessment, the mediator,
+    the other instruments' baselines) and its :func:`indirect_effect_mi`."""
     w = _wide(inp, a, [a.treatment, a.control])
     rows = np.isin(inp.arms, [a.treatment, a.control])
     base_name = f"{a.mediator}@{inp.spec.baseline}"
@@ -753,42 +827,10 @@ def _mediation_mi(inp: AnalysisInput, a, med: np.ndarray,
         cov_cols.append(w.columns.index(base_name))
     if "baseline_outcome" in covariates and w.baseline is not None:
         cov_cols.append(w.baseline)
-    boot_rng = np.random.default_rng([inp.seed, 1])
-
-    def ab(t: np.ndarray, m: np.ndarray, y: np.ndarray, cov: np.ndarray) -> np.ndarray:
-        """a*b for each row of the stacked (resamples x dyads) arrays."""
-        ones = np.ones_like(t)
-        xa = np.stack([ones, t, *np.moveaxis(cov, -1, 0)], axis=-1)
-        xb = np.stack([ones, m, t, *np.moveaxis(cov, -1, 0)], axis=-1)
-
-        def coef(x, z, j):
-            xtx = np.einsum("bni,bnj->bij", x, x)
-            xtz = np.einsum("bni,bn->bi", x, z)
-            return np.linalg.solve(xtx, xtz[..., None])[:, j, 0]
-        return coef(xa, m, 1) * coef(xb, y, 1)
-
-    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
-        t = (arms == a.treatment).astype(float)
-        m, y, cov = v[:, m_col], v[:, w.target], v[:, cov_cols]
-        point = float(ab(t[None], m[None], y[None], cov[None])[0])
-        idx = boot_rng.integers(0, t.size, (MEDIATION_MI_BOOT, t.size))
-        with np.errstate(all="ignore"):
-            boots = ab(t[idx], m[idx], y[idx], cov[idx])
-        boots = boots[np.isfinite(boots)]
-        if boots.size < 2:
-            raise ValueError("the bootstrap of a*b gave no finite resamples")
-        return point, float(boots.var(ddof=1))
-
-    from .missing import mi_estimate
-
-    rng = np.random.default_rng(inp.seed)
-    mar = mi_estimate(values, w.arms, w.target, analyse, m=a.imputations, rng=rng,
-                      alpha=inp.alpha)
-    pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
-                                  "fraction_missing_information")}
-    pooled["n_imputed"] = int(np.isnan(values).any(axis=1).sum())
-    pooled["bootstrap_per_imputation"] = MEDIATION_MI_BOOT
-    return pooled
+    return indirect_effect_mi(values, w.arms, treatment=a.treatment, mediator=m_col,
+                              outcome=w.target, covariates=cov_cols, m=a.imputations,
+                              seed=inp.seed, alpha=inp.alpha, direction=a.direction,
+                              names=(a.mediator, a.instrument))
 
 
 def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:

@@ -138,13 +138,13 @@ Analyse = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
 def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
                 analyse: Analyse, *,
                 m: int, rng: np.random.Generator, alpha: float = 0.05,
-                delta: Mapping[Any, float] | None = None,
+                delta: Mapping[Any, float | Sequence[float]] | None = None,
                 completed: Sequence[np.ndarray] | None = None,
                 df_complete: float | None = None) -> dict[str, Any]:
     """Multiply-imputed estimate: impute ``values`` (dyads x variables) within each arm,
     add ``delta[arm]`` to the imputed cells of column ``target`` (or of each of several
-    columns; a pattern-mixture shift: dropouts of that arm are that much worse or better
-    than MAR predicts), analyse each
+    columns: one shift for all, or one per column; a pattern-mixture shift: dropouts of
+    that arm are that much worse or better than MAR predicts), analyse each
     completed data set with ``analyse(values, arm) -> (estimate, variance)`` and pool them
     with :func:`rubin`. Pass ``completed`` (from an earlier call's ``"completed"``) to
     reuse the imputations for another delta."""
@@ -166,9 +166,10 @@ def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int]
         if delta:
             data = full.copy()
             for a, d in delta.items():
+                shifts = np.broadcast_to(np.asarray(d, dtype=float), (len(targets),))
                 for j, col in enumerate(targets):
                     rows = miss[:, j] & (arm == a)
-                    data[rows, col] = data[rows, col] + d
+                    data[rows, col] = data[rows, col] + shifts[j]
         est, var = analyse(data, arm)
         ests.append(est)
         variances.append(var)
@@ -217,23 +218,49 @@ TIPPING_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def tipping_point(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
-                  analyse: Analyse, *, treatment: Any, unfavourable: float, scale: float,
+                  analyse: Analyse, *, treatment: Any,
+                  unfavourable: float | Sequence[float], scale: float | Sequence[float],
                   completed, alpha: float = 0.05, steps: Sequence[float] = TIPPING_STEPS,
-                  rng: np.random.Generator, m: int,
-                  back: Callable[[float], float] = float) -> dict[str, Any]:
+                  rng: np.random.Generator, m: int, back: Callable[[float], float] = float,
+                  names: Sequence[str] | None = None) -> dict[str, Any]:
     """Delta-adjusted sensitivity analysis: the imputed outcomes of the ``treatment`` arm are
     shifted by ``delta = unfavourable * step * scale`` (``unfavourable`` = +1 or -1: the
     direction that works against the treatment; ``scale``: the outcome's observed SD), for
-    each ``step`` (:func:`tipping_grid`)."""
-    def at(d: float) -> Mapping[str, Any]:
-        return mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
-                           delta={treatment: d}, completed=completed)
+    each ``step`` (:func:`tipping_grid`). With one ``unfavourable`` and ``scale`` per target
+    column (named by ``names``; e.g. a mediator and an outcome) each column is shifted by
+    ``step`` of its own SD in its own direction, and the grid's delta is ``step``."""
+    if np.ndim(unfavourable) == 0 and np.ndim(scale) == 0:
+        def at(d: float) -> Mapping[str, Any]:
+            return mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
+                               delta={treatment: d}, completed=completed)
 
-    out = tipping_grid(at, unfavourable=unfavourable, scale=scale, alpha=alpha, steps=steps,
+        out = tipping_grid(at, unfavourable=float(unfavourable), scale=float(scale),
+                           alpha=alpha, steps=steps, back=back,
+                           method="delta adjustment of the imputed treatment-arm outcomes "
+                           "(pattern mixture), multiple imputation, Rubin's rules",
+                           delta_unit=f"observed SD of the outcome ({float(scale):.4g})")
+        out["conclusion"] = out["conclusion"].replace(" units", " SD")
+        return out
+    targets = [target] if isinstance(target, int | np.integer) else list(target)
+    names = list(names) if names is not None else [f"column {j}" for j in targets]
+    if len(names) != len(targets):
+        raise ValueError("give one name per shifted column")
+    per_sd = np.broadcast_to(np.asarray(unfavourable, dtype=float)
+                             * np.asarray(scale, dtype=float), (len(targets),))
+
+    def joint(d: float) -> Mapping[str, Any]:
+        return mi_estimate(values, arm, targets, analyse, m=m, rng=rng, alpha=alpha,
+                           delta={treatment: per_sd * d}, completed=completed)
+
+    sds = ", ".join(f"{n} {abs(s):.4g}" for n, s in zip(names, per_sd, strict=True))
+    out = tipping_grid(joint, unfavourable=1.0, scale=1.0, alpha=alpha, steps=steps,
                        back=back, method="delta adjustment of the imputed treatment-arm "
-                       "outcomes (pattern mixture), multiple imputation, Rubin's rules",
-                       delta_unit=f"observed SD of the outcome ({scale:.4g})")
+                       f"values of {' and '.join(names)}, each by delta of its own SD "
+                       "against the treatment (pattern mixture), multiple imputation, "
+                       "Rubin's rules", delta_unit=f"observed SD of each shifted variable "
+                       f"({sds})")
     out["conclusion"] = out["conclusion"].replace(" units", " SD")
+    out["shift_per_sd"] = {n: float(s) for n, s in zip(names, per_sd, strict=True)}
     return out
 
 
