@@ -1070,6 +1070,29 @@ ArmOption = Annotated[str | None, typer.Option(show_default=False)]
 PresetOption = Annotated[str, typer.Option(help="Population preset (without --spec).")]
 StartOption = Annotated[str | None, typer.Option(show_default=False)]
 SeedOption = Annotated[int | None, typer.Option(min=0, show_default=False)]
+AnalysisPosteriorOption = Annotated[str | None, typer.Option(
+    "--posterior", metavar="shipped|PATH|prior", help="Run under parameter uncertainty: "
+    "draws from the shipped posterior, a posterior JSON file or the prior (see "
+    "docs/analysis.md for the estimand).", show_default=False)]
+AnalysisDrawsOption = Annotated[int, typer.Option(
+    "--posterior-draws", min=2, help="With --posterior: the dyads are split across this many "
+    "parameter draws and the effects averaged over them.")]
+
+
+def _analysis_draws(posterior: str | None, draws: int, dyads: int, seed: int):
+    """(parameter draws, the manifest's posterior entry), or (None, None) without
+    --posterior; a bad posterior file is a one-line error."""
+    source = _parameter_source(posterior)
+    if source is None:
+        return None, None
+    from .analysis.posterior import ESTIMAND
+
+    if draws > dyads:
+        raise InputError(f"--posterior-draws {draws} is more than --dyads {dyads} (each draw "
+                         "needs its own dyads)")
+    return source.draws(draws, seed), {**source.provenance(), "draws": draws,
+                                       "estimand": ESTIMAND.format(k=draws,
+                                                                   source=source.source)}
 
 
 def _analysis_progress(quiet: bool) -> Progress:
@@ -1117,14 +1140,17 @@ def mechanisms(
     dyads: DyadsOption = 2000,
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the spec's).",
                                              show_default=False)] = None,
+    posterior: AnalysisPosteriorOption = None,
+    posterior_draws: AnalysisDrawsOption = 10,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     quiet: AnalysisQuiet = False,
 ) -> None:
     """Decompose the total effect of an arm contrast on an outcome into path-specific effects
     along MORE's declared paths and natural direct/indirect effects through --mediator
-    nodes, by nested counterfactual simulation with common random numbers."""
-    from .analysis.arms import default_contrast
+    nodes, by nested counterfactual simulation with common random numbers; with --posterior
+    averaged over parameter draws."""
+    from .analysis.arms import default_contrast, load_arms
     from .analysis.mechanisms import MORE_PATHS, TrialWorlds, check_paths, decompose
     from .analysis.mechanisms import mediator_nodes as _mediators
     from .analysis.output import manifest, write_folder
@@ -1134,26 +1160,38 @@ def mechanisms(
         t0, c0 = default_contrast(spec)
         meds = _mediators(mediator or [])
         check_paths(MORE_PATHS)
+        thetas, drawn = _analysis_draws(posterior, posterior_draws, dyads,
+                                        load_arms(spec).seed if seed is None else seed)
         with _analysis_progress(quiet) as prog:
             task = prog.add_task("worlds", total=dyads * (2 + len(MORE_PATHS) + len(meds)))
             worlds = TrialWorlds(spec, treatment or t0, control or c0, outcome, dyads=dyads,
-                                 seed=seed, progress=lambda m: prog.advance(task, m))
-            dec = decompose(worlds, MORE_PATHS, meds)
+                                 seed=seed, thetas=thetas,
+                                 progress=lambda m: prog.advance(task, m))
+            dec = decompose(worlds, MORE_PATHS, meds, groups=worlds.groups)
         table = _pd().DataFrame([e.to_dict() for e in dec.estimates])
         opts = {"spec": str(spec), "outcome": outcome, "treatment": worlds.arm["treatment"],
                 "control": worlds.arm["control"], "mediators": meds, "dyads": dyads,
-                "seed": worlds.seed, "paths": [p.__dict__ for p in MORE_PATHS]}
+                "seed": worlds.seed, "paths": [p.__dict__ for p in MORE_PATHS],
+                "posterior": drawn}
         write_folder(out, {"effects.csv": table, "effects.json": {**dec.to_dict(), **opts},
                            "manifest.json": manifest("mechanisms", opts)}, force=force)
     t = Table(title=Text(f"{outcome}: {worlds.arm['treatment']} vs {worlds.arm['control']}, "
                          f"{dec.dyads_used} dyads, seed {worlds.seed}"),
               caption=Text(f"path parts sum to {dec.sum_of_parts:.4g} (total "
-                           f"{dec.total:.4g}); 95% Monte Carlo intervals; wrote "
-                           f"{out.absolute()}"), title_justify="left", caption_justify="left")
-    for col in ("effect", "estimate", "95% interval"):
+                           f"{dec.total:.4g}); " + (
+                               "95% Monte Carlo intervals" if drawn is None else
+                               f"averaged over {posterior_draws} parameter draws from "
+                               f"{drawn['source']}: 95% intervals over draws (Monte Carlo and "
+                               "parameter uncertainty); 'draws 5-95%': spread of the per-draw "
+                               "effects") + f"; wrote {out.absolute()}"),
+              title_justify="left", caption_justify="left")
+    cols = ["effect", "estimate", "95% interval"] + ([] if drawn is None else ["draws 5-95%"])
+    for col in cols:
         t.add_column(col, justify="left" if col == "effect" else "right")
     for e in dec.estimates:
-        t.add_row(Text(e.name), f"{e.mean:.4g}", f"{e.lo:.4g} to {e.hi:.4g}")
+        d = e.to_dict()
+        spread = [] if e.per_draw is None else [f"{d['draws_q05']:.4g} to {d['draws_q95']:.4g}"]
+        t.add_row(Text(e.name), f"{e.mean:.4g}", f"{e.lo:.4g} to {e.hi:.4g}", *spread)
     _console().print(t)
 
 
@@ -1186,6 +1224,8 @@ def knockout(
     horizon: Annotated[str, typer.Option(help="After birth (e.g. 24m).")] = "24m",
     dyads: DyadsOption = 500,
     seed: SeedOption = None,
+    posterior: AnalysisPosteriorOption = None,
+    posterior_draws: AnalysisDrawsOption = 10,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
@@ -1193,7 +1233,8 @@ def knockout(
     quiet: AnalysisQuiet = False,
 ) -> None:
     """Effect of removing edges (--edges), the paper's named loops (--loops) or every edge
-    (--all-edges, ranked) on --outcomes, beside the intact model on the same dyads."""
+    (--all-edges, ranked) on --outcomes, beside the intact model on the same dyads; with
+    --posterior averaged over parameter draws."""
     from .analysis.knockout import BLOCK, plan_knockouts, rank, run_knockouts
     from .analysis.output import manifest, write_folder
     from .analysis.scale import executor
@@ -1204,14 +1245,16 @@ def knockout(
                              all_edges)
         outs = _csv_list(outcomes, "--outcomes")
         setting, sd = _analysis_setting(spec, arm, population, start, horizon, dyads, seed)
+        thetas, drawn = _analysis_draws(posterior, posterior_draws, dyads, sd)
+        k = 1 if thetas is None else len(thetas)
         with _analysis_progress(quiet) as prog, \
-                executor(scheduler, workers, -(-len(kos) // BLOCK)) as pool:
-            task = prog.add_task("knock-outs", total=len(kos))
+                executor(scheduler, workers, k * -(-len(kos) // BLOCK)) as pool:
+            task = prog.add_task("knock-outs", total=len(kos) * k)
             table = run_knockouts(setting, kos, outs, dyads=dyads, seed=sd, pool=pool,
-                                  progress=lambda m: prog.advance(task, m))
+                                  thetas=thetas, progress=lambda m: prog.advance(task, m))
         opts = {"knockouts": kos, "outcomes": outs, "spec": str(spec) if spec else None,
                 "arm": arm, "population": population, "start": start, "horizon": horizon,
-                "dyads": dyads, "seed": sd}
+                "dyads": dyads, "seed": sd, "posterior": drawn}
         files: dict[str, Any] = {"knockouts.csv": table,
                                  "manifest.json": manifest("knockout", opts)}
         for o in outs:
@@ -1219,8 +1262,10 @@ def knockout(
         write_folder(out, files, force=force)
     for o in outs:
         r = rank(table, o).head(10)
-        t = Table(title=Text(f"{o}: largest knock-out effects ({dyads} dyads, seed {sd})"),
-                  title_justify="left")
+        under = "" if drawn is None else \
+            f", averaged over {posterior_draws} draws from {drawn['source']}"
+        t = Table(title=Text(f"{o}: largest knock-out effects ({dyads} dyads, seed {sd}"
+                             f"{under})"), title_justify="left")
         for col in ("rank", "knockout", "effect", "95% interval"):
             t.add_column(col, justify="left" if col == "knockout" else "right")
         for _, row in r.iterrows():
@@ -1256,6 +1301,10 @@ def sensitivity(
     horizon: Annotated[str, typer.Option(help="After birth (e.g. 12m).")] = "12m",
     dyads: DyadsOption = 200,
     seed: SeedOption = None,
+    posterior: Annotated[str | None, typer.Option(
+        "--posterior", metavar="shipped|PATH|prior", help="Sample --params from the "
+        "posterior's marginals (as independent), the other parameters at its point values, "
+        "instead of uniformly over the declared bounds.", show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from its "
                                          "checkpoint (OUT.checkpoint).")] = False,
     block: Annotated[int, typer.Option(min=1, help="Parameter sets per engine call and "
@@ -1270,6 +1319,7 @@ def sensitivity(
     sigma) of --outcomes to --params, with bootstrap 95% intervals; each block of parameter
     sets is one engine batch, checkpointed so that --resume after a crash gives the same
     files as an uninterrupted run."""
+    from .analysis import posterior as pa
     from .analysis import sensitivity as sa
     from .analysis.output import manifest, write_folder
     from .analysis.scale import executor
@@ -1280,12 +1330,26 @@ def sensitivity(
         outs = _csv_list(outcomes, "--outcomes")
         prob = sa.problem(names)
         setting, sd = _analysis_setting(spec, arm, population, start, horizon, dyads, seed)
-        x = sa.sample(prob, method.value, n, sd)
-        model = sa.ModelBlock(setting, names, outs, dyads, sd)
+        source = _parameter_source(posterior)
+        drawn = None
+        if source is None:
+            x = u = sa.sample(prob, method.value, n, sd)
+        else:
+            point = pa.point_values(source)
+            prob = sa.unit_problem(prob)
+            u = sa.sample(prob, method.value, n, sd)
+            x = pa.marginal_sample(source, names, u)
+            setting = pa.under_draw(setting, point)
+            drawn = {**source.provenance(), "point_values": point,
+                     "distribution": "each --params parameter from its marginal (posterior: "
+                     "weighted empirical inverse CDF; uncalibrated: prior), treated as "
+                     "independent; the other parameters at point_values (weighted posterior "
+                     "medians; uncalibrated ones at their defaults)"}
+        model = sa.ModelBlock(setting, names, outs, dyads, sd, shift=source is not None)
         opts = {"method": method.value, "params": names, "outcomes": outs, "n": n,
                 "spec": str(spec) if spec else None, "arm": arm, "population": population,
                 "start": start, "horizon": horizon, "dyads": dyads, "seed": sd,
-                "bounds": prob["bounds"]}
+                "bounds": sa.problem(names)["bounds"], "posterior": drawn}
         ck = _checkpoint_dir(out)
         if ck.exists() and not resume:
             shutil.rmtree(ck)
@@ -1295,7 +1359,7 @@ def sensitivity(
             y = sa.evaluate(x, model, checkpoint=ck, pool=pool, block=block,
                             fingerprint=sa.fingerprint(**opts, block=block),
                             progress=lambda m: prog.advance(task, m))
-        table = sa.analyze(prob, method.value, x, y, outs, sd)
+        table = sa.analyze(prob, method.value, u, y, outs, sd)
         pd = _pd()
         write_folder(out, {"indices.csv": table,
                            "samples.csv": pd.DataFrame(x, columns=names),

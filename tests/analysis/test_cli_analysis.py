@@ -43,16 +43,26 @@ def test_killed_sobol_run_resumes_to_identical_files(tmp_path):
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
     runner = CliRunner()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    spec = "examples/prenatal_more_trial.toml"
     cases = [
         ["knockout", "--out", str(tmp_path / "k"), "--loops", "no_such_loop"],
         ["knockout", "--out", str(tmp_path / "k"), "--edges", "a->b"],
         ["sensitivity", "--params", "craving.tau", "--outcomes", "use_share", "--out",
          str(tmp_path / "s")],
-        ["mechanisms", "examples/prenatal_more_trial.toml", "--outcome", "no_such_outcome",
-         "--out", str(tmp_path / "m")],
+        ["mechanisms", spec, "--outcome", "no_such_outcome", "--out", str(tmp_path / "m")],
+        ["mechanisms", spec, "--outcome", "use_share", "--posterior", str(bad), "--out",
+         str(tmp_path / "m")],
+        ["knockout", "--out", str(tmp_path / "k"), "--edges", "craving->opioid_use",
+         "--posterior", str(tmp_path / "missing.json")],
+        ["knockout", "--out", str(tmp_path / "k"), "--edges", "craving->opioid_use",
+         "--posterior", "shipped", "--dyads", "4", "--posterior-draws", "5"],
+        ["sensitivity", "--params", "craving.tau,craving->opioid_use", "--outcomes",
+         "use_share", "--posterior", str(bad), "--out", str(tmp_path / "s")],
     ]
     for args in cases:
         r = runner.invoke(app, args)
         assert r.exit_code == 2, (args, r.output)
         assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
-    assert not any(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.json"]

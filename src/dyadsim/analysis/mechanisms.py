@@ -20,7 +20,9 @@ between worlds carry no sampling noise from different people or draws.
 
 Each estimate is a mean over simulated dyads with a normal 95% Monte Carlo interval
 (mean +- 1.96 SD / sqrt(n)): the uncertainty from simulating finitely many dyads, not
-parameter uncertainty.
+parameter uncertainty. Under parameter draws (``TrialWorlds(thetas=...)``, a posterior or the
+prior) the dyads are split across the draws and each estimate is the effect averaged over
+the draws with a cluster-robust interval over draws (:mod:`dyadsim.analysis.posterior`).
 """
 
 from __future__ import annotations
@@ -109,15 +111,30 @@ class Estimate:
     hi: float
     n: int
     note: str = ""
+    per_draw: list[float] | None = None
 
     def to_dict(self) -> dict:
-        return {"effect": self.name, "kind": self.kind, "estimate": self.mean,
-                "ci_low": self.lo, "ci_high": self.hi, "dyads": self.n, "note": self.note}
+        out = {"effect": self.name, "kind": self.kind, "estimate": self.mean,
+               "ci_low": self.lo, "ci_high": self.hi, "dyads": self.n, "note": self.note}
+        if self.per_draw is not None:
+            from ..uncertainty import summarize_draws
+
+            s = summarize_draws(self.per_draw)
+            out.update(draws=s["n_draws"], draws_q05=s["q05"], draws_q95=s["q95"])
+        return out
 
 
-def estimate(name: str, kind: str, diff: np.ndarray, note: str = "") -> Estimate:
-    """Mean of per-dyad differences with a normal 95% Monte Carlo interval."""
+def estimate(name: str, kind: str, diff: np.ndarray, note: str = "",
+             groups: np.ndarray | None = None) -> Estimate:
+    """Mean of per-dyad differences with a normal 95% Monte Carlo interval; with ``groups``
+    (each dyad's parameter draw) a cluster-robust interval over draws
+    (:func:`dyadsim.analysis.posterior.draw_interval`)."""
     n = diff.size
+    if groups is not None:
+        from .posterior import draw_interval
+
+        m, lo, hi, per_draw = draw_interval(diff, groups)
+        return Estimate(name, kind, m, lo, hi, n, note, per_draw)
     m = float(np.mean(diff))
     se = float(np.std(diff, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
     return Estimate(name, kind, m, m - Z95 * se, m + Z95 * se, n, note)
@@ -139,10 +156,11 @@ class Decomposition:
 
 
 def decompose(model: WorldModel, paths: Sequence[Path], mediators: Sequence[str] = (),
-              ) -> Decomposition:
+              groups: np.ndarray | None = None) -> Decomposition:
     """Total, natural direct/indirect (per mediator) and sequential path-specific effects.
     Dyads whose outcome is undefined (NaN) in any world are left out of every estimate
-    (reported as ``dyads_used``)."""
+    (reported as ``dyads_used``). ``groups``: each dyad's parameter draw (intervals over
+    draws, see :func:`estimate`)."""
     sources = sorted({p.entry[0] for p in paths} | set(mediators))
     y01, ref = model.run([World("control"), World("treatment")], sources, None)
     reference = {n: v[0] for n, v in ref.items()}
@@ -153,23 +171,25 @@ def decompose(model: WorldModel, paths: Sequence[Path], mediators: Sequence[str]
     ys = np.concatenate([y01, y_cf])
     keep = ~np.isnan(ys).any(axis=0)
     ys = ys[:, keep]
+    g = None if groups is None else np.asarray(groups)[keep]
     y0, y1 = ys[0], ys[1]
     y_paths, y_med = ys[2:2 + len(paths)], ys[2 + len(paths):]
-    est = [estimate("total", "total", y1 - y0, "Y(treatment) - Y(control)")]
+    est = [estimate("total", "total", y1 - y0, "Y(treatment) - Y(control)", g)]
     prev = y1
     for p, y in zip(paths, y_paths, strict=True):
         est.append(estimate(p.name, "path_specific", prev - y,
                             f"through {' -> '.join(p.nodes)} (entry edge {p.entry[0]}->"
-                            f"{p.entry[1]}), net of earlier paths"))
+                            f"{p.entry[1]}), net of earlier paths", g))
         prev = y
     if paths:
         est.append(estimate("other", "other", prev - y0,
-                            "every route not beginning with a declared path's entry edge"))
+                            "every route not beginning with a declared path's entry edge", g))
     for m, y in zip(mediators, y_med, strict=True):
         est.append(estimate(f"NDE[{m}]", "natural_direct", y - y0,
-                            f"Y(treatment, {m} held at its control trajectory) - Y(control)"))
+                            f"Y(treatment, {m} held at its control trajectory) - Y(control)",
+                            g))
         est.append(estimate(f"NIE[{m}]", "natural_indirect", y1 - y,
-                            f"Y(treatment) - Y(treatment, {m} held at control)"))
+                            f"Y(treatment) - Y(treatment, {m} held at control)", g))
     parts = sum(e.mean for e in est if e.kind in ("path_specific", "other"))
     return Decomposition(est, [p.name for p in paths], int(keep.sum()),
                          parts if paths else float("nan"), est[0].mean)
@@ -177,10 +197,12 @@ def decompose(model: WorldModel, paths: Sequence[Path], mediators: Sequence[str]
 
 class TrialWorlds:
     """A :class:`WorldModel` on the engine: two arms of a trial spec, ``dyads`` dyads, an
-    outcome from :mod:`dyadsim.analysis.outcomes`."""
+    outcome from :mod:`dyadsim.analysis.outcomes`. With ``thetas`` (parameter draws) the
+    dyads are split into one contiguous block per draw and every world of a block runs
+    under its draw (``groups``: each dyad's draw)."""
 
     def __init__(self, spec, treatment: str, control: str, outcome: str, *, dyads: int,
-                 seed: int | None = None,
+                 seed: int | None = None, thetas: Sequence[Mapping[str, float]] | None = None,
                  progress: Callable[[int], None] | None = None) -> None:
         from .arms import load_arms
         from .outcomes import get_outcome
@@ -196,11 +218,33 @@ class TrialWorlds:
         self.dyads = dyads
         self.seed = self.arms.seed if seed is None else seed
         self.progress = progress
+        self.thetas = None if thetas is None else list(thetas)
+        if self.thetas is None:
+            self.blocks = [np.arange(dyads)]
+            self.groups = None
+        else:
+            from .posterior import draw_blocks
+
+            self.blocks = draw_blocks(dyads, len(self.thetas))
+            self.groups = np.concatenate([np.full(b.size, k) for k, b in
+                                          enumerate(self.blocks)])
 
     def run(self, worlds, record, reference):
-        from ..engine.batch import simulate_batch
+        ys, daily = [], []
+        for k, ids in enumerate(self.blocks):
+            ref = None if reference is None else {n: v[ids] for n, v in reference.items()}
+            y, d = self._run_block(worlds, record, ref, ids,
+                                   None if self.thetas is None else self.thetas[k])
+            ys.append(y)
+            daily.append(d)
+        return (np.concatenate(ys, axis=1),
+                {n: np.concatenate([d[n] for d in daily], axis=1) for n in record})
 
-        n, days = self.dyads, self.arms.setting.total_days
+    def _run_block(self, worlds, record, reference, ids: np.ndarray, theta):
+        from ..engine.batch import simulate_batch
+        from .posterior import under_draw
+
+        n, days = ids.size, self.arms.setting.total_days
         nan = np.full((n, days), np.nan, np.float32)
         node_paths, edge_paths = {}, {}
         for node in sorted({m for w in worlds for m in w.held_nodes}):
@@ -210,8 +254,9 @@ class TrialWorlds:
             edge_paths[edge] = np.stack([reference[edge[0]] if edge in w.held_edges else nan
                                          for w in worlds])
         names = [self.arm[w.arm] for w in worlds]
-        batch = simulate_batch(self.arms.setting, [self.arms.params[a] for a in names],
-                               dyads=n, seed=self.seed,
+        setting = self.arms.setting if theta is None else under_draw(self.arms.setting, theta)
+        batch = simulate_batch(setting, [self.arms.params[a] for a in names],
+                               dyads=n, seed=self.seed, dyad_ids=ids,
                                schedules=[self.arms.schedule(a, n) for a in names],
                                record_daily=tuple(record), node_paths=node_paths or None,
                                edge_paths=edge_paths or None, progress=self.progress)

@@ -8,6 +8,13 @@ sampling noise). Parameter sets are evaluated in blocks, each block one paramete
 the engine; finished blocks are checkpointed atomically, so a killed run resumes to the same
 result (:func:`run`). The sampling/analysis pipeline is generic over the evaluator
 (``tests/analysis/test_sensitivity.py`` recovers the Ishigami indices with it).
+
+Over a posterior (:func:`unit_problem`): SALib samples the unit cube and each column is
+mapped through the inverse CDF of the parameter's posterior marginal
+(:func:`dyadsim.analysis.posterior.marginal_ppf`), the parameters treated as independent; the
+others sit at the posterior's point values. Sobol indices are unchanged by these monotone
+maps, so they are the indices of the parameters under their posterior marginals; Morris
+effects are per unit of quantile.
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ def problem(names: Sequence[str]) -> dict:
         raise ValueError("give at least two distinct parameters")
     return {"num_vars": len(names), "names": list(names),
             "bounds": [[PARAMS[n].lo, PARAMS[n].hi] for n in names]}
+
+
+def unit_problem(prob: dict) -> dict:
+    """``prob`` on the unit cube: each coordinate is a parameter's quantile."""
+    return {**prob, "bounds": [[0.0, 1.0]] * prob["num_vars"]}
 
 
 def sample(prob: dict, method: str, n: int, seed: int) -> np.ndarray:
@@ -135,17 +147,26 @@ def evaluate(x: np.ndarray, block_fn: Callable[[np.ndarray], np.ndarray], *,
 
 class ModelBlock:
     """Picklable evaluator: mean outcomes over the same dyads for a block of parameter sets
-    (one engine batch)."""
+    (one engine batch). ``shift``: the values are draws of a posterior, applied to the
+    population as calibration applies them (a value the population sets itself moves by the
+    draw's departure from the default, :func:`dyadsim.calibration.prior.apply_to_population`).
+    """
 
     def __init__(self, setting: Setting, names: Sequence[str], outcomes: Sequence[str],
-                 dyads: int, seed: int) -> None:
+                 dyads: int, seed: int, shift: bool = False) -> None:
         for o in outcomes:
             get_outcome(o)
         self.setting, self.names, self.outcomes = setting, list(names), list(outcomes)
-        self.dyads, self.seed = dyads, seed
+        self.dyads, self.seed, self.shift = dyads, seed, shift
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        sets = [{n: float(v) for n, v in zip(self.names, row, strict=True)} for row in x]
+        from ..calibration.prior import apply_to_population
+
+        own = {k: v for k, v in self.setting.population.params.items() if k in self.names} \
+            if self.shift else {}
+        sets = [apply_to_population({n: float(v) for n, v in zip(self.names, row,
+                                                                  strict=True)}, own)
+                for row in x]
         b = simulate_batch(self.setting, sets, dyads=self.dyads, seed=self.seed)
         return np.column_stack([np.nanmean(get_outcome(o).value(b.outcomes, b.final), axis=1)
                                 for o in self.outcomes])
