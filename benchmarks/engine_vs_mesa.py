@@ -5,7 +5,7 @@ Same nodes, edges, parameters and daily update: each agent keeps its own state a
 arrays and calls the model's own daily update (``dyadsim.model.step.step`` and the outcome
 accumulators, compiled once for a single dyad, the declared parameters bound in) with its
 own numpy random stream (``SeedSequence(seed).spawn``); initial conditions come from the
-population's declared initial distributions (``dyadsim.engine.initial_state``). Compiling
+population's declared initial distributions (``dyadsim.model.initial.initial_state``). Compiling
 the per-agent update makes this reference *faster* than plain per-agent numpy would be, so
 the speed-up it shows is a lower bound. The engine runs the same days through
 ``dyadsim.engine.batch.simulate_batch``.
@@ -30,11 +30,12 @@ import mesa
 import numpy as np
 
 from dyadsim.engine import rng
-from dyadsim.engine._engine import Schedule, init_spec, initial_state
 from dyadsim.engine.batch import Setting, simulate_batch
 from dyadsim.model import outcomes
 from dyadsim.model.graph import NODE_IDS
+from dyadsim.model.initial import init_spec, initial_state
 from dyadsim.model.params import Parameters
+from dyadsim.model.schedule import Schedule
 from dyadsim.model.step import N_NORMAL, N_UNIFORM, step, unpack_draws
 
 POPULATION, START = "pregnant_oud_moud", "pp0"
@@ -95,7 +96,8 @@ class DyadModel(mesa.Model):
         zero = {k: jnp.float32(0.0) for k in NODE_IDS}
         sched = {k: jnp.asarray(v) for k, v in Schedule.none(n).arrays.items()}
         keys = rng.dyad_keys(seed, jnp.arange(n, dtype=jnp.uint32))
-        s, const = initial_state(keys, p, {k: jnp.asarray(v) for k, v in spec.items()}, names,
+        spec = {k: jnp.asarray(v) for k, v in spec.items()}
+        s, const = initial_state(rng.init_key(keys), p, spec, names,
                                  bool(st.population.pregnancy), float(st.start_gest_day),
                                  int(st.start_pp_day), sched, no_do, zero)
         acc = outcomes.initial_accumulators(n)

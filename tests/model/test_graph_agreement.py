@@ -12,9 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dyadsim.model.graph import EDGES, NODE_BY_ID, NODE_IDS, parents
+from dyadsim.model.graph import EDGES, NODE_BY_ID, NODE_IDS, SKILLS, parents
 from dyadsim.model.params import PARAMS
-from dyadsim.model.skills import SKILLS
 from dyadsim.model.step import MECHANISM, NOISE_NODES, ORDER, STATE_KEYS, SUBSTATES, UNIFORMS
 
 N = 2048

@@ -33,9 +33,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..model.graph import EDGE_BY_WEIGHT, NODE_BY_ID, NODE_IDS
+from ..model.initial import init_spec
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
-from ._engine import CHUNK, Schedule, init_spec, run_chunk
+from ..model.schedule import Schedule
+from ._engine import CHUNK, run_chunk
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,8 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
             float(setting.start_gest_day), int(setting.start_pp_day),
             {k: jnp.asarray(pad(v)) for k, v in row_sched.items()}, do_mask, do_value, days,
             node_p, edge_p or None, n_periods=days if record else 1,
-            period=1 if record else days, record=record)
+            period=1 if record else days, record=record,
+            burn_in_days=setting.population.burn_in_days)
         for k, v in acc.items():
             out.setdefault(k, []).append(np.asarray(v)[:m])
         for k, v in state.items():

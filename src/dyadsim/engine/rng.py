@@ -1,6 +1,7 @@
 """Random streams. A dyad's stream depends only on (seed, dyad id): its key is
 ``fold_in(PRNGKey(seed), dyad_id)``; day ``t`` uses ``fold_in(dyad_key, t + 1)`` and the
-initial draws use ``fold_in(dyad_key, 0)``. So results do not depend on chunking, on the
+initial draws use ``fold_in(dyad_key, 0)``; the burn-in before enrolment draws its days from
+its own key ``fold_in(dyad_key, BURN_IN_STREAM)``. So results do not depend on chunking, on the
 number of workers or on which other dyads are simulated.
 """
 
@@ -12,6 +13,7 @@ import jax.numpy as jnp
 from ..model.step import N_NORMAL, N_UNIFORM
 
 INIT_STREAM = 0
+BURN_IN_STREAM = 2**31 - 1  # beyond any run's days (day t uses t + 1)
 
 
 def dyad_keys(seed, ids):
@@ -34,3 +36,7 @@ def day_draws(keys, day):
 
 def init_key(keys):
     return jax.vmap(lambda k: jax.random.fold_in(k, INIT_STREAM))(keys)
+
+
+def burn_in_key(keys):
+    return jax.vmap(lambda k: jax.random.fold_in(k, BURN_IN_STREAM))(keys)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..model.skills import SKILLS
+from ..model.graph import SKILLS
 
 
 class InterventionError(ValueError):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..engine._engine import FAR, Schedule
-from ..model.skills import SKILLS
+from ..model.graph import SKILLS
+from ..model.schedule import FAR, Schedule
 from ..timepoints import parse_time_point
 from .library import MOUD_DRUGS, Intervention, InterventionError
 

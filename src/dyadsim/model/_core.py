@@ -111,6 +111,27 @@ def fast(node: str, s: State, p: P, dyad: State, clock: State, z: Array,
     return relax(s[node], target, p[f"{node}.tau"])
 
 
+def relax_node(node: str):
+    """The default mechanism of a ``relax`` node (chosen by ``Node.dynamics`` in
+    :mod:`dyadsim.model.step`): :func:`fast` with the node's own process noise (none for a
+    node declared without noise)."""
+    def mechanism(s: State, p: P, dyad: State, clock: State, z: Mapping[str, Array],
+                  u: Mapping[str, Array]) -> State:
+        return {node: fast(node, s, p, dyad, clock, z.get(node, 0.0))}
+    mechanism.__name__ = mechanism.__qualname__ = f"relax_node[{node}]"
+    return mechanism
+
+
+def event_node(node: str):
+    """The default mechanism of an ``event`` node: a Bernoulli draw (:func:`event`) with
+    the node's own uniform draw (``Node.draws``)."""
+    def mechanism(s: State, p: P, dyad: State, clock: State, z: Mapping[str, Array],
+                  u: Mapping[str, Array]) -> State:
+        return {node: event(node, s, p, dyad, clock, u[node])}
+    mechanism.__name__ = mechanism.__qualname__ = f"event_node[{node}]"
+    return mechanism
+
+
 def event(node: str, s: State, p: P, dyad: State, clock: State, u: Array,
           extra: Array | float = 0.0) -> Array:
     """A Bernoulli event with probability logistic(bias + parent drive + extra)."""

@@ -5,6 +5,11 @@ craving. Impeded (motivation to change, an abstinence goal), it produces craving
 braked by executive control and mindfulness, drives use; use builds the schema, tolerance,
 dependence and (in :mod:`allostasis`) sensitization and reward dysregulation. Dependence
 unrelieved by use or MOUD is withdrawal. MOUD starts and stops as random events.
+
+Nodes with the default relaxation (``_core.relax_node``; the edges in ``graph.py`` say what
+moves them): ``action_schema``, ``attentional_bias``, ``tolerance`` (no process noise) and
+``executive_control``; ``drug_cue`` is a default event (``_core.event_node``: a cue-exposure
+day, attentional bias makes cues noticed, Field & Cox 2008).
 """
 
 from __future__ import annotations
@@ -21,20 +26,6 @@ def _cue_x_schema(target, s, p, dyad):
     cue = weight("drug_cue", target, s, p, dyad) * s["drug_cue"]
     schema = 1.0 - jnp.exp(-weight("action_schema", target, s, p, dyad) * s["action_schema"])
     return cue * schema
-
-
-def drug_cue(s, p, dyad, clock, z, u):
-    """A cue-exposure day; attentional bias makes cues noticed (Field & Cox 2008)."""
-    return {"drug_cue": event("drug_cue", s, p, dyad, clock, u["drug_cue"])}
-
-
-def action_schema(s, p, dyad, clock, z, u):
-    return {"action_schema": fast("action_schema", s, p, dyad, clock, z["action_schema"])}
-
-
-def attentional_bias(s, p, dyad, clock, z, u):
-    return {"attentional_bias": fast("attentional_bias", s, p, dyad, clock,
-                                     z["attentional_bias"])}
 
 
 def craving(s, p, dyad, clock, z, u):
@@ -92,10 +83,6 @@ def chronic_pain(s, p, dyad, clock, z, u):
             "chronic_pain.baseline_logit": s["chronic_pain.baseline_logit"]}
 
 
-def tolerance(s, p, dyad, clock, z, u):
-    return {"tolerance": fast("tolerance", s, p, dyad, clock, 0.0)}
-
-
 def physical_dependence(s, p, dyad, clock, z, u):
     """Follows use; agonist MOUD sustains it, buprenorphine (a partial agonist) less than
     methadone (``moud.buprenorphine_dependence``), so stopping it withdraws less."""
@@ -117,11 +104,6 @@ def withdrawal(s, p, dyad, clock, z, u):
                   * jnp.maximum(s["physical_dependence"] - covered, 0.0))
     return {"withdrawal": fast("withdrawal", s, p, dyad, clock, z["withdrawal"],
                                extra=unrelieved)}
-
-
-def executive_control(s, p, dyad, clock, z, u):
-    return {"executive_control": fast("executive_control", s, p, dyad, clock,
-                                      z["executive_control"])}
 
 
 def moud(s, p, dyad, clock, z, u):

@@ -73,6 +73,13 @@ class Node:
     tau_source: str = "guess"
     bias: float = 0.0  # default logit-scale baseline of the node's target
     noise: float = 0.0  # default daily process noise, logit scale
+    # The value a node starts at where the population does not set one: "resting" (the
+    # logistic of its bias for relax/derived nodes, the untrained level for skills, 0 for
+    # the rest) or "zero" (infant and dyad states that begin to move at birth).
+    initial: Literal["resting", "zero"] = "resting"
+    # Named uniform draws the node's mechanism takes each day (one column each of the day's
+    # uniform draws, in declaration order; engine/rng.day_draws).
+    draws: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -149,7 +156,7 @@ NODES: tuple[Node, ...] = (
       noise=0.1),
     N("stressor", "Stressor", "maternal", "relax",
       "Current demand: life-event stream (poverty, events) plus the infant-care stream",
-      STRESS, tau=3.0, bias=-1.4, noise=0.4),
+      STRESS, tau=3.0, bias=-1.4, noise=0.4, draws=("stressor_event",)),
     N("cognitive_appraisal", "Cognitive appraisal (threat)", "maternal", "relax",
       "Appraised threat: demand relative to resources (0 manageable, 1 overwhelming)",
       STRESS, tau=1.0, bias=-1.0, noise=0.3),
@@ -181,7 +188,7 @@ NODES: tuple[Node, ...] = (
     # ---- the addiction cycle (Koob & Volkow; Tiffany) ----
     N("drug_cue", "Drug cue exposure", "maternal", "event",
       "A day with exposure to opioid cues (people, places, paraphernalia)", ALLOSTASIS,
-      bias=-3.0, unit="event (0/1 per day)"),
+      bias=-3.0, unit="event (0/1 per day)", draws=("drug_cue",)),
     N("action_schema", "Drug-use action schema", "maternal", "relax",
       "Strength of the automatised drug-use habit (Tiffany 1990)", ALLOSTASIS, tau=30.0,
       bias=-3.0, noise=0.02,
@@ -205,7 +212,7 @@ NODES: tuple[Node, ...] = (
       tau_source="mechanisms.md: daily AR(1) 0.3-0.85 (wide prior) -> tau 1-6 d; 1.5 d a guess"),
     N("opioid_use", "Opioid use", "maternal", "event",
       "A day of non-medical opioid use / misuse (beyond prescription)", ALLOSTASIS,
-      bias=-3.0, unit="event (0/1 per day)"),
+      bias=-3.0, unit="event (0/1 per day)", draws=("opioid_use",)),
     N("tolerance", "Tolerance", "maternal", "relax",
       "Pharmacological tolerance to opioids", ALLOSTASIS, tau=5.0, bias=-4.0,
       tau_source="mechanisms.md s1b: builds over days, lost over 3-14 days (weak sources)"),
@@ -221,7 +228,8 @@ NODES: tuple[Node, ...] = (
     N("moud", "MOUD", "maternal", "level",
       "Medication for OUD (methadone/buprenorphine): 0 off, >0 on, 1 full therapeutic dose",
       MMT, tau=14.0,
-      tau_source="mechanisms.md s1a: craving plateaus ~2 weeks after buprenorphine start"),
+      tau_source="mechanisms.md s1a: craving plateaus ~2 weeks after buprenorphine start",
+      draws=("moud",)),
     N("opioid_dose", "Opioid dose (misuse)", "maternal", "derived",
       "Opioid amount taken today beyond any prescription (0 on a day without use), as a "
       f"share of {MME_FULL_SCALE:g} MME/day; a use day takes the person's habitual amount, "
@@ -229,7 +237,7 @@ NODES: tuple[Node, ...] = (
       unit=f"fraction of {MME_FULL_SCALE:g} MME/day"),
     N("overdose", "Overdose", "maternal", "event",
       "A day with an opioid overdose (fatal or not)", INTRO, bias=-9.8,
-      unit="event (0/1 per day)"),
+      unit="event (0/1 per day)", draws=("overdose",)),
     # ---- the mother as parent ----
     N("maternal_hormones", "Maternal hormones", "maternal", "trajectory",
       "Oxytocin/prolactin/cortisol milieu: rises in pregnancy, peaks at birth, declines",
@@ -247,13 +255,19 @@ NODES: tuple[Node, ...] = (
       "Self-judgment and shame (stigma internalised)", MBI, tau=14.0, bias=-1.0, noise=0.1),
     N("maternal_depression", "Maternal depression", "maternal", "relax",
       "Depressive symptom level", DISCUSSION, tau=60.0, bias=-2.0, noise=0.05),
+    N("employment", "Employment", "maternal", "relax",
+      "Paid work (0 none, 1 steady full engagement): what the household earns beyond its "
+      "poverty; use, depression and structural barriers cost it", INTRO, tau=90.0, bias=0.2,
+      tau_source="guess: jobs are found and lost over months (a quarter-year)"),
     N("parenting_behavior", "Parenting behavior", "maternal", "relax",
       "Engaged, sensitive caregiving (1) ... passive/disengaged (0)", SALIENCE, tau=7.0,
       bias=-0.5, noise=0.2),
     # ---- intervention skills (Figure 2) ----
+    # its draws ("attend", "practice") realise today's engagement as attending a session and
+    # practising at home, shared by every skill in a course (model/skills.py)
     N("treatment_engagement", "Treatment engagement", "maternal", "derived",
       "Readiness today to attend a session and practise at home (scales the person's "
-      "attendance and practice propensities)", INTRO, bias=1.5),
+      "attendance and practice propensities)", INTRO, bias=1.5, draws=("attend", "practice")),
     N("mindfulness", "Mindfulness", "intervention", "skill",
       "Trait mindfulness: grows with MORE/MBP practice (practice -> state -> trait)", MBI,
       tau=120.0,
@@ -277,18 +291,19 @@ NODES: tuple[Node, ...] = (
     # ---- infant and child ----
     N("neonatal_withdrawal", "Neonatal opioid withdrawal", "infant", "level",
       "NOWS severity; before birth the fetal exposure carried into birth", INTRO, tau=10.0,
-      tau_source="mechanisms.md s5: treatment 4-28 d; LOS 8-24 d"),
+      tau_source="mechanisms.md s5: treatment 4-28 d; LOS 8-24 d", initial="zero"),
     N("infant_affect_behavior", "Infant distress and bids", "infant", "relax",
       "Infant negative affect, crying and bids for care", INFANT, tau=2.0, bias=-1.0,
-      noise=0.3),
+      noise=0.3, initial="zero"),
     N("infant_positive_affect", "Infant positive affect", "infant", "relax",
-      "Infant positive affect and social engagement", INFANT, tau=3.0, bias=-1.0, noise=0.3),
+      "Infant positive affect and social engagement", INFANT, tau=3.0, bias=-1.0, noise=0.3,
+      initial="zero"),
     N("dyadic_synchrony", "Dyadic synchrony", "dyad", "relax",
       "Co-regulation: shared gaze, complementary affect, turn-taking", INFANT, tau=3.0,
-      bias=-1.5, noise=0.2),
+      bias=-1.5, noise=0.2, initial="zero"),
     N("infant_self_regulation", "Infant self-regulation", "infant", "relax",
       "Infant's capacity to regulate arousal and emotion", INFANT, tau=120.0, bias=-1.5,
-      noise=0.02),
+      noise=0.02, initial="zero"),
     N("infant_stress_reactivity", "Infant stress reactivity", "infant", "relax",
       "Infant HPA-axis reactivity (salivary cortisol)", ATTACH, tau=90.0, bias=0.5,
       noise=0.02),
@@ -297,27 +312,27 @@ NODES: tuple[Node, ...] = (
       "from birth counts alike; classified at 12 months)", ATTACH, tau=365.0, bias=-1.5,
       noise=0.02,
       tau_source="guess: after the first year security stays revisable on a time scale of a "
-      "year (SSP stability r~.39 over time, Pinquart 2013)"),
+      "year (SSP stability r~.39 over time, Pinquart 2013)", initial="zero"),
     N("child_wellbeing", "Child well-being", "infant", "level",
       "Mean of five domains (physical, psychological, cognitive, social, economic; Pollard & "
       "Lee 2003), each with its own baseline (child_wellbeing.<domain>_bias)", ATTACH),
     N("cps_report", "Child-protective-services report", "infant", "event",
       "A day with a CPS report (neglect hazard)", INTRO, bias=-6.5,
-      unit="event (0/1 per day)"),
+      unit="event (0/1 per day)", initial="zero", draws=("cps_report",)),
     # ---- the life course: death, placement, the classified attachment ----
     N("maternal_death", "Maternal death", "maternal", "level",
       "Absorbing: 1 from the day the mother dies (a fatal overdose); from then on she uses, "
       "parents and has events no more (DESIGN.md: death is absorbing)", INTRO,
-      unit="state (0 alive, 1 died)"),
+      unit="state (0 alive, 1 died)", draws=("overdose_fatal",)),
     N("foster_placement", "Out-of-home placement", "dyad", "level",
       "1 while the infant lives with a substitute caregiver (foster or kinship care after "
       "removal, or after the mother's death), 0 while with the mother", INTRO,
-      unit="state (0 with mother, 1 placed)"),
+      unit="state (0 with mother, 1 placed)", draws=("placement",)),
     N("attachment_disorganization", "Attachment disorganization", "infant", "relax",
       "Disorganizing care accumulated over the first year: intoxicated care days, "
       "frightening care from unresolved maternal trauma, caregiver disruption (Main & Hesse "
       "1990; van IJzendoorn 1999)", ATTACH, tau=365.0, bias=-2.5, noise=0.02,
-      tau_source="guess: as attachment security"),
+      tau_source="guess: as attachment security", initial="zero"),
     N("attachment_classification", "Attachment classification", "infant", "level",
       "Strange Situation class drawn at the classification age from security, "
       "disorganization and the pattern of care (Ainsworth 1978; Main & Solomon 1990)", ATTACH,
@@ -328,6 +343,8 @@ del N
 
 NODE_IDS: tuple[str, ...] = tuple(n.id for n in NODES)
 NODE_BY_ID: dict[str, Node] = {n.id: n for n in NODES}
+#: Intervention skills (trained by sessions and practice; model/skills.py).
+SKILLS: tuple[str, ...] = tuple(n.id for n in NODES if n.dynamics == "skill")
 
 K = "Koob & Volkow 2016"
 LF = "Lazarus & Folkman 1984"
@@ -746,6 +763,20 @@ EDGES: tuple[Edge, ...] = (
       "Kocherlakota 2014 (physical domain)", 3.0, term="domains"),
     E("poverty", "child_wellbeing", "-", 0, "stated", ATTACH,
       "Pollard & Lee 2003 (economic domain)", 2.0, term="domains"),
+    E("employment", "child_wellbeing", "+", 0, "implied", ATTACH,
+      "Pollard & Lee 2003 (economic domain: household income and resources)", 1.5,
+      term="domains",
+      note="The economic domain moves with the mother's employment as well as with poverty."),
+    E("opioid_use", "employment", "-", 0, "external", INTRO,
+      "Krueger 2017, Brookings Pap Econ Act (opioid use and lower labour-force "
+      "participation)", 1.5,
+      note="Use days cost work (absence, job loss)."),
+    E("maternal_depression", "employment", "-", 0, "external", DISCUSSION,
+      "Lerner & Henke 2008, J Occup Environ Med 50:401 (depression lowers work performance "
+      "and retention)", 1.5),
+    E("structural_barriers", "employment", "-", 0, "implied", INTRO,
+      "Hand et al. 2021 (in Reese): stigma and punitive policy; a comprehensive response "
+      "includes education and employment services", 1.0),
     E("overdose", "maternal_death", "+", 0, "stated", INTRO,
       "Schiff 2018 (overdose a leading cause of postpartum death)", 0.083,
       term="fatal_overdose",

@@ -206,13 +206,15 @@ def child_wellbeing(s, p, dyad, clock, z, u):
     their mean. NOWS history (peak severity) weighs on the physical and cognitive domains;
     security, the attachment class (Fearon 2010 effect sizes), self-regulation and HPA
     reactivity on the psychological domain; synchrony on the cognitive and social domains;
-    placement on the social domain; poverty on the economic domain (DESIGN.md s1)."""
+    placement on the social domain; the mother's employment and poverty on the economic
+    domain (DESIGN.md s1)."""
     nows_history = jnp.maximum(s["child_wellbeing.nows_history"], s["neonatal_withdrawal"])
     att = weight("attachment", "child_wellbeing", s, p, dyad) * s["attachment"]
     hpa = weight("infant_stress_reactivity", "child_wellbeing", s, p, dyad) * s[
         "infant_stress_reactivity"]
     nows = weight("neonatal_withdrawal", "child_wellbeing", s, p, dyad) * nows_history
-    econ = weight("poverty", "child_wellbeing", s, p, dyad) * s["poverty"]
+    econ = (weight("employment", "child_wellbeing", s, p, dyad) * s["employment"]
+            - weight("poverty", "child_wellbeing", s, p, dyad) * s["poverty"])
     code = jnp.round(s["attachment_classification"])
     insecurity = sum(p[f"attachment_classification.effect_{c}"] * (code == CLASS_CODE[c])
                      for c in ("avoidant", "resistant", "disorganized"))
@@ -228,7 +230,7 @@ def child_wellbeing(s, p, dyad, clock, z, u):
         "psychological": att - hpa - cls + regulation,
         "cognitive": share * att - (1.0 - share) * nows + sync,
         "social": att - hpa + sync - placed,
-        "economic": -econ,
+        "economic": econ,
     }
     out = {"child_wellbeing.nows_history": _after_birth(clock, nows_history,
                                                          s["child_wellbeing.nows_history"])}

@@ -4,6 +4,10 @@ Rutherford & Mayes 2017, the reward-stress dysregulation model of addicted paren
 Hormones and prenatal bonding raise the salience of infant cues; reward dysregulation and
 stress sensitization lower it; salience and affect drive engaged parenting. Motivation for
 change is high in pregnancy and decays postpartum.
+
+Nodes with the default relaxation (``_core.relax_node``; the edges in ``graph.py`` say what
+moves them): ``salience_of_infant_cues``, ``shame_self_judgment`` and
+``maternal_depression``.
 """
 
 from __future__ import annotations
@@ -49,21 +53,6 @@ def prenatal_bonding(s, p, dyad, clock, z, u):
     new = fast("prenatal_bonding", s, p, dyad, clock, z["prenatal_bonding"])
     return {"prenatal_bonding": jnp.where(clock["postpartum_day"] < 0, new,
                                           s["prenatal_bonding"])}
-
-
-def salience_of_infant_cues(s, p, dyad, clock, z, u):
-    return {"salience_of_infant_cues": fast("salience_of_infant_cues", s, p, dyad, clock,
-                                            z["salience_of_infant_cues"])}
-
-
-def shame_self_judgment(s, p, dyad, clock, z, u):
-    return {"shame_self_judgment": fast("shame_self_judgment", s, p, dyad, clock,
-                                        z["shame_self_judgment"])}
-
-
-def maternal_depression(s, p, dyad, clock, z, u):
-    return {"maternal_depression": fast("maternal_depression", s, p, dyad, clock,
-                                        z["maternal_depression"])}
 
 
 def parenting_behavior(s, p, dyad, clock, z, u):

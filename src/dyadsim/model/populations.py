@@ -21,7 +21,7 @@ since issue 6 item 2).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .graph import NODE_BY_ID
 
@@ -116,26 +116,45 @@ class Population:
     init: Mapping[str, Dist]
     params: Mapping[str, float] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
+    # Days simulated before enrolment under the population's own conditions, so that a run
+    # starts from the stationary distribution of the mother's states (model/initial.py
+    # burn-in); 0: start from the drawn initial state.
+    burn_in_days: int = 0
+    # Nodes whose drawn initial value is imposed at enrolment, after the burn-in: a state
+    # the population is in because of an event just before enrolment (after detox).
+    at_enrolment: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.burn_in_days, int) or self.burn_in_days < 0:
+            raise PopulationError(f"burn_in_days must be a whole number >= 0, got "
+                                  f"{self.burn_in_days!r}")
+        unknown = [k for k in self.at_enrolment if k not in self.init]
+        if unknown:
+            raise PopulationError(f"at_enrolment names {unknown[0]!r}, which the population "
+                                  "does not draw (add it to init)")
 
     def with_overrides(self, init: Mapping | None = None,
-                       params: Mapping[str, float] | None = None) -> Population:
+                       params: Mapping[str, float] | None = None,
+                       burn_in_days: int | None = None) -> Population:
         new_init = dict(self.init)
         for k, v in (init or {}).items():
             new_init[k] = parse_dist(k, v)
-        return Population(self.name, self.description, self.pregnancy, self.default_start,
-                          new_init, {**self.params, **(params or {})}, self.sources)
+        return replace(self, init=new_init, params={**self.params, **(params or {})},
+                       burn_in_days=(self.burn_in_days if burn_in_days is None
+                                     else burn_in_days))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
                 "pregnancy": self.pregnancy, "default_start": self.default_start,
                 "init": {k: d.to_dict() for k, d in self.init.items()},
-                "params": dict(self.params), "sources": list(self.sources)}
+                "params": dict(self.params), "sources": list(self.sources),
+                "burn_in_days": self.burn_in_days, "at_enrolment": list(self.at_enrolment)}
 
 
-def _pop(name, description, pregnancy, start, init, params=None, sources=()):
+def _pop(name, description, pregnancy, start, init, params=None, sources=(), at_enrolment=()):
     return Population(name, description, pregnancy, start,
                       {k: parse_dist(k, v) for k, v in init.items()}, params or {},
-                      tuple(sources))
+                      tuple(sources), 0, tuple(at_enrolment))
 
 
 def beta(mean, sd):
@@ -147,6 +166,7 @@ _OUD_CONTEXT = {
     "poverty": beta(0.75, 0.15),
     "polysubstance": beta(0.65, 0.2),
     "structural_barriers": beta(0.5, 0.2),
+    "employment": beta(0.25, 0.15),
     "chronic_pain": beta(0.15, 0.1),
     "maternal_depression": beta(0.35, 0.2),
     "stress_sensitization": beta(0.4, 0.15),
@@ -155,6 +175,15 @@ _OUD_CONTEXT = {
     "drug_reward_salience": beta(0.5, 0.15),
     "natural_reward_responsiveness": beta(0.55, 0.15),
 }
+# The burn-in length that makes a run start stationary: the slow maternal states (allostatic
+# load tau 180 d, drug salience and stress sensitization falling over a year) settle under
+# the preset's conditions. A numerical setting, not a model parameter: after 365 days an
+# untreated arm's maternal means move less than 0.02 over 8 weeks, after 182 days up to 0.025
+# (tests/model/test_burn_in.py). Presets do not burn in by default yet (burn_in_days 0): a
+# year more per run multiplies the cost of short trials several times over and the shipped
+# posterior was fitted without it; `simulate(burn_in_days=BURN_IN_DAYS)` or `[population]
+# burn_in_days = 365` turns it on.
+BURN_IN_DAYS = 365
 # Which MOUD a mother takes: Krans 2019 (Pennsylvania Medicaid): buprenorphine 27.1%,
 # methadone 28.8% of pregnancies with OUD -> 0.485 of those on MOUD take buprenorphine.
 _MOUD_DRUG = {"moud.buprenorphine": {"dist": "bernoulli", "p": 0.485}}
@@ -169,6 +198,8 @@ _AFTER_DETOX = {
 _OUD_SOURCES = (
     "Gannon 2021: ACEs 4.3 (SD 2.3), range 0-8, in 152 pregnant women with OUD",
     "mechanisms.md s6: Medicaid 75-85%; polysubstance 60-80%; major depression 30-40%",
+    "employment 0.25 (SD 0.15): guess, a minority of perinatal OUD samples work (Medicaid "
+    "75-85%)",
     "mechanisms.md s2: anhedonia clinically significant in 21-48% of OUD samples",
     "Krans 2019: buprenorphine 27.1%, methadone 28.8% of pregnancies with OUD",
     "prenatal.use_share (the prenatal history carried into the fetal exposure): the typical "
@@ -203,6 +234,7 @@ PRESETS: dict[str, Population] = {
              {"aces": {"dist": "normal", "mean": 2.5, "sd": 2.0, "round": True},
               "poverty": beta(0.45, 0.2), "polysubstance": beta(0.3, 0.15),
               "structural_barriers": beta(0.3, 0.15), "chronic_pain": beta(0.65, 0.15),
+              "employment": beta(0.35, 0.2),
               "maternal_depression": beta(0.35, 0.2), "moud": 1.0, "moud.offered": 0.0,
               "physical_dependence": beta(0.8, 0.1), "tolerance": beta(0.8, 0.1),
               "action_schema": beta(0.45, 0.15), "drug_reward_salience": beta(0.4, 0.15),
@@ -212,6 +244,8 @@ PRESETS: dict[str, Population] = {
                      "moud->withdrawal": 0.5, "moud.stop_early_logit": 0.0},
              sources=("Garland 2014: N=115, age 48, 68% female, chronic pain on LTOT",
                       "Garland 2022: N=250, primary care, LTOT",
+                      "employment 0.35 (SD 0.2): guess, many adults with chronic pain on LTOT "
+                      "are out of work or on disability",
                       "moud carries prescribed LTOT here: declared modelling choice; analgesic "
                       "dosing sustains dependence and relieves withdrawal but protects less "
                       "against craving and misuse than MOUD (weights 0.5, a guess; gives a "
@@ -230,6 +264,7 @@ PRESETS: dict[str, Population] = {
              "(Smyth 2010 sample): abstinent, no MOUD; no pregnancy", False, "day0",
              {**_OUD_CONTEXT, "moud": 0.0, "moud.offered": 0.0, "opioid_use": 0.0,
               **_AFTER_DETOX},
+             at_enrolment=("opioid_use", "physical_dependence", "tolerance", "withdrawal"),
              sources=_OUD_SOURCES + (
                  "Smyth 2010: 59% used within a week of leaving detoxification, 71% within "
                  "a month, 91% overall",
@@ -242,6 +277,7 @@ PRESETS: dict[str, Population] = {
              {"aces": {"dist": "normal", "mean": 1.2, "sd": 1.4, "round": True},
               "poverty": beta(0.3, 0.2), "polysubstance": beta(0.05, 0.04),
               "structural_barriers": beta(0.2, 0.1), "chronic_pain": beta(0.1, 0.08),
+              "employment": beta(0.6, 0.2),
               "maternal_depression": beta(0.15, 0.1), "moud": 0.0, "moud.offered": 0.0,
               "action_schema": 0.0, "physical_dependence": 0.0, "tolerance": 0.0,
               "drug_reward_salience": beta(0.1, 0.05),
@@ -249,7 +285,8 @@ PRESETS: dict[str, Population] = {
               "stress_sensitization": beta(0.15, 0.08), "allostatic_load": beta(0.15, 0.08)},
              params={"opioid_use.bias": -10.0, "drug_cue.bias": -9.0},
              sources=("Ainsworth 1978; van IJzendoorn 1999 (attachment base rates)",
-                      "guess: ACEs mean 1.2 (SD 1.4), well below the 4.3 of OUD samples")),
+                      "guess: ACEs mean 1.2 (SD 1.4), well below the 4.3 of OUD samples",
+                      "employment 0.6 (SD 0.2): guess, most women of childbearing age in work")),
     )
 }
 

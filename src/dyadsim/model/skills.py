@@ -25,8 +25,6 @@ from jax.scipy.special import logit
 
 from ._core import drive, weight
 
-SKILLS = ("mindfulness", "reappraisal", "savoring", "mindful_parenting", "parenting_program",
-          "supportive_group")
 # Skills with a non-zero untrained level (a trait everyone has some of).
 TRAIT_SKILLS = ("mindfulness", "reappraisal", "savoring")
 # Trait skills whose untrained level differs between people (``<skill>.trait_sd``): the
@@ -73,6 +71,15 @@ def _dose(skill, s, p, dyad, clock, u):
     return (p["skill.session_gain"] * attended + p["skill.practice_gain"] * practiced)
 
 
+def skill_node(skill):
+    """The default mechanism of a ``skill`` node: growth with attended sessions and
+    practice, fading to the untrained level (:func:`_grow`)."""
+    def mechanism(s, p, dyad, clock, z, u):
+        return _grow(skill, s, p, dyad, clock, u)
+    mechanism.__name__ = mechanism.__qualname__ = f"skill_node[{skill}]"
+    return mechanism
+
+
 def _grow(skill, s, p, dyad, clock, u, dependence=1.0):
     x = s[skill]
     growth = _dose(skill, s, p, dyad, clock, u) * dyad["re.skill_responsiveness"] * dependence
@@ -89,10 +96,6 @@ def _mindfulness_dependence(skill, s, p, dyad):
     return jnp.where(w > 0, (1 - jnp.exp(-safe_w * m)) / (1 - jnp.exp(-safe_w)), m)
 
 
-def mindfulness(s, p, dyad, clock, z, u):
-    return _grow("mindfulness", s, p, dyad, clock, u)
-
-
 def reappraisal(s, p, dyad, clock, z, u):
     return _grow("reappraisal", s, p, dyad, clock, u,
                  _mindfulness_dependence("reappraisal", s, p, dyad))
@@ -103,16 +106,8 @@ def savoring(s, p, dyad, clock, z, u):
                  _mindfulness_dependence("savoring", s, p, dyad))
 
 
-def mindful_parenting(s, p, dyad, clock, z, u):
-    return _grow("mindful_parenting", s, p, dyad, clock, u)
-
-
 def parenting_program(s, p, dyad, clock, z, u):
     """Attachment-based programmes act postpartum only: sessions before birth do nothing."""
     out = _grow("parenting_program", s, p, dyad, clock, u)
     return {"parenting_program": jnp.where(clock["postpartum_day"] >= 0,
                                            out["parenting_program"], s["parenting_program"])}
-
-
-def supportive_group(s, p, dyad, clock, z, u):
-    return _grow("supportive_group", s, p, dyad, clock, u)

@@ -15,67 +15,82 @@ from collections.abc import Callable
 import jax.numpy as jnp
 
 from . import addiction, allostasis, infant, parenting, placement, skills, stress
-from .graph import NODE_BY_ID, NODE_IDS
+from ._core import event_node, relax_node
+from .graph import NODE_BY_ID, NODE_IDS, NODES
 from .infant import DOMAINS
 
 Mechanism = Callable[..., dict]
 
-ORDER: tuple[tuple[str, Mechanism], ...] = (
-    ("treatment_engagement", skills.treatment_engagement),
-    ("mindfulness", skills.mindfulness),
-    ("reappraisal", skills.reappraisal),
-    ("savoring", skills.savoring),
-    ("chronic_pain", addiction.chronic_pain),
-    ("mindful_parenting", skills.mindful_parenting),
-    ("parenting_program", skills.parenting_program),
-    ("supportive_group", skills.supportive_group),
-    ("maternal_hormones", parenting.maternal_hormones),
-    ("motivation_for_change", parenting.motivation_for_change),
-    ("coping_resources", stress.coping_resources),
-    ("stressor", stress.stressor),
-    ("cognitive_appraisal", stress.cognitive_appraisal),
-    ("stress_arousal", stress.stress_arousal),
-    ("problem_focused_coping", stress.problem_focused_coping),
-    ("emotion_focused_coping", stress.emotion_focused_coping),
-    ("drug_cue", addiction.drug_cue),
-    ("moud", addiction.moud),
-    ("craving", addiction.craving),
-    ("opioid_use", addiction.opioid_use),
-    ("opioid_dose", addiction.opioid_dose),
-    ("overdose", addiction.overdose),
-    ("maternal_death", placement.maternal_death),
-    ("tolerance", addiction.tolerance),
-    ("physical_dependence", addiction.physical_dependence),
-    ("withdrawal", addiction.withdrawal),
-    ("negative_affect", stress.negative_affect),
-    ("positive_affect", stress.positive_affect),
-    ("resilience", stress.resilience),
-    ("allostatic_load", allostasis.allostatic_load),
-    ("stress_sensitization", allostasis.stress_sensitization),
-    ("natural_reward_responsiveness", allostasis.natural_reward_responsiveness),
-    ("drug_reward_salience", allostasis.drug_reward_salience),
-    ("reward_dysregulation", allostasis.reward_dysregulation),
-    ("action_schema", addiction.action_schema),
-    ("attentional_bias", addiction.attentional_bias),
-    ("executive_control", addiction.executive_control),
-    ("shame_self_judgment", parenting.shame_self_judgment),
-    ("maternal_depression", parenting.maternal_depression),
-    ("prenatal_bonding", parenting.prenatal_bonding),
-    ("salience_of_infant_cues", parenting.salience_of_infant_cues),
-    ("parenting_behavior", placement.with_substitute_caregiver(parenting.parenting_behavior)),
-    ("neonatal_withdrawal", infant.neonatal_withdrawal),
-    ("infant_affect_behavior", infant.infant_affect_behavior),
-    ("infant_positive_affect", infant.infant_positive_affect),
-    ("dyadic_synchrony", infant.dyadic_synchrony),
-    ("infant_self_regulation", infant.infant_self_regulation),
-    ("infant_stress_reactivity", infant.infant_stress_reactivity),
-    ("attachment", infant.attachment),
-    ("attachment_disorganization", infant.attachment_disorganization),
-    ("attachment_classification", infant.attachment_classification),
-    ("child_wellbeing", infant.child_wellbeing),
-    ("cps_report", infant.cps_report),
-    ("foster_placement", placement.foster_placement),
+# The day's update order (Gauss-Seidel): a node sees what its parents took today.
+UPDATE_ORDER: tuple[str, ...] = (
+    "treatment_engagement", "mindfulness", "reappraisal", "savoring", "chronic_pain",
+    "mindful_parenting", "parenting_program", "supportive_group", "maternal_hormones",
+    "motivation_for_change", "coping_resources", "stressor", "cognitive_appraisal",
+    "stress_arousal", "problem_focused_coping", "emotion_focused_coping", "drug_cue", "moud",
+    "craving", "opioid_use", "opioid_dose", "overdose", "maternal_death", "tolerance",
+    "physical_dependence", "withdrawal", "negative_affect", "positive_affect", "resilience",
+    "allostatic_load", "stress_sensitization", "natural_reward_responsiveness",
+    "drug_reward_salience", "reward_dysregulation", "action_schema", "attentional_bias",
+    "executive_control", "shame_self_judgment", "maternal_depression", "prenatal_bonding",
+    "salience_of_infant_cues", "parenting_behavior", "neonatal_withdrawal",
+    "infant_affect_behavior", "infant_positive_affect", "dyadic_synchrony",
+    "infant_self_regulation", "infant_stress_reactivity", "attachment",
+    "attachment_disorganization", "attachment_classification", "child_wellbeing", "cps_report",
+    "foster_placement",
 )
+# Nodes whose dynamics need their own function; every other node takes the default of its
+# ``Node.dynamics``: relaxation towards its declared parents, a Bernoulli event, or a skill
+# trained by sessions and practice.
+SPECIFIC: dict[str, Mechanism] = {
+    "treatment_engagement": skills.treatment_engagement,
+    "reappraisal": skills.reappraisal,
+    "savoring": skills.savoring,
+    "chronic_pain": addiction.chronic_pain,
+    "parenting_program": skills.parenting_program,
+    "maternal_hormones": parenting.maternal_hormones,
+    "motivation_for_change": parenting.motivation_for_change,
+    "stressor": stress.stressor,
+    "cognitive_appraisal": stress.cognitive_appraisal,
+    "moud": addiction.moud,
+    "craving": addiction.craving,
+    "opioid_use": addiction.opioid_use,
+    "opioid_dose": addiction.opioid_dose,
+    "overdose": addiction.overdose,
+    "maternal_death": placement.maternal_death,
+    "physical_dependence": addiction.physical_dependence,
+    "withdrawal": addiction.withdrawal,
+    "reward_dysregulation": allostasis.reward_dysregulation,
+    "prenatal_bonding": parenting.prenatal_bonding,
+    "parenting_behavior": placement.with_substitute_caregiver(parenting.parenting_behavior),
+    "neonatal_withdrawal": infant.neonatal_withdrawal,
+    "infant_affect_behavior": infant.infant_affect_behavior,
+    "infant_positive_affect": infant.infant_positive_affect,
+    "dyadic_synchrony": infant.dyadic_synchrony,
+    "infant_self_regulation": infant.infant_self_regulation,
+    "infant_stress_reactivity": infant.infant_stress_reactivity,
+    "attachment": infant.attachment,
+    "attachment_disorganization": infant.attachment_disorganization,
+    "attachment_classification": infant.attachment_classification,
+    "child_wellbeing": infant.child_wellbeing,
+    "cps_report": infant.cps_report,
+    "foster_placement": placement.foster_placement,
+}
+
+
+DEFAULT: dict[str, Callable[[str], Mechanism]] = {
+    "relax": relax_node, "event": event_node, "skill": skills.skill_node}
+
+
+def _mechanism(node: str) -> Mechanism:
+    if node in SPECIFIC:
+        return SPECIFIC[node]
+    dynamics = NODE_BY_ID[node].dynamics
+    if dynamics not in DEFAULT:
+        raise TypeError(f"node {node!r} ({dynamics}) needs its own mechanism")
+    return DEFAULT[dynamics](node)
+
+
+ORDER: tuple[tuple[str, Mechanism], ...] = tuple((n, _mechanism(n)) for n in UPDATE_ORDER)
 MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
@@ -101,9 +116,8 @@ CONTEXT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "context"
 NOISE_NODES: tuple[str, ...] = tuple(
     n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "relax" and NODE_BY_ID[n].noise > 0
 )
-# Uniform draws per dyad-day, by name.
-UNIFORMS: tuple[str, ...] = ("stressor_event", "drug_cue", "moud", "opioid_use", "overdose",
-                             "overdose_fatal", "cps_report", "attend", "practice", "placement")
+# Uniform draws per dyad-day, by name: each node's declared ``draws``, in node order.
+UNIFORMS: tuple[str, ...] = tuple(d for n in NODES for d in n.draws)
 N_NORMAL = len(NOISE_NODES)
 N_UNIFORM = len(UNIFORMS)
 

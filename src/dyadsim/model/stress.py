@@ -4,6 +4,22 @@ and Emotion-Focused Coping'; Lazarus & Folkman 1984; allostasis, McEwen 2003).
 stressor -> cognitive appraisal (threat = demand relative to resources) -> stress arousal
 -> negative affect; threat engages coping, whose success lifts positive affect and lowers
 negative affect; manageable appraisals build resilience.
+
+Nodes with the default relaxation (``_core.relax_node``: towards the logistic of bias +
+declared parents; the edges in ``graph.py`` say what moves them):
+- ``coping_resources``: social support and finances; poverty lowers them, a supportive group
+  raises them;
+- ``stress_arousal``: SAM/HPA response to threat; mindfulness speeds recovery (Garland 2014);
+- ``problem_focused_coping``: engaged by threat; succeeds with resources, executive control
+  and mindfulness, less so with recent use;
+- ``emotion_focused_coping``: emotion-focused coping incl. positive reappraisal;
+- ``negative_affect``: stress arousal, withdrawal, shame, depression and pain raise it;
+  coping, reappraisal and a use day (acute relief) lower it;
+- ``positive_affect``: successful coping, hormones, savoring, reappraisal, hedonic capacity
+  and the infant's positive affect (scaled by salience) raise it;
+- ``resilience``: manageable appraisals and successful coping build it slowly;
+- ``employment``: paid work; use days, depression and structural barriers cost it; it feeds
+  the economic domain of child well-being (Pollard & Lee 2003) beside poverty.
 """
 
 from __future__ import annotations
@@ -12,11 +28,6 @@ import jax.numpy as jnp
 from jax.nn import sigmoid
 
 from ._core import fast, weight
-
-
-def coping_resources(s, p, dyad, clock, z, u):
-    """Social support and finances; poverty lowers them, a supportive group raises them."""
-    return {"coping_resources": fast("coping_resources", s, p, dyad, clock, z["coping_resources"])}
 
 
 def life_event_logit(s, p, dyad):
@@ -44,38 +55,3 @@ def cognitive_appraisal(s, p, dyad, clock, z, u):
     return {"cognitive_appraisal": fast("cognitive_appraisal", s, p, dyad, clock,
                                         z["cognitive_appraisal"],
                                         extra=dyad["cognitive_appraisal.trait"])}
-
-
-def stress_arousal(s, p, dyad, clock, z, u):
-    """SAM/HPA response to threat; mindfulness speeds recovery (Garland 2014)."""
-    return {"stress_arousal": fast("stress_arousal", s, p, dyad, clock, z["stress_arousal"])}
-
-
-def problem_focused_coping(s, p, dyad, clock, z, u):
-    """Engaged by threat; succeeds with resources, executive control and mindfulness,
-    less so with recent use."""
-    return {"problem_focused_coping": fast("problem_focused_coping", s, p, dyad, clock,
-                                           z["problem_focused_coping"])}
-
-
-def emotion_focused_coping(s, p, dyad, clock, z, u):
-    """Emotion-focused coping incl. positive reappraisal."""
-    return {"emotion_focused_coping": fast("emotion_focused_coping", s, p, dyad, clock,
-                                           z["emotion_focused_coping"])}
-
-
-def negative_affect(s, p, dyad, clock, z, u):
-    """Stress arousal, withdrawal, shame, depression and pain raise it; coping,
-    reappraisal and a use day (acute relief) lower it."""
-    return {"negative_affect": fast("negative_affect", s, p, dyad, clock, z["negative_affect"])}
-
-
-def positive_affect(s, p, dyad, clock, z, u):
-    """Successful coping, hormones, savoring, reappraisal, hedonic capacity and the
-    infant's positive affect (scaled by salience) raise it."""
-    return {"positive_affect": fast("positive_affect", s, p, dyad, clock, z["positive_affect"])}
-
-
-def resilience(s, p, dyad, clock, z, u):
-    """Manageable appraisals and successful coping build resilience slowly."""
-    return {"resilience": fast("resilience", s, p, dyad, clock, z["resilience"])}

@@ -1,0 +1,197 @@
+"""The initial state of a dyad: the population's declared initial distributions
+(:mod:`dyadsim.model.populations`), each node's declared start where the population sets
+none (``Node.initial``: its resting level, or 0 for states that begin at birth), the
+person's persistent traits, the pregnancy's timing and the per-dyad constants the step reads
+(treatment schedule, MOUD access and drug, the prenatal history carried into the fetal
+exposure). Pure functions of each dyad's own initial random stream.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import addiction, infant, outcomes, placement
+from .graph import NODE_BY_ID, NODE_IDS, SKILLS
+from .populations import INIT_TARGETS, Population
+from .schedule import FAR
+from .skills import trait_levels, untrained_level
+from .step import STATE_KEYS
+
+# Per-dyad covariates a population may draw besides the nodes (populations.INIT_TARGETS).
+COVARIATE_NAMES = [k for k in INIT_TARGETS if k not in NODE_BY_ID]
+INIT_NAMES = list(NODE_IDS) + COVARIATE_NAMES
+_DIST_CODE = {"fixed": 0, "beta": 1, "bernoulli": 2, "normal": 3}
+PAIN_CLIP = 1e-3  # keeps the logit of a drawn pain of exactly 0 or 1 finite
+
+
+def init_spec(pop: Population):
+    """Arrays (kind, a, b, round) over STATE_KEYS + covariates for the population."""
+    names = list(NODE_IDS) + COVARIATE_NAMES
+    kind = np.zeros(len(names), np.int32)
+    a = np.zeros(len(names), np.float32)
+    b = np.zeros(len(names), np.float32)
+    rnd = np.zeros(len(names), bool)
+    lo = np.array([NODE_BY_ID[n].lo if n in NODE_BY_ID else 0.0 for n in names], np.float32)
+    hi = np.array([NODE_BY_ID[n].hi if n in NODE_BY_ID else 1.0 for n in names], np.float32)
+    given = np.zeros(len(names), bool)
+    imposed = np.array([n in pop.at_enrolment for n in names], bool)
+    for i, n in enumerate(names):
+        d = pop.init.get(n)
+        if d is not None:
+            kind[i], a[i], b[i], rnd[i], given[i] = _DIST_CODE[d.kind], d.a, d.b, d.round, True
+    return names, dict(kind=kind, a=a, b=b, rnd=rnd, lo=lo, hi=hi, given=given,
+                       at_enrolment=imposed)
+
+
+def _draw_init(key, spec):
+    """One dyad's initial values for every init target (vmapped over dyads)."""
+    n = spec["kind"].shape[0]
+    k1, k2, k3 = jax.random.split(key, 3)
+    mean = jnp.clip(spec["a"], 1e-4, 1 - 1e-4)
+    var = jnp.maximum(spec["b"] ** 2, 1e-8)
+    conc = jnp.maximum(mean * (1 - mean) / var - 1.0, 1e-3)
+    beta = jax.random.beta(k1, mean * conc, (1 - mean) * conc, (n,))
+    uni = jax.random.uniform(k2, (n,))
+    normal = spec["a"] + spec["b"] * jax.random.normal(k3, (n,))
+    normal = jnp.where(spec["rnd"], jnp.round(normal), normal)
+    value = jnp.select([spec["kind"] == 0, spec["kind"] == 1, spec["kind"] == 2],
+                       [spec["a"], beta, (uni < spec["a"]).astype(jnp.float32)], normal)
+    return jnp.clip(value, spec["lo"], spec["hi"])
+
+
+def _fold(keys, i):
+    return jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
+
+
+def _resting(node, p, traits):
+    nd = NODE_BY_ID[node]
+    if nd.dynamics in ("relax", "derived"):
+        return jax.nn.sigmoid(p[f"{node}.bias"])
+    if nd.dynamics == "skill":
+        return jnp.asarray(untrained_level(node, p, traits), jnp.float32)
+    return jnp.asarray(0.0, jnp.float32)
+
+
+def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day, sched,
+                  do_mask, do_value):
+    """Initial state and per-dyad constants, from each dyad's own init stream ``ikeys``
+    (engine/rng.init_key)."""
+    c = ikeys.shape[0]
+    sub = jax.vmap(lambda k: jax.random.split(k, 3))(ikeys)
+    vals = jax.vmap(lambda k: _draw_init(k, spec))(sub[:, 0])
+    u = jax.vmap(lambda k: jax.random.uniform(k, (8,)))(sub[:, 1])
+    z = jax.vmap(lambda k: jax.random.normal(k, (8,)))(sub[:, 2])
+    # Persistent person traits (their own stream: the draws above keep their meaning).
+    z_trait = jax.vmap(lambda k: jax.random.normal(k, (4,)))(_fold(sub[:, 2], 1))
+    traits = {
+        **trait_levels(p, z_trait[:, :2]),
+        "cognitive_appraisal.trait": p["individual.appraisal_sd"] * z_trait[:, 2],
+        "child_wellbeing.physical_trait": p["child_wellbeing.physical_trait_sd"]
+        * z_trait[:, 3],
+    }
+    s = {}
+    for i, n in enumerate(names):
+        if n not in NODE_BY_ID:
+            continue
+        rest = (jnp.zeros(c, jnp.float32) if NODE_BY_ID[n].initial == "zero"
+                else jnp.full(c, _resting(n, p, traits)))
+        s[n] = jnp.where(spec["given"][i], vals[:, i], rest).astype(jnp.float32)
+    for k in STATE_KEYS:
+        if k not in s:
+            s[k] = jnp.zeros(c, jnp.float32)
+    # The person's own pain baseline (logit of her initial pain) and the habitual amount her
+    # tolerance and pain call for (addiction.chronic_pain, addiction.opioid_dose).
+    pain = jnp.clip(s["chronic_pain"], PAIN_CLIP, 1 - PAIN_CLIP)
+    s["chronic_pain.baseline_logit"] = jnp.log(pain) - jnp.log1p(-pain)
+    s["opioid_dose.habitual"] = addiction.called_for_dose(s, p).astype(jnp.float32)
+    for d in outcomes.DOMAINS:
+        s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(
+            p[f"child_wellbeing.{d}_bias"]))
+    for n in NODE_IDS:
+        s[n] = jnp.where(do_mask[n], do_value[n], s[n]).astype(jnp.float32)
+    offered_pop = vals[:, names.index("moud.offered")] > 0.5
+    gest_days = jnp.clip(p["gestation.mean_weeks"] * 7 + p["gestation.sd_weeks"] * 7 * z[:, 0],
+                         34 * 7, 42 * 7)
+    gest_days = jnp.maximum(gest_days, start_gest_day + 1.0)
+    birth = jnp.where(pregnancy, jnp.where(start_pp_day >= 0, -start_pp_day,
+                                           jnp.round(gest_days) - start_gest_day), FAR)
+    offer = jnp.where(sched["moud.offer_day"] >= 0, sched["moud.offer_day"],
+                      jnp.where(offered_pop, 0, FAR))
+
+    def beta_mean(mean, k, c):
+        """A person's attendance/practice propensity: beta around the course mean
+        (concentration ``c``: a scalar, or one per dyad in a parameter batch)."""
+        m = jnp.clip(mean, 1e-3, 1 - 1e-3)
+        return jnp.where(mean > 0, jax.random.beta(k, m * c, (1 - m) * c), 0.0)
+
+    concentration = jnp.broadcast_to(p["skill.adherence_concentration"], (c,))
+
+    dyad = {
+        "birth_day": birth.astype(jnp.int32),
+        "gestation_days": jnp.where(pregnancy, jnp.round(gest_days), 280.0),
+        "pregnancy": jnp.full(c, jnp.where(pregnancy, 1.0, 0.0), jnp.float32),
+        "moud.offer_day": offer.astype(jnp.int32),
+        "maternal_hormones.trait": p["maternal_hormones.trait_sd"] * z[:, 1],
+        "motivation_for_change.trait": p["motivation_for_change.trait_sd"] * z[:, 2],
+        "opioid_use.trait": p["individual.use_propensity_sd"] * z[:, 5],
+        "re.neuroadaptation": jnp.exp(p["individual.neuroadaptation_sd"] * z[:, 3]
+                                      - 0.5 * p["individual.neuroadaptation_sd"] ** 2),
+        "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]
+                                           - 0.5 * p["individual.skill_responsiveness_sd"] ** 2),
+        **traits,
+        "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_s": u[:, 2], "u.attach_ar": u[:, 3],
+        "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1),
+                                             concentration),
+        "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2),
+                                           concentration),
+    }
+    dyad["tx.from_birth"] = sched["tx.from_birth"]
+    dyad["moud.buprenorphine"] = jnp.where(sched["moud.drug"] >= 0, sched["moud.drug"],
+                                           vals[:, names.index("moud.buprenorphine")])
+    dyad["moud.taper_day"] = sched["moud.taper_day"]
+    for k in SKILLS:
+        dyad[f"{k}.start"] = sched[f"{k}.start"]
+        dyad[f"{k}.sessions"] = sched[f"{k}.sessions"]
+    dyad["prenatal.use_share"] = vals[:, names.index("prenatal.use_share")]
+    dyad["caregiver.parenting"] = placement.substitute_parenting(p, u[:, 4])
+    s["neonatal_withdrawal.exposure"] = infant.prenatal_exposure(s, p, dyad)
+    return s, dyad
+
+
+#: States a burn-in sets: the mother's own dynamic states (and the habitual amount she
+#: takes). Context, treatment, infant and event-history states keep their drawn start.
+BURNED_IN: tuple[str, ...] = tuple(
+    n.id for n in NODE_BY_ID.values()
+    if n.kind == "maternal" and n.dynamics in ("relax", "derived", "event")
+    and n.id != "overdose") + ("opioid_dose.habitual",)
+
+
+def before_enrolment(s0, dyad, do_mask, do_value):
+    """The conditions a burn-in runs under: the population's own, without the study's
+    treatment. No sessions or scheduled taper; the mother's MOUD status held at her drawn
+    one; no death (she is alive at enrolment); a pregnancy held at the week of enrolment
+    (a postpartum enrolment at its last day). Returns the per-dyad constants, the clamps
+    and the postpartum day the clock is held at (``birth_day = day - held``)."""
+    dyad_b = dict(dyad)
+    for k in SKILLS:
+        dyad_b[f"{k}.start"] = jnp.full_like(dyad[f"{k}.start"], FAR)
+        dyad_b[f"{k}.sessions"] = jnp.zeros_like(dyad[f"{k}.sessions"])
+    dyad_b["moud.taper_day"] = jnp.full_like(dyad["moud.taper_day"], FAR)
+    mask = {**do_mask, "moud": jnp.asarray(True), "maternal_death": jnp.asarray(True)}
+    value = {**do_value, "moud": jnp.where(do_mask["moud"], do_value["moud"], s0["moud"]),
+             "maternal_death": jnp.asarray(0.0, jnp.float32)}
+    held = jnp.where(dyad["pregnancy"] > 0, jnp.minimum(-dyad["birth_day"], -1),
+                     -dyad["birth_day"]).astype(jnp.int32)
+    return dyad_b, mask, value, held
+
+
+def at_enrolment(s0, s_burn, spec, names):
+    """The state a run starts from after a burn-in: the burned-in maternal states, except
+    those the population imposes at enrolment (``Population.at_enrolment``)."""
+    s = dict(s0)
+    for k in BURNED_IN:
+        imposed = spec["at_enrolment"][names.index(k)] if k in names else False
+        s[k] = jnp.where(imposed, s0[k], s_burn[k])
+    return s
