@@ -87,12 +87,18 @@ def large_runs():
 # points (0.6 to 13.3). Still departing: garland2019 dose, now the MME instrument (tlfb_mme),
 # d -0.03 (-0.18 to 0.11); cooperman drug-use days -0.21 (-0.51 to 0.10).
 KNOWN_DEPARTURES = {
+    # MORE's effect on dose / use days stays far below the published one, also under the
+    # shipped posterior (docs/calibration.md: the prescribed dose is not titrated)
     ("garland2019_more_vs_sg", "use_d_fu3"),
     ("cooperman2021_more_methadone", "drug_use_days"),
+    # at default parameters MORE's effect on misuse at 9 months is borderline at N = 900: RR
+    # 0.80 (CI excluding 1) before the uniform draws were declared per node (9c13443), CI
+    # upper 1.09 after, i.e. it depends on the random stream (docs/examples-before-after.md)
+    ("garland2022_more_vs_sg", "misuse_9mo"),
+    ("garland2022_more_vs_sg", "no_longer_misusing_9mo"),
 }
-_DEPARTURE = pytest.mark.xfail(strict=True, reason="MORE's effect on dose / use days stays "
-                               "far below the published one, also under the shipped posterior "
-                               "(docs/calibration.md: the prescribed dose is not titrated)")
+_DEPARTURE = pytest.mark.xfail(strict=True, reason="a known departure of the default-parameter "
+                               "model from the published result (see KNOWN_DEPARTURES)")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 MODEL = Path(__file__).resolve().parents[2] / "src" / "dyadsim" / "model"
-DECLARATIONS = {"__init__.py", "graph.py", "params.py", "populations.py"}
+DECLARATIONS = {"__init__.py", "graph.py", "params.py", "populations.py",
+                # the per-dyad schedule arrays: only the "never" sentinel day
+                "schedule.py",
+                # the bookkeeping of the initial draws (column indices and counts of the
+                # draw vectors, numerical guards of the beta draw); its one science number,
+                # the gestation range, is declared in populations.py
+                "initial.py"}
 # (module, value): why the literal is not a parameter.
 ALLOWED = {
     ("skills.py", 7): "days per week: sessions are weekly (a unit)",

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import addiction, infant, outcomes, placement
 from .graph import NODE_BY_ID, NODE_IDS, SKILLS
-from .populations import INIT_TARGETS, Population
+from .populations import GESTATION_RANGE_WEEKS, INIT_TARGETS, Population
 from .schedule import FAR
 from .skills import trait_levels, untrained_level
 from .step import STATE_KEYS
@@ -113,7 +113,7 @@ def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day
         s[n] = jnp.where(do_mask[n], do_value[n], s[n]).astype(jnp.float32)
     offered_pop = vals[:, names.index("moud.offered")] > 0.5
     gest_days = jnp.clip(p["gestation.mean_weeks"] * 7 + p["gestation.sd_weeks"] * 7 * z[:, 0],
-                         34 * 7, 42 * 7)
+                         GESTATION_RANGE_WEEKS[0] * 7, GESTATION_RANGE_WEEKS[1] * 7)
     gest_days = jnp.maximum(gest_days, start_gest_day + 1.0)
     birth = jnp.where(pregnancy, jnp.where(start_pp_day >= 0, -start_pp_day,
                                            jnp.round(gest_days) - start_gest_day), FAR)

@@ -175,6 +175,10 @@ _OUD_CONTEXT = {
     "drug_reward_salience": beta(0.5, 0.15),
     "natural_reward_responsiveness": beta(0.55, 0.15),
 }
+# Gestation at birth is drawn from gestation.mean_weeks / sd_weeks and clipped to the weeks
+# in which births occur in perinatal OUD cohorts (late preterm to post-term; ACOG 2013
+# definitions: 34 weeks late preterm, 42 weeks post-term).
+GESTATION_RANGE_WEEKS = (34, 42)
 # The burn-in length that makes a run start stationary: the slow maternal states (allostatic
 # load tau 180 d, drug salience and stress sensitization falling over a year) settle under
 # the preset's conditions. A numerical setting, not a model parameter: after 365 days an
