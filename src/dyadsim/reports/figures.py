@@ -151,8 +151,9 @@ def outcomes(summaries: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | No
                 vals = [_share(summaries[name], key) for key, _ in events]
                 y = np.arange(len(events)) + k * width
                 m = np.array([v[0] if v else np.nan for v in vals]) * 100
-                err = np.array([[v[0] - v[1], v[2] - v[0]] if v else [0, 0]
-                                for v in vals]).T * 100
+                # a Wilson interval's ends can sit a rounding error inside a share of 0 or 1
+                err = np.clip(np.array([[v[0] - v[1], v[2] - v[0]] if v else [0, 0]
+                                        for v in vals]).T * 100, 0.0, None)
                 ax.barh(y, m, height=width, xerr=err, color=ARM_COLOURS[k % 6],
                         label=name, error_kw={"elinewidth": 0.8, "capsize": 2})
             ax.set_yticks(np.arange(len(events)) + width * (len(names) - 1) / 2,
