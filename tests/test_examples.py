@@ -88,7 +88,9 @@ def large_runs():
 # d -0.03 (-0.18 to 0.11); cooperman drug-use days -0.21 (-0.51 to 0.10).
 KNOWN_DEPARTURES = {
     # MORE's effect on dose / use days stays far below the published one, also under the
-    # shipped posterior (docs/calibration.md: the prescribed dose is not titrated)
+    # shipped posterior (docs/calibration.md). The LTOT dose is patient-titrated since issue 6
+    # item 2 (docs/model-checks.md, Prescribed dose): garland2019 dose d at N = 900, seed 2019,
+    # 0.00 (-0.14 to 0.14); -0.12 (-0.27 to 0.03) with a 365-day burn-in
     ("garland2019_more_vs_sg", "use_d_fu3"),
     ("cooperman2021_more_methadone", "drug_use_days"),
     # at default parameters MORE's effect on misuse at 9 months is borderline at N = 900: RR

@@ -99,9 +99,11 @@ def _check(diff: np.ndarray, expected_sign: float, label: str):
 # tests below: the class code is not a level.
 CLASS_TERMS = ("classification", "care_pattern")
 # Edges into the skills (term 'adherence') act only during a course: tested in
-# tests/interventions (engagement -> attendance and practice).
+# tests/interventions (engagement -> attendance and practice). Edges into the dose taken
+# (term 'self_titration') act through a change of need from the need the regimen was settled
+# at, which a clamp from day 0 never makes: tested in tests/model/test_self_titration.py.
 DIRECT = [e for e in EDGES if e.type in ("direct", "windowed") and e.figure in (0, 1)
-          and e.term not in CLASS_TERMS + ("adherence",)]
+          and e.term not in CLASS_TERMS + ("adherence", "self_titration")]
 GAINS = [e for e in EDGES if e.type == "gain"]
 
 

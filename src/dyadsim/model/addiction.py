@@ -118,7 +118,16 @@ def moud(s, p, dyad, clock, z, u):
     higher on buprenorphine. A discontinuation is a taper (share ``moud.taper_share``: the
     dose falls linearly to 0 over ``moud.taper_days``, so dependence can follow it down) or
     an abrupt stop (dose 0 at once). A scheduled taper (``moud.taper_day``, set by an
-    intervention) starts a taper on that day."""
+    intervention) starts a taper on that day.
+
+    The prescription is ``moud.maintenance_level``. Where dosing is patient-led (the LTOT
+    prescription of ``adult_chronic_pain_ltot``; ``moud.self_titration`` > 0) the dose taken
+    relaxes towards the prescription x (1 - self_titration x (1 - need / reference)): the
+    analgesic need, logistic(``moud.titration_bias`` + pain + craving), as a share of the need
+    the regimen was settled at (``moud.need_reference``: set at a start, or on a run's first
+    day on treatment), at most 1 (need beyond the prescription is ``opioid_dose``). Less pain
+    and craving (MORE's mindfulness and savoring; Garland 2019/2020, 2024), less of the
+    prescription taken. Clinic-dosed MOUD (self_titration 0) takes the prescription."""
     on = s["moud"] > 0
     tapering = s["moud.tapering"] > 0
     drive_ = (weight("motivation_for_change", "moud", s, p, dyad) * s["motivation_for_change"]
@@ -143,9 +152,19 @@ def moud(s, p, dyad, clock, z, u):
     scheduled = on & (clock["day"] == dyad["moud.taper_day"])
     taper_now = (stop & (u["moud"] < p_stop * p["moud.taper_share"])) | scheduled
     tapering_new = on & (tapering | taper_now)
-    level = p["moud.maintenance_level"]
-    titrated = relax(s["moud"], level, p["moud.tau"])
-    tapered = jnp.maximum(s["moud"] - level / p["moud.taper_days"], 0.0)
+    prescribed = p["moud.maintenance_level"]
+    need = sigmoid(p["moud.titration_bias"]
+                   + weight("chronic_pain", "moud", s, p, dyad) * s["chronic_pain"]
+                   + weight("craving", "moud", s, p, dyad) * s["craving"])
+    # The need the regimen was settled at: set at a start, or on the first day of a run
+    # for someone already on it (0: not set yet).
+    reference = jnp.where(start | (on & (s["moud.need_reference"] <= 0)), need,
+                          s["moud.need_reference"])
+    settled = jnp.where(reference > 0, reference, need)
+    share_of_need = jnp.minimum(need, settled) / settled
+    taken = prescribed * (1 - p["moud.self_titration"] * (1 - share_of_need))
+    titrated = relax(s["moud"], taken, p["moud.tau"])
+    tapered = jnp.maximum(s["moud"] - prescribed / p["moud.taper_days"], 0.0)
     new = jnp.where(on, jnp.where(tapering_new, tapered,
                                   jnp.where(stop, 0.0, titrated)),
                     jnp.where(start, p["moud.induction_level"], 0.0)).astype(jnp.float32)
@@ -154,7 +173,8 @@ def moud(s, p, dyad, clock, z, u):
             "moud.days_on": jnp.where(still_on & on, s["moud.days_on"] + 1, 0.0),
             "moud.tapering": (still_on & tapering_new).astype(jnp.float32),
             "moud.cps_contact": cps_contact.astype(jnp.float32),
-            "moud.overdose_contact": overdose_contact.astype(jnp.float32)}
+            "moud.overdose_contact": overdose_contact.astype(jnp.float32),
+            "moud.need_reference": reference.astype(jnp.float32)}
 
 
 def overdose(s, p, dyad, clock, z, u):

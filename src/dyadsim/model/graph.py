@@ -630,6 +630,25 @@ EDGES: tuple[Edge, ...] = (
       "a guess", 2.0, term="moud_hazards",
       note="A CPS report raises the discontinuation hazard through a decaying memory "
       "(moud.cps_contact_tau)."),
+    E("chronic_pain", "moud", "+", 0, "implied", MMT,
+      "Garland 2019/2020 J Consult Clin Psychol (MORE lowered pain and prevented dose "
+      "escalation, B = -.28); Garland 2024 Am J Psychiatry (MORE reduced the opioid dose "
+      "20.7% vs 3.9%); the opioid is prescribed as an analgesic (Reese 2021: MORE and the "
+      "MMT, chronic pain samples)", 3.0, term="self_titration",
+      note="Analgesic need: where the dose is patient-led (moud.self_titration > 0, the LTOT "
+      "prescription), pain below what it was when the regimen was settled means less of the "
+      "prescribed dose taken; the prescription itself is moud.maintenance_level. "
+      "Clinic-dosed MOUD has self_titration 0.",
+      weight_source="guess: the need roughly proportional to pain at the LTOT baseline "
+      "(elasticity ~1 at pain 0.65 with moud.titration_bias -2.5)"),
+    E("craving", "moud", "+", 0, "implied", MMT,
+      "Garland 2014 (pain-related opioid craving in LTOT; MORE lowered the desire for "
+      "opioids, p = .027); Garland 2024 Am J Psychiatry (MORE reduced the opioid dose)", 1.5,
+      term="self_titration",
+      note="Craving raises the analgesic need (taking all of the prescribed doses, or early), "
+      "only where the dose is patient-led (moud.self_titration > 0).",
+      weight_source="guess: half the pain weight; pain is the reason the opioid is "
+      "prescribed, craving the reward side of taking it"),
     E("opioid_dose", "overdose", "+", 0, "external", INTRO,
       "Haight 2018; Schiff 2018 (overdose on use); Dunn 2010 Ann Intern Med (LTOT: HR 8.9 "
       "for >= 100 vs 1-20 MME/day)", 8.7, term="overdose_hazard",

@@ -129,6 +129,23 @@ _MECHANISM: tuple[Param, ...] = (
           "level models under-dosing"),
     Param("moud.induction_level", 0.3, 0.05, 1.0, "0-1",
           "Dose coverage on the first day of MOUD (titrated up with moud tau)", "guess"),
+    Param("moud.self_titration", 0.0, 0.0, 1.0, "fraction",
+          "Share of the prescribed dose the person titrates to her analgesic need (patient-"
+          "led dosing: the dose taken relaxes towards the prescription x (1 - share x (1 - "
+          "need / need at settling)), at most the prescription); 0: the dose taken is the "
+          "prescription",
+          "guess: 0 for methadone/buprenorphine maintenance (clinic-dosed, observed); the "
+          "adult_chronic_pain_ltot population sets its own value (take-home analgesics, "
+          "taken as needed: Garland 2024 Am J Psychiatry, MORE reduced the dose taken 20.7% vs "
+          "3.9% in the comparison arm)"),
+    Param("moud.titration_bias", -2.5, -6.0, 6.0, "logit",
+          "Logit of the analgesic need with no pain and no craving (the chronic_pain -> moud "
+          "and craving -> moud weights raise it); the dose taken follows the need relative to "
+          "the need the regimen was settled at, so this sets how steeply: the relative change "
+          "of need per logit is 1 - need",
+          "guess: with the default weights an LTOT patient at her baseline pain (~0.65) and "
+          "moderate craving (~0.3) sits at a need of ~0.48, where a fall of pain by a tenth of "
+          "its range lowers the need by ~15%: roughly proportional to pain"),
     # neonatal opioid withdrawal (infant.py): exposure by drug, diagnosis, course, care model
     Param("neonatal_withdrawal.exposure_tau", 30.0, 5.0, 280.0, "days",
           "Time constant of the fetal exposure average (late pregnancy weighs most; "

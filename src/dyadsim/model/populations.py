@@ -245,7 +245,8 @@ PRESETS: dict[str, Population] = {
               "natural_reward_responsiveness": beta(0.5, 0.15),
               "stress_sensitization": beta(0.4, 0.15), "allostatic_load": beta(0.4, 0.15)},
              params={"moud.stop_logit": -9.0, "moud->craving": 0.5, "moud->opioid_use": 0.5,
-                     "moud->withdrawal": 0.5, "moud.stop_early_logit": 0.0},
+                     "moud->withdrawal": 0.5, "moud.stop_early_logit": 0.0,
+                     "moud.self_titration": 0.5},
              sources=("Garland 2014: N=115, age 48, 68% female, chronic pain on LTOT",
                       "Garland 2022: N=250, primary care, LTOT",
                       "employment 0.35 (SD 0.2): guess, many adults with chronic pain on LTOT "
@@ -256,7 +257,10 @@ PRESETS: dict[str, Population] = {
                       "mean COMM ~10 with ~65% >= 9, i.e. a misusing sample)",
                       "analgesic dosing covers dependence less than a maintenance dose "
                       "(interdose withdrawal): moud->withdrawal 0.5, a guess; patients on "
-                      "long-term therapy are settled on it: no early-discontinuation excess")),
+                      "long-term therapy are settled on it: no early-discontinuation excess",
+                      "the prescribed analgesic is taken as needed: moud.self_titration 0.5, a "
+                      "guess (half the regimen titrated by pain and craving, half scheduled); "
+                      "Garland 2024: MORE reduced the dose 20.7% vs 3.9%")),
         _pop("adult_methadone", "Adults with OUD in methadone maintenance (Cooperman 2021 "
              "sample); no pregnancy", False, "day0",
              {**_OUD_CONTEXT, "chronic_pain": beta(0.5, 0.2), "moud": 1.0,

@@ -96,7 +96,8 @@ MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
 SUBSTATES: dict[str, tuple[str, ...]] = {
-    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact", "moud.overdose_contact"),
+    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact", "moud.overdose_contact",
+             "moud.need_reference"),
     "chronic_pain": ("chronic_pain.baseline_logit",),
     "opioid_dose": ("opioid_dose.habitual",),
     "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed",
