@@ -90,7 +90,8 @@ KNOWN_DEPARTURES = {
     # MORE's effect on dose / use days stays far below the published one, also under the
     # shipped posterior (docs/calibration.md). The LTOT dose is patient-titrated since issue 6
     # item 2 (docs/model-checks.md, Prescribed dose): garland2019 dose d at N = 900, seed 2019,
-    # 0.00 (-0.14 to 0.14); -0.12 (-0.27 to 0.03) with a 365-day burn-in
+    # -0.08 (-0.22 to 0.07); with a 365-day burn-in -0.21 (-0.35 to -0.07), which would XPASS,
+    # but seeds 1 and 2 give -0.08 (-0.22 to 0.06) and -0.12 (-0.27 to 0.02): not robust
     ("garland2019_more_vs_sg", "use_d_fu3"),
     ("cooperman2021_more_methadone", "drug_use_days"),
     # at default parameters MORE's effect on misuse at 9 months is borderline at N = 900: RR
