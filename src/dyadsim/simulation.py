@@ -23,6 +23,7 @@ import xarray as xr
 
 from . import __version__
 from .engine._engine import CHUNK, run_chunk
+from .engine.burn_in import enrolment_states
 from .model import outcomes
 from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
 from .model.initial import init_spec
@@ -242,6 +243,13 @@ def simulate(
     do_mask = {k: jnp.bool_(k in do_) for k in NODE_IDS}
     do_value = {k: jnp.float32(do_.get(k, 0.0)) for k in NODE_IDS}
 
+    enrolled = None
+    if pop.burn_in_days:
+        enrolled = enrolment_states(
+            ids_all, sd if row_seeds is None else np.asarray(row_seeds), pars.to_dict(), rows,
+            spec, bool(pop.pregnancy), float(start_gd), int(start_pp), sched.arrays,
+            do_mask, do_value, pop.burn_in_days)
+
     traj_parts: dict[str, list[np.ndarray]] = {}
     out_parts: dict[str, list[np.ndarray]] = {}
     for first in range(0, n, chunk_size):
@@ -255,11 +263,12 @@ def simulate(
                          for k, v in rows.items()}}
         seed_c = sd if row_seeds is None else \
             jnp.asarray(np.resize(np.asarray(row_seeds, np.int32)[first:first + m], chunk_size))
+        enrol_c = None if enrolled is None else {
+            k: jnp.asarray(np.resize(v[first:first + m], chunk_size)) for k, v in enrolled.items()}
         traj, acc, _ = run_chunk(jnp.asarray(ids), seed_c, p_c, spec_j, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
-                                 total, n_periods=n_periods, period=period,
-                                 record=keep if rec != "none" else (),
-                                 burn_in_days=pop.burn_in_days)
+                                 total, enrolment=enrol_c, n_periods=n_periods, period=period,
+                                 record=keep if rec != "none" else ())
         if traj is not None:
             for k, v in traj.items():
                 traj_parts.setdefault(k, []).append(np.asarray(v)[:, :m].T)

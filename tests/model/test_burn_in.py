@@ -39,10 +39,15 @@ def test_untreated_maternal_means_are_stationary_after_the_burn_in(population, d
     assert max(cold.values()) > 0.02
 
 
-def test_presets_start_from_their_drawn_state_unless_asked():
-    assert all(p.burn_in_days == 0 for p in PRESETS.values())
-    assert get_population("adult_methadone").with_overrides(
-        burn_in_days=BURN_IN_DAYS).burn_in_days == BURN_IN_DAYS
+def test_presets_burn_in_by_default_unless_asked():
+    assert all(p.burn_in_days == BURN_IN_DAYS for p in PRESETS.values())
+    assert get_population("adult_methadone").with_overrides(burn_in_days=0).burn_in_days == 0
+    kw = dict(population="adult_methadone", horizon="1d", dyads=32, seed=5, record="daily")
+    default = dyadsim.simulate(**kw)
+    asked = dyadsim.simulate(**kw, burn_in_days=BURN_IN_DAYS)
+    cold = dyadsim.simulate(**kw, burn_in_days=0)
+    np.testing.assert_array_equal(default["tolerance"].values, asked["tolerance"].values)
+    assert not np.array_equal(default["tolerance"].values, cold["tolerance"].values)
 
 
 def test_the_burn_in_keeps_context_treatment_and_infant_states():

@@ -44,8 +44,11 @@ def test_tolerance_escalates_the_amount_of_untreated_use():
     sc = _scenario(init=init, population="adult_after_detox")
 
     def amounts(params=None):
+        # the transient from the drawn after-detox state: no burn-in (under do(use) it
+        # would already have escalated the habitual amount before enrolment)
         ds = simulate(sc, dyads=N, seed=SEED, horizon="60d", record="daily",
-                      do={"opioid_use": 1.0}, params=params, nodes=["opioid_dose"])
+                      do={"opioid_use": 1.0}, params=params, nodes=["opioid_dose"],
+                      burn_in_days=0)
         x = ds["opioid_dose"].values
         return x[:, 0].mean(), x[:, -1].mean()
 

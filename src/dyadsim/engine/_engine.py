@@ -17,7 +17,7 @@ import numpy as np
 
 from ..model import outcomes
 from ..model.graph import NODE_BY_ID, NODE_IDS
-from ..model.initial import INIT_NAMES, at_enrolment, before_enrolment, initial_state
+from ..model.initial import INIT_NAMES, initial_state
 from ..model.step import ORDER, step, unpack_draws
 from . import rng
 
@@ -51,25 +51,10 @@ def _seen(source, target, path, day):
     return jnp.where(day > 0, path[jnp.maximum(day - 1, 0)], jnp.nan)
 
 
-def burn_in(s0, p, dyad, keys, spec, do_mask, do_value, days: int):
-    """``days`` days before enrolment under the population's own conditions
-    (:func:`dyadsim.model.initial.before_enrolment`), on the dyad's burn-in stream; returns
-    the state at enrolment (:func:`dyadsim.model.initial.at_enrolment`). Nothing is counted
-    towards the run's outcomes."""
-    bkeys = rng.burn_in_key(keys)
-    dyad_b, mask, value, held = before_enrolment(s0, dyad, do_mask, do_value)
-
-    def one_day(day, s):
-        z, u = unpack_draws(*rng.day_draws(bkeys, day))
-        return step(s, p, {**dyad_b, "birth_day": day - held}, day, z, u, mask, value)
-
-    return at_enrolment(s0, jax.lax.fori_loop(0, days, one_day, s0), spec, INIT_NAMES)
-
-
-@partial(jax.jit, static_argnames=("n_periods", "period", "record", "burn_in_days"))
+@partial(jax.jit, static_argnames=("n_periods", "period", "record"))
 def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched, do_mask,
-              do_value, total_days, node_paths=None, edge_paths=None, *, n_periods: int,
-              period: int, record: tuple[str, ...], burn_in_days: int = 0):
+              do_value, total_days, node_paths=None, edge_paths=None, enrolment=None, *,
+              n_periods: int, period: int, record: tuple[str, ...]):
     """Simulate one padded chunk for ``total_days`` days (the last recording period may be
     shorter); ``record`` names the nodes whose trajectories are kept (empty: none).
     Returns (trajectories or None, outcomes, final state).
@@ -79,13 +64,14 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
     per-day trajectory (a mediator held at its value in another world); ``edge_paths``
     ({target: {source: (days, chunk)}}) makes only the edge ``source -> target`` carry the
     recorded world's value of ``source`` (an edge-level counterfactual, Avin, Shpitser &
-    Pearl 2005). NaN in a path: that dyad is not clamped on that day. ``burn_in_days``:
-    days simulated before enrolment (:func:`burn_in`)."""
+    Pearl 2005). NaN in a path: that dyad is not clamped on that day. ``enrolment``
+    ({state: (chunk,)}): the burned-in states the run starts from
+    (:func:`dyadsim.engine.burn_in.enrolment_states`) instead of the drawn ones."""
     keys = rng.dyad_keys(seed, ids)
     s, dyad = initial_state(rng.init_key(keys), p, spec, INIT_NAMES, pregnancy,
                             start_gest_day, start_pp_day, sched, do_mask, do_value)
-    if burn_in_days:
-        s = burn_in(s, p, dyad, keys, spec, do_mask, do_value, burn_in_days)
+    if enrolment is not None:
+        s = {**s, **enrolment}
     acc = outcomes.initial_accumulators(ids.shape[0])
 
     def one_day(day, carry):

@@ -38,6 +38,7 @@ from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
 from ._engine import CHUNK, run_chunk
+from .burn_in import enrolment_states
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,15 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     scalars = {k: jnp.float32(v) for k, v in full[0].items() if k not in per_set}
     record = tuple(record_daily)
 
+    enrolled = None
+    if setting.population.burn_in_days:
+        enrolled = enrolment_states(
+            row_ids, seed, {k: v for k, v in full[0].items() if k not in per_set},
+            {k: v[row_set] for k, v in per_set.items()},
+            spec, bool(setting.population.pregnancy), float(setting.start_gest_day),
+            int(setting.start_pp_day), row_sched, do_mask, do_value,
+            setting.population.burn_in_days)
+
     out: dict[str, list[np.ndarray]] = {}
     fin: dict[str, list[np.ndarray]] = {}
     daily: dict[str, list[np.ndarray]] = {}
@@ -185,9 +195,9 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
             jnp.asarray(pad(row_ids)), seed, p, spec_j, bool(setting.population.pregnancy),
             float(setting.start_gest_day), int(setting.start_pp_day),
             {k: jnp.asarray(pad(v)) for k, v in row_sched.items()}, do_mask, do_value, days,
-            node_p, edge_p or None, n_periods=days if record else 1,
-            period=1 if record else days, record=record,
-            burn_in_days=setting.population.burn_in_days)
+            node_p, edge_p or None,
+            None if enrolled is None else {k: jnp.asarray(pad(v)) for k, v in enrolled.items()},
+            n_periods=days if record else 1, period=1 if record else days, record=record)
         for k, v in acc.items():
             out.setdefault(k, []).append(np.asarray(v)[:m])
         for k, v in state.items():

@@ -208,10 +208,11 @@ _MECHANISM: tuple[Param, ...] = (
     Param("attachment_classification.secure_logit", -9.1, -20.0, 5.0, "logit",
           "Logit of secure (vs insecure-organized) at zero security", "fitted: set so "
           "low-risk dyads fall in Ainsworth's 57-73% secure range"),
-    Param("attachment_classification.avoidant_logit", 3.7, -5.0, 8.0, "logit",
+    Param("attachment_classification.avoidant_logit", 4.0, -5.0, 8.0, "logit",
           "Logit of avoidant (vs resistant) among insecure-organized infants with "
-          "consistent, unresponsive care", "fitted: set so low-risk dyads give Ainsworth's "
-          "A:C of about 22:12"),
+          "consistent, unresponsive care", "fitted: set so low-risk dyads (after the "
+          "default burn-in) give Ainsworth's A:C of about 22:12 inside the 15-32% avoidant "
+          "range"),
     Param("attachment_classification.inconsistency_weight", 8.0, 0.0, 30.0, "logit per unit",
           "How much inconsistent availability shifts insecure infants from avoidant to "
           "resistant", "guess: Cassidy & Berlin 1994 (inconsistent care -> resistant)"),

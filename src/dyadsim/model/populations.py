@@ -154,7 +154,7 @@ class Population:
 def _pop(name, description, pregnancy, start, init, params=None, sources=(), at_enrolment=()):
     return Population(name, description, pregnancy, start,
                       {k: parse_dist(k, v) for k, v in init.items()}, params or {},
-                      tuple(sources), 0, tuple(at_enrolment))
+                      tuple(sources), BURN_IN_DAYS, tuple(at_enrolment))
 
 
 def beta(mean, sd):
