@@ -1,8 +1,6 @@
 """Path-specific effects: known answers on a toy graph where the split is analytic, and on
 the engine the parts add up to the total."""
 
-import tomllib
-from pathlib import Path as FilePath
 
 import numpy as np
 import pytest
@@ -73,18 +71,8 @@ def test_declared_more_paths_follow_declared_edges():
         check_paths([Path("bad", ("savoring", "opioid_use"), "x", "x")])
 
 
-def _short_prenatal_spec():
-    spec = tomllib.loads(FilePath("examples/prenatal_more_trial.toml").read_text())
-    spec["trial"]["horizon"] = "1m"
-    spec["randomization"] = {"method": "simple"}
-    spec["arms"] = [a for a in spec["arms"] if a["name"] != "MORE_postpartum"]
-    spec["analysis"] = []
-    spec["assessments"] = spec["assessments"][:1]
-    return spec
-
-
-def test_engine_decomposition_adds_up_to_the_total():
-    worlds = TrialWorlds(_short_prenatal_spec(), "MORE_prenatal", "TAU", "parenting_mean",
+def test_engine_decomposition_adds_up_to_the_total(short_prenatal_spec):
+    worlds = TrialWorlds(short_prenatal_spec, "MORE_prenatal", "TAU", "parenting_mean",
                          dyads=120, seed=3)
     dec = decompose(worlds, MORE_PATHS, mediators=("salience_of_infant_cues",))
     est = _by_name(dec)

@@ -2,8 +2,6 @@
 point values, and runs that take the draws' parameters (not the defaults)."""
 
 import json
-import tomllib
-from pathlib import Path as FilePath
 
 import numpy as np
 import pandas as pd
@@ -53,19 +51,9 @@ def test_marginals_are_the_weighted_inverse_cdf_and_points_their_weighted_median
         marginal_ppf(_source(others="default"), "craving->opioid_use", u)
 
 
-def _short_prenatal_spec():
-    spec = tomllib.loads(FilePath("examples/prenatal_more_trial.toml").read_text())
-    spec["trial"]["horizon"] = "1m"
-    spec["randomization"] = {"method": "simple"}
-    spec["arms"] = [a for a in spec["arms"] if a["name"] != "MORE_postpartum"]
-    spec["analysis"] = []
-    spec["assessments"] = spec["assessments"][:1]
-    return spec
-
-
-def test_worlds_run_each_draw_s_parameters_and_the_parts_still_add_up():
+def test_worlds_run_each_draw_s_parameters_and_the_parts_still_add_up(short_prenatal_spec):
     thetas = [{"skill.session_gain": 0.0}, {"skill.session_gain": 0.5}]
-    worlds = TrialWorlds(_short_prenatal_spec(), "MORE_prenatal", "TAU", "parenting_mean",
+    worlds = TrialWorlds(short_prenatal_spec, "MORE_prenatal", "TAU", "parenting_mean",
                          dyads=120, seed=3, thetas=thetas)
     dec = decompose(worlds, MORE_PATHS, groups=worlds.groups)
     total = dec.estimates[0]
