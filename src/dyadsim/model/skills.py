@@ -57,6 +57,14 @@ def treatment_engagement(s, p, dyad, clock, z, u):
     return {"treatment_engagement": sigmoid(logit)}
 
 
+def _power(base, exponent):
+    """``base ** exponent`` for base in [0, 1] and exponent >= 0, as exp(exponent x
+    log(base)): vectorised, where XLA's ``pow`` on CPU calls the scalar libm routine
+    (0 ** 0 = 1)."""
+    return jnp.where(base > 0, jnp.exp(exponent * jnp.log(base)),
+                     (exponent == 0).astype(jnp.float32))
+
+
 def _dose(skill, s, p, dyad, clock, u):
     """Today's skill dose. A person attends a session (practises at home) with probability
     propensity x engagement^w: ``tx.attendance``/``tx.practice`` are the person's
@@ -65,7 +73,8 @@ def _dose(skill, s, p, dyad, clock, u):
     days_in = clock["day"] - start
     in_course = (days_in >= 0) & (days_in < dyad[f"{skill}.sessions"] * SESSION_INTERVAL_DAYS)
     session = in_course & (days_in % SESSION_INTERVAL_DAYS == 0)
-    engaged = s["treatment_engagement"] ** weight("treatment_engagement", skill, s, p, dyad)
+    engaged = _power(s["treatment_engagement"],
+                     weight("treatment_engagement", skill, s, p, dyad))
     attended = session & (u["attend"] < dyad["tx.attendance"] * engaged)
     practiced = in_course & (u["practice"] < dyad["tx.practice"] * engaged)
     return (p["skill.session_gain"] * attended + p["skill.practice_gain"] * practiced)
