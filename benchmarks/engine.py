@@ -3,7 +3,7 @@ compared with the cost of drawing the same random numbers and nothing else (the 
 
     .venv/bin/python benchmarks/engine.py --dyads 1000,10000 [--horizon 24m | --days 885]
         [--repeats 3] [--population pregnant_oud_moud] [--record none] [--linearity]
-        [--profile] [--warmup chunk|full] [--cold-cache]
+        [--profile] [--rng-variants] [--burn-in-days 0] [--warmup chunk|full] [--cold-cache]
 
 Prints one JSON line per ``--dyads`` setting (see benchmarks/README.md for the fields).
 """
@@ -53,6 +53,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed repeats (median; 3 or more for timings)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--burn-in-days", type=int, default=0,
+                    help="burn-in before enrolment (default 0: only the enrolled days the "
+                         "throughput counts; benchmarks/burn_in.py times the burn-in)")
     ap.add_argument("--warmup", default="chunk", choices=("chunk", "full"),
                     help="warm-up call on one chunk of dyads (compiles the same program) or "
                          "on all the dyads")
@@ -60,6 +63,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="also time (N, 2D) and (2N, D) and report time ratios")
     ap.add_argument("--profile", action="store_true",
                     help="also time the engine with the RNG replaced by cheap pseudo-draws")
+    ap.add_argument("--rng-variants", action="store_true",
+                    help="also time the engine with the earlier random-number schemes "
+                         "(side by side with the current one, same process)")
     ap.add_argument("--no-floor", action="store_true", help="skip the RNG floor")
     ap.add_argument("--cold-cache", action="store_true",
                     help="use an empty persistent compilation cache (honest compile_s)")
@@ -69,6 +75,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeats < 3:
         print("warning: fewer than 3 timed runs: the figures are not medians (use this only "
               "for memory checks such as 10^6 dyads)", file=sys.stderr)
+    if args.burn_in_days < 0:
+        ap.error("--burn-in-days must be >= 0")
     if args.days is not None and args.days < 1:
         ap.error("--days must be >= 1")
     return args
@@ -150,12 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     def run_engine(n: int, horizon_days: int) -> float:
         t0 = time.perf_counter()
         ds = dyadsim.simulate(dyads=n, seed=args.seed, population=args.population,
-                              start=args.start, horizon=horizon_days, record=args.record)
+                              start=args.start, horizon=horizon_days, record=args.record,
+                              burn_in_days=args.burn_in_days)
         # simulate() already converts every chunk to numpy; touch the result anyway.
         np.asarray(ds["use_days"].values).sum()
         return time.perf_counter() - t0
 
-    # ---- the RNG floor: same keys, same fold_in/split/normal/uniform, same chunks ------
+    # ---- the RNG floor: same keys, same draws (rng.day_draws), same chunks ------------
     @partial(jax.jit, static_argnames=("n_periods", "period"))
     def rng_chunk(ids, seed, *, n_periods: int, period: int):
         keys = rng.dyad_keys(seed, ids)
@@ -183,28 +192,59 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- step only: the engine with the RNG replaced by cheap pseudo-draws -------------
     def cheap_draws(keys, day):
+        """Stand-in draws without a generator: arithmetic only (no libm call)."""
         c = keys.shape[0]
         t = (day + 1).astype(jnp.float32)
         dyad = jnp.arange(c, dtype=jnp.float32)[:, None]
         zc = jnp.arange(N_NORMAL, dtype=jnp.float32)[None, :]
         uc = jnp.arange(N_UNIFORM, dtype=jnp.float32)[None, :]
-        z = jnp.sin(0.7548776 * t + 0.5698403 * dyad + 1.618034 * zc) * 1.5
+        z = (jnp.mod(0.7548776 * t + 0.5698403 * dyad + 0.618034 * zc, 1.0) - 0.5) * 3.4
         u = jnp.mod(0.7548776 * t + 0.4142136 * dyad + 0.3819660 * uc, 1.0)
         return z, u
 
-    def _step_only_impl(*a, **k):  # a fresh function object: its own trace cache
-        return run_chunk.__wrapped__(*a, **k)
+    # ---- earlier random-number schemes, for --rng-variants -----------------------------
+    def fold_in_draws(keys, day):
+        """Until issue 10: fold_in + split + jax.random.normal + jax.random.uniform per
+        dyad-day (jax.random's rolled Threefry loops on CPU)."""
+        def one(k):
+            k = jax.random.fold_in(k, day + 1)
+            k_u, k_z = jax.random.split(k)
+            return (jax.random.normal(k_z, (N_NORMAL,), jnp.float32),
+                    jax.random.uniform(k_u, (N_UNIFORM,), jnp.float32))
+        return jax.vmap(one)(keys)
 
-    step_only_chunk = jax.jit(_step_only_impl, static_argnames=("n_periods", "period",
-                                                                 "record"))
+    def erfinv_draws(keys, day):
+        """One unrolled Threefry call per dyad-day, 32-bit words, normals by
+        sqrt(2) erfinv (as jax.random.normal)."""
+        blocks = (N_NORMAL + N_UNIFORM + 1) // 2
+        t = jnp.full((1, blocks), day + 1, dtype=jnp.uint32)
+        j = jnp.arange(blocks, dtype=jnp.uint32)[None, :]
+        w0, w1 = rng.threefry2x32(keys[:, :1], keys[:, 1:], t, j)
+        bits = jax.lax.optimization_barrier(jnp.concatenate([w0, w1], axis=1))
+        low = np.nextafter(np.float32(-1.0), np.float32(0.0))
+        v = jnp.maximum(low, 2.0 * rng.to_uniform(bits[:, :N_NORMAL]) - 1.0)
+        return (np.float32(np.sqrt(2.0)) * jax.lax.erf_inv(v),
+                rng.to_uniform(bits[:, N_NORMAL:N_NORMAL + N_UNIFORM]))
 
-    def run_step_only(n: int, horizon_days: int) -> float:
-        real_draws, real_run = rng.day_draws, simmod.run_chunk
-        rng.day_draws, simmod.run_chunk = cheap_draws, step_only_chunk
-        try:
-            return run_engine(n, horizon_days)
-        finally:
-            rng.day_draws, simmod.run_chunk = real_draws, real_run
+    RNG_VARIANTS = {"fold_in_split": fold_in_draws, "threefry_erfinv": erfinv_draws}
+
+    def with_draws(draws):
+        """The engine with ``rng.day_draws`` replaced (its own jit, its own trace cache)."""
+        def impl(*a, **k):
+            return run_chunk.__wrapped__(*a, **k)
+
+        jitted = jax.jit(impl, static_argnames=("n_periods", "period", "record"))
+
+        def run(n: int, horizon_days: int) -> float:
+            real_draws, real_run = rng.day_draws, simmod.run_chunk
+            rng.day_draws, simmod.run_chunk = draws, jitted
+            try:
+                return run_engine(n, horizon_days)
+            finally:
+                rng.day_draws, simmod.run_chunk = real_draws, real_run
+        return run
+
+    run_step_only = with_draws(cheap_draws)
 
     def timed(fn, n: int, horizon_days: int) -> tuple[float, list[float], float, float]:
         """(first-call seconds, timed repeats, median wall, median process CPU seconds)."""
@@ -228,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "device_kind": dev.device_kind,
         "devices": jax.device_count(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "xla_cpu_threads": os.environ.get("PJRT_NPROC") or os.environ.get("NPROC"),
     }
 
     for n in args.dyads:
@@ -248,11 +289,13 @@ def main(argv: list[str] | None = None) -> int:
             "population": args.population,
             "start": args.start or pop.default_start,
             "horizon_days": base_horizon,
+            "burn_in_days": args.burn_in_days,
             "record": args.record,
             "chunk": CHUNK,
             "chunks": n_chunks,
             "padded_dyads": n_chunks * CHUNK,
             "draws_per_dyad_day": {"normal": N_NORMAL, "uniform": N_UNIFORM},
+        "threefry_blocks_per_dyad_day": rng.DAY_BLOCKS,
         }
         if not args.no_floor:
             f_first, f_times, floor_s, floor_cpu = timed(run_floor, n, base_horizon)
@@ -271,6 +314,15 @@ def main(argv: list[str] | None = None) -> int:
                 "step_only_cpu_s": round(step_cpu, 4),
                 "step_only_share": round(step_s / engine_s, 3),
             })
+        if args.rng_variants:
+            line["rng_variants"] = {}
+            for name, draws in RNG_VARIANTS.items():
+                _, v_times, v_s, v_cpu = timed(with_draws(draws), n, base_horizon)
+                line["rng_variants"][name] = {
+                    "engine_s": round(v_s, 4), "engine_s_all": [round(t, 4) for t in v_times],
+                    "engine_cpu_s": round(v_cpu, 4),
+                    "dyad_days_per_s": round(n * days / v_s, 1),
+                    "current_speedup": round(v_s / engine_s, 3)}
         if args.linearity:
             double_h = horizon_for(2 * days)
             _, _, t_2d, _ = timed(run_engine, n, double_h)
