@@ -57,9 +57,8 @@ def main() -> None:
                 burn_in.clear_cache()
                 simulate_batch(setting, [{}], dyads=a.dyads, seed=1)
 
-        batched = _timed(lambda setting=setting: simulate_batch(setting, worlds,
-                                                                dyads=a.dyads, seed=1),
-                         a.repeats)
+        batched = _timed(lambda setting=setting, worlds=worlds: simulate_batch(
+            setting, worlds, dyads=a.dyads, seed=1), a.repeats)
         apart = _timed(separate, a.repeats)
         print(json.dumps({
             "population": name, "dyads": a.dyads, "horizon": a.horizon,
