@@ -35,6 +35,7 @@ from dyadsim.model import outcomes
 from dyadsim.model.graph import NODE_IDS
 from dyadsim.model.initial import init_spec, initial_state
 from dyadsim.model.params import Parameters
+from dyadsim.model.populations import get_population
 from dyadsim.model.schedule import Schedule
 from dyadsim.model.step import N_NORMAL, N_UNIFORM, step, unpack_draws
 
@@ -45,7 +46,11 @@ KEY_OUTPUTS = ("craving", "negative_affect", "stress_arousal", "parenting_behavi
 
 
 def setting(days: int) -> Setting:
-    return Setting.from_population(POPULATION, start=START, horizon=f"{days - 1}d")
+    """The population without its burn-in before enrolment (on by default since issue 6
+    item 9): the Mesa agents start from the drawn initial state, so the engine does too and
+    both simulate the same days."""
+    pop = get_population(POPULATION).with_overrides(burn_in_days=0)
+    return Setting.from_population(pop, start=START, horizon=f"{days - 1}d")
 
 
 @functools.cache
