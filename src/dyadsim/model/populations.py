@@ -182,7 +182,7 @@ GESTATION_RANGE_WEEKS = (34, 42)
 # The burn-in length that makes a run start stationary: the slow maternal states (allostatic
 # load tau 180 d, drug salience and stress sensitization falling over a year) settle under
 # the preset's conditions. A numerical setting, not a model parameter: after 365 days an
-# untreated arm's maternal means move less than 0.02 over 8 weeks, after 182 days up to 0.025
+# untreated arm's maternal means move less than 0.02 over 8 weeks, after 182 days up to 0.025 (session 13)
 # (tests/model/test_burn_in.py). Every preset burns in for this long by default
 # (engine/burn_in.py: once per unique dyad, cached); `burn_in_days = 0` (simulate() or
 # `[population]`) starts from the drawn initial state instead.
