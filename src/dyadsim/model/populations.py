@@ -182,10 +182,10 @@ GESTATION_RANGE_WEEKS = (34, 42)
 # The burn-in length that makes a run start stationary: the slow maternal states (allostatic
 # load tau 180 d, drug salience and stress sensitization falling over a year) settle under
 # the preset's conditions. A numerical setting, not a model parameter: after 365 days an
-# untreated arm's maternal means move less than 0.02 over 8 weeks, after 182 days up to 0.025 (session 13)
-# (tests/model/test_burn_in.py). Every preset burns in for this long by default
-# (engine/burn_in.py: once per unique dyad, cached); `burn_in_days = 0` (simulate() or
-# `[population]`) starts from the drawn initial state instead.
+# untreated arm's maternal means move less than 0.02 over 8 weeks, after 182 days up to
+# 0.025 (session 13; tests/model/test_burn_in.py). Every preset burns in for this long by
+# default (engine/burn_in.py: once per unique dyad, cached); `burn_in_days = 0` (simulate()
+# or `[population]`) starts from the drawn initial state instead.
 BURN_IN_DAYS = 365
 # Which MOUD a mother takes: Krans 2019 (Pennsylvania Medicaid): buprenorphine 27.1%,
 # methadone 28.8% of pregnancies with OUD -> 0.485 of those on MOUD take buprenorphine.
