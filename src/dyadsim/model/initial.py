@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..engine._beta import beta_at, beta_columns
 from . import addiction, infant, outcomes, placement
 from .graph import NODE_BY_ID, NODE_IDS, SKILLS
 from .populations import GESTATION_RANGE_WEEKS, INIT_TARGETS, Population
@@ -42,7 +43,8 @@ def init_spec(pop: Population):
         if d is not None:
             kind[i], a[i], b[i], rnd[i], given[i] = _DIST_CODE[d.kind], d.a, d.b, d.round, True
     return names, dict(kind=kind, a=a, b=b, rnd=rnd, lo=lo, hi=hi, given=given,
-                       at_enrolment=imposed)
+                       at_enrolment=imposed,
+                       beta_cols=beta_columns(kind, _DIST_CODE["beta"]))
 
 
 def _draw_init(key, spec):
@@ -52,7 +54,7 @@ def _draw_init(key, spec):
     mean = jnp.clip(spec["a"], 1e-4, 1 - 1e-4)
     var = jnp.maximum(spec["b"] ** 2, 1e-8)
     conc = jnp.maximum(mean * (1 - mean) / var - 1.0, 1e-3)
-    beta = jax.random.beta(k1, mean * conc, (1 - mean) * conc, (n,))
+    beta = beta_at(k1, mean * conc, (1 - mean) * conc, spec["beta_cols"])
     uni = jax.random.uniform(k2, (n,))
     normal = spec["a"] + spec["b"] * jax.random.normal(k3, (n,))
     normal = jnp.where(spec["rnd"], jnp.round(normal), normal)
