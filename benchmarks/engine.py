@@ -192,15 +192,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- step only: the engine with the RNG replaced by cheap pseudo-draws -------------
     def cheap_draws(keys, day):
-        """Stand-in draws without a generator: arithmetic only (no libm call)."""
+        """Stand-in draws without a generator: arithmetic only (no libm call; ``jnp.mod``
+        was one, ``fmodf``), laid out column by dyad as ``rng.day_draws`` computes them."""
         c = keys.shape[0]
         t = (day + 1).astype(jnp.float32)
-        dyad = jnp.arange(c, dtype=jnp.float32)[:, None]
-        zc = jnp.arange(N_NORMAL, dtype=jnp.float32)[None, :]
-        uc = jnp.arange(N_UNIFORM, dtype=jnp.float32)[None, :]
-        z = (jnp.mod(0.7548776 * t + 0.5698403 * dyad + 0.618034 * zc, 1.0) - 0.5) * 3.4
-        u = jnp.mod(0.7548776 * t + 0.4142136 * dyad + 0.3819660 * uc, 1.0)
-        return z, u
+        dyad = jnp.arange(c, dtype=jnp.float32)[None, :]
+        zc = jnp.arange(N_NORMAL, dtype=jnp.float32)[:, None]
+        uc = jnp.arange(N_UNIFORM, dtype=jnp.float32)[:, None]
+
+        def frac(x):
+            return x - jnp.floor(x)
+
+        z = (frac(0.7548776 * t + 0.5698403 * dyad + 0.618034 * zc) - 0.5) * 3.4
+        u = frac(0.7548776 * t + 0.4142136 * dyad + 0.3819660 * uc)
+        return z.T, u.T
 
     # ---- earlier random-number schemes, for --rng-variants -----------------------------
     def fold_in_draws(keys, day):
