@@ -66,6 +66,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rng-variants", action="store_true",
                     help="also time the engine with the earlier random-number schemes "
                          "(side by side with the current one, same process)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="chunks run at once (simulate(threads=); default: DYADSIM_THREADS or "
+                         "the CPU count); XLA's pool is PJRT_NPROC, set before the run")
     ap.add_argument("--no-floor", action="store_true", help="skip the RNG floor")
     ap.add_argument("--cold-cache", action="store_true",
                     help="use an empty persistent compilation cache (honest compile_s)")
@@ -75,6 +78,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeats < 3:
         print("warning: fewer than 3 timed runs: the figures are not medians (use this only "
               "for memory checks such as 10^6 dyads)", file=sys.stderr)
+    if args.threads is not None and args.threads < 1:
+        ap.error("--threads must be >= 1")
     if args.burn_in_days < 0:
         ap.error("--burn-in-days must be >= 0")
     if args.days is not None and args.days < 1:
@@ -117,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     import dyadsim.simulation as simmod
     from dyadsim.engine import rng
     from dyadsim.engine._engine import CHUNK, chunks, run_chunk
+    from dyadsim.engine._threads import check_threads, map_in_order
     from dyadsim.model.populations import get_population
     from dyadsim.model.step import N_NORMAL, N_UNIFORM
 
+    threads = check_threads(args.threads)
     pop = get_population(args.population)
     start_gd, start_pp = simmod.parse_start(args.start, pop.pregnancy, pop.default_start)
 
@@ -159,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         ds = dyadsim.simulate(dyads=n, seed=args.seed, population=args.population,
                               start=args.start, horizon=horizon_days, record=args.record,
-                              burn_in_days=args.burn_in_days)
+                              burn_in_days=args.burn_in_days, threads=args.threads)
         # simulate() already converts every chunk to numpy; touch the result anyway.
         np.asarray(ds["use_days"].values).sum()
         return time.perf_counter() - t0
@@ -183,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_floor(n: int, horizon_days: int) -> float:
         _, period, n_periods = shape(horizon_days)
-        t0 = time.perf_counter()
-        total = 0.0
-        for _first, ids in chunks(n):
+        def one(ids):  # blocks, like simulate() does per chunk, on as many threads
             out = rng_chunk(jnp.asarray(ids), args.seed, n_periods=n_periods, period=period)
-            total += float(np.asarray(out).sum())  # blocks, like simulate() does per chunk
+            return float(np.asarray(out).sum())
+
+        t0 = time.perf_counter()
+        sum(map_in_order(one, (ids for _first, ids in chunks(n)), threads))
         return time.perf_counter() - t0
 
     # ---- step only: the engine with the RNG replaced by cheap pseudo-draws -------------
@@ -298,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             "record": args.record,
             "chunk": CHUNK,
             "chunks": n_chunks,
+            "threads": threads,
             "padded_dyads": n_chunks * CHUNK,
             "draws_per_dyad_day": {"normal": N_NORMAL, "uniform": N_UNIFORM},
         "threefry_blocks_per_dyad_day": rng.DAY_BLOCKS,

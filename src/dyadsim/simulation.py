@@ -23,6 +23,7 @@ import xarray as xr
 
 from . import __version__
 from .engine._engine import CHUNK, run_chunk
+from .engine._threads import check_threads, map_in_order
 from .engine.burn_in import enrolment_states
 from .model import outcomes
 from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
@@ -141,6 +142,7 @@ def simulate(
     row_params: Mapping[str, np.ndarray] | None = None,
     row_seeds: np.ndarray | None = None,
     burn_in_days: int | None = None,
+    threads: int | None = None,
 ) -> xr.Dataset:
     """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
     pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
@@ -150,7 +152,8 @@ def simulate(
     for very large runs). ``do={"node": value}`` clamps a node for the whole run;
     ``params`` overrides declared parameters. Raises ``ScenarioError``,
     ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
-    ``chunk_size`` (dyads per compiled batch) changes memory and speed, never results.
+    ``chunk_size`` (dyads per compiled batch) changes memory and speed, never results;
+    ``threads`` (chunks run at once; default the CPU count or ``DYADSIM_THREADS``) likewise.
     ``dyad_ids`` (default ``0..dyads-1``) names the dyads to run: a dyad's result depends
     only on (seed, id), which is how a trial runs each arm on its own randomised dyads.
     ``nodes`` limits the recorded trajectories to these nodes (default: all).
@@ -226,6 +229,10 @@ def simulate(
                else dyad_ids.astype(np.uint32))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    try:
+        n_threads = check_threads(threads)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     sched = schedule or _course_schedule(courses, n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
@@ -249,11 +256,10 @@ def simulate(
         enrolled = enrolment_states(
             ids_all, sd if row_seeds is None else np.asarray(row_seeds), pars.to_dict(), rows,
             spec, bool(pop.pregnancy), float(start_gd), int(start_pp), sched.arrays,
-            do_mask, do_value, pop.burn_in_days)
+            do_mask, do_value, pop.burn_in_days, threads=n_threads)
 
-    traj_parts: dict[str, list[np.ndarray]] = {}
-    out_parts: dict[str, list[np.ndarray]] = {}
-    for first in range(0, n, chunk_size):
+    def one_chunk(first: int) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray]]:
+        """The chunk of dyads from ``first``: (trajectories, outcomes), in host memory."""
         m = min(chunk_size, n - first)
 
         def part(a: np.ndarray, first=first, m=m) -> np.ndarray:
@@ -273,13 +279,20 @@ def simulate(
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  total, enrolment=enrol_c, n_periods=n_periods, period=period,
                                  record=keep if rec != "none" else ())
-        if traj is not None:
-            for k, v in traj.items():
-                traj_parts.setdefault(k, []).append(np.asarray(v)[:, :m].T)
+        traj_np = None if traj is None else {k: np.asarray(v)[:, :m].T for k, v in traj.items()}
+        return traj_np, {k: np.asarray(v)[:m] for k, v in acc.items()}
+
+    traj_parts: dict[str, list[np.ndarray]] = {}
+    out_parts: dict[str, list[np.ndarray]] = {}
+    starts = range(0, n, chunk_size)
+    results = map_in_order(one_chunk, starts, min(n_threads, len(starts)))
+    for first, (traj, acc) in zip(starts, results, strict=True):
+        for k, v in (traj or {}).items():
+            traj_parts.setdefault(k, []).append(v)
         for k, v in acc.items():
-            out_parts.setdefault(k, []).append(np.asarray(v)[:m])
+            out_parts.setdefault(k, []).append(v)
         if progress is not None:
-            progress(m)
+            progress(min(chunk_size, n - first))
 
     data_vars: dict[str, Any] = {}
     coords: dict[str, Any] = {"dyad": ids_all.astype(np.int64)}

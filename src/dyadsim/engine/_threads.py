@@ -1,18 +1,108 @@
-"""Threads of XLA's CPU client. By default it sizes its thread pool to the machine and
-hands the engine's small per-day kernels (one chunk of dyads each) between threads; on the
-engine's shapes the hand-offs cost more CPU and wall time than they save (measured in
-benchmarks/README.md, "Issue 10: engine speed"). dyadsim therefore asks for one thread unless
-the user chose a number (``PJRT_NPROC`` or ``NPROC``); parallelism comes from worker
-processes (``dyadsim.analysis.scale``). Takes effect only if set before JAX starts its CPU
-backend."""
+"""Threads. The engine runs ``threads`` padded chunks at once (default: the CPU count in a
+main process, 1 in a worker process, or ``DYADSIM_THREADS``); chunks are independent
+computations of the same shape, so results do not depend on ``threads``.
+
+How, on the CPU backend: XLA's CPU client is kept on one thread per call (``PJRT_NPROC=1``
+unless the user chose ``PJRT_NPROC``/``NPROC``): its thread pool, handing the engine's small
+per-day kernels between threads, made one chunk 24% slower on two threads than on one
+(benchmarks/README.md, "Issue 10, third pass"). Parallelism instead comes from several CPU
+*devices* (``jax_num_cpu_devices`` = the engine's threads): chunk ``k`` runs on device
+``k mod devices`` from its own Python thread, and two devices execute at the same time.
+Every device runs the same compiled code, so a chunk's result does not depend on its device
+(``tests/engine/test_threads.py``). Both settings take effect only if made before JAX starts
+its CPU backend (dyadsim makes them when ``dyadsim.engine.rng`` is imported). On another
+backend (a GPU) chunks run one after another on the default device."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 THREADS_ENV = ("PJRT_NPROC", "NPROC")  # read by XLA's PjRt CPU client, in this order
+ENGINE_THREADS_ENV = "DYADSIM_THREADS"
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def limit_xla_threads(threads: int = 1) -> None:
+def engine_threads() -> int:
+    """Chunks run at once by default: ``DYADSIM_THREADS``, else the CPU count in a main
+    process and 1 in a worker process (a process pool's or a Dask worker's: the pool already
+    runs one task per core)."""
+    text = os.environ.get(ENGINE_THREADS_ENV, "")
+    if text.strip():
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ValueError(f"{ENGINE_THREADS_ENV} must be a positive integer, got {text!r}")
+        return value
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return os.cpu_count() or 1
+
+
+def limit_xla_threads() -> None:
+    """One XLA thread per call (unless the user chose ``PJRT_NPROC``/``NPROC``) and one CPU
+    device per engine thread (unless the user chose ``jax_num_cpu_devices``)."""
+    import jax
+
     if not any(os.environ.get(name) for name in THREADS_ENV):
-        os.environ["PJRT_NPROC"] = str(threads)
+        os.environ["PJRT_NPROC"] = "1"
+    if jax.config.jax_num_cpu_devices in (None, -1) and not os.environ.get(
+            "JAX_NUM_CPU_DEVICES"):
+        try:
+            jax.config.update("jax_num_cpu_devices", engine_threads())
+        except (RuntimeError, ValueError):  # the backend has started: keep what it has
+            pass
+
+
+def check_threads(threads: int | None) -> int:
+    """``threads`` as given (a positive integer) or the default; ValueError otherwise."""
+    if threads is None:
+        return engine_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return threads
+
+
+def _engine_devices() -> list:
+    import jax
+
+    devices = jax.devices()
+    return devices if devices[0].platform == "cpu" else devices[:1]
+
+
+def map_in_order(fn: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[R]:
+    """``fn`` over ``items`` on ``threads`` threads, results in the order of ``items``; at
+    most ``threads`` results wait or run beyond the one being consumed (bounded memory).
+    Item ``k`` runs with JAX's default device set to CPU device ``k mod devices``.
+    ``threads=1`` runs in the calling thread, on the default device."""
+    if threads == 1:
+        yield from map(fn, items)
+        return
+    import jax
+
+    devices = _engine_devices()
+
+    def on_device(k: int, item: T) -> R:
+        with jax.default_device(devices[k % len(devices)]):
+            return fn(item)
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="dyadsim-chunk") as pool:
+        pending: deque = deque()
+        try:
+            for k, item in enumerate(items):
+                pending.append(pool.submit(on_device, k, item))
+                if len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -7,10 +7,10 @@ between sets travel as a per-dyad batch dimension of the engine's ``p`` (one val
 the padded chunk); the others stay scalars. A chunk therefore holds many parameter sets and
 is one XLA call: no Python loop over parameter sets.
 
-Results never depend on ``chunk_size`` or on how many sets run beside each other: every row's
-arithmetic is elementwise in its own parameters and its own (seed, dyad id) streams, and every
-chunk has the same padded shape. For the same parameters a row reproduces the scalar path
-(:func:`dyadsim.simulate`) bit for bit (``tests/engine/test_batch.py``).
+Results never depend on ``chunk_size``, on ``threads`` or on how many sets run beside each
+other: every row's arithmetic is elementwise in its own parameters and its own (seed, dyad id)
+streams, and every chunk has the same padded shape. For the same parameters a row reproduces
+the scalar path (:func:`dyadsim.simulate`) bit for bit (``tests/engine/test_batch.py``).
 
 API (also used by calibration)::
 
@@ -39,6 +39,7 @@ from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
 from ._engine import CHUNK, run_chunk
+from ._threads import check_threads, map_in_order
 from .burn_in import enrolment_states
 
 
@@ -111,12 +112,14 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
                    node_paths: Mapping[str, np.ndarray] | None = None,
                    edge_paths: Mapping[tuple[str, str], np.ndarray] | None = None,
                    chunk_size: int = CHUNK,
-                   progress: Callable[[int], None] | None = None) -> Batch:
+                   progress: Callable[[int], None] | None = None,
+                   threads: int | None = None) -> Batch:
     """Simulate every parameter set on the same ``dyads`` dyads (ids ``dyad_ids``, default
     ``0..dyads-1``) and seed. ``schedules`` (one per set, each a Schedule's per-dyad arrays)
     replaces the setting's schedule set by set: an arm of a trial per set.
     ``node_paths[node]`` / ``edge_paths[(source, target)]`` are (sets, dyads, days) arrays,
-    NaN where a row is not clamped. ``progress(rows)`` after each chunk.
+    NaN where a row is not clamped. ``progress(rows)`` after each chunk. ``threads``: chunks
+    run at once (default the CPU count or ``DYADSIM_THREADS``; results do not depend on it).
     Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")
@@ -124,6 +127,7 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
         raise ValueError(f"dyads must be a positive integer, got {dyads!r}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    n_threads = check_threads(threads)
     bad = [n for n in (*record_daily, *(node_paths or {})) if n not in NODE_BY_ID]
     bad += [f"{s}->{t}" for s, t in (edge_paths or {}) if s not in NODE_BY_ID
             or t not in NODE_BY_ID]
@@ -174,15 +178,13 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
             {k: v[row_set] for k, v in per_set.items()},
             spec, bool(setting.population.pregnancy), float(setting.start_gest_day),
             int(setting.start_pp_day), row_sched, do_mask, do_value,
-            setting.population.burn_in_days)
+            setting.population.burn_in_days, threads=n_threads)
 
-    out: dict[str, list[np.ndarray]] = {}
-    fin: dict[str, list[np.ndarray]] = {}
-    daily: dict[str, list[np.ndarray]] = {}
-    for first in range(0, rows, chunk_size):
+    def one_chunk(first: int):
+        """Rows ``first ..``: (outcomes, final state, daily values), in host memory."""
         m = min(chunk_size, rows - first)
 
-        def pad(a: np.ndarray, first=first, m=m) -> np.ndarray:
+        def pad(a: np.ndarray) -> np.ndarray:
             part = a[first:first + m]
             if m == chunk_size:
                 return part
@@ -202,15 +204,21 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
             float(setting.start_gest_day), int(setting.start_pp_day),
             sched_c, do_mask, do_value, days, node_p, edge_p, enrolled_c,
             n_periods=days if record else 1, period=1 if record else days, record=record)
-        for k, v in acc.items():
-            out.setdefault(k, []).append(np.asarray(v)[:m])
-        for k, v in state.items():
-            fin.setdefault(k, []).append(np.asarray(v)[:m])
-        if traj is not None:
-            for n in record:
-                daily.setdefault(n, []).append(np.asarray(traj[n])[:, :m].T)
+        return ({k: np.asarray(v)[:m] for k, v in acc.items()},
+                {k: np.asarray(v)[:m] for k, v in state.items()},
+                {} if traj is None else {n: np.asarray(traj[n])[:, :m].T for n in record})
+
+    out: dict[str, list[np.ndarray]] = {}
+    fin: dict[str, list[np.ndarray]] = {}
+    daily: dict[str, list[np.ndarray]] = {}
+    starts = range(0, rows, chunk_size)
+    results = map_in_order(one_chunk, starts, min(n_threads, len(starts)))
+    for first, parts in zip(starts, results, strict=True):
+        for collected, part in zip((out, fin, daily), parts, strict=True):
+            for k, v in part.items():
+                collected.setdefault(k, []).append(v)
         if progress is not None:
-            progress(m)
+            progress(min(chunk_size, rows - first))
 
     def shaped(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
         return {k: np.concatenate(v).reshape(n_sets, dyads, *v[0].shape[1:])

@@ -20,6 +20,7 @@ tapers never run in a burn-in, so the schedule's other arrays are replaced by "n
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -31,6 +32,7 @@ from ..model.schedule import Schedule
 from ..model.step import step, unpack_draws
 from . import rng
 from ._engine import CHUNK
+from ._threads import check_threads, map_in_order
 
 #: Schedule arrays a burn-in reads (the rest are set to "no treatment" for it).
 SCHEDULE_BEFORE_ENROLMENT = ("moud.offer_day", "moud.drug")
@@ -38,6 +40,7 @@ SCHEDULE_BEFORE_ENROLMENT = ("moud.offer_day", "moud.drug")
 CACHE_CHUNKS = 256
 
 _cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def burn_in(s0, p, dyad, keys, spec, do_mask, do_value, days):
@@ -88,8 +91,9 @@ def enrolment_states(ids: np.ndarray, seeds: int | np.ndarray,
                      spec: Mapping[str, np.ndarray], pregnancy: bool, start_gest_day: float,
                      start_pp_day: int, sched: Mapping[str, np.ndarray],
                      do_mask: Mapping[str, bool], do_value: Mapping[str, float],
-                     days: int) -> dict[str, np.ndarray]:
-    """Each row's burned-in maternal states at enrolment ({state: (rows,) array}).
+                     days: int, threads: int | None = None) -> dict[str, np.ndarray]:
+    """Each row's burned-in maternal states at enrolment ({state: (rows,) array}); the
+    chunks not in the cache run ``threads`` at once (default: the engine's).
 
     ``ids`` (rows,), ``seeds`` one seed or one per row, ``scalars`` run-wide parameter
     values, ``rows`` parameters with one value per row, ``sched`` the rows' schedule
@@ -106,35 +110,42 @@ def enrolment_states(ids: np.ndarray, seeds: int | np.ndarray,
                        np.asarray([pregnancy, start_gest_day, start_pp_day, days], np.float64))
     # device arrays in one transfer (one jnp.float32 per value costs ~50 us)
     scalars_j, spec_j = jax.device_put(({k: np.float32(v) for k, v in scalars.items()}, spec))
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in BURNED_IN}
-    for start in range(0, len(first), CHUNK):
+    starts = range(0, len(first), CHUNK)
+    keys = [_digest(run_wide, unique[start:start + CHUNK]) for start in starts]
+
+    def one_chunk(start: int) -> dict[str, np.ndarray]:
         idx = first[start:start + CHUNK]
-        m = idx.size
-        pad = np.concatenate([idx, np.repeat(idx[-1:], CHUNK - m)])
-        key = _digest(run_wide, unique[start:start + CHUNK])
-        if key in _cache:
+        pad = np.concatenate([idx, np.repeat(idx[-1:], CHUNK - idx.size)])
+        ids_c, sched_c, rows_c, seed_c = jax.device_put((
+            np.asarray(ids, np.uint32)[pad],
+            {k: np.asarray(sched[k])[pad] if k in SCHEDULE_BEFORE_ENROLMENT else v
+             for k, v in none.items()},
+            {k: np.asarray(v, np.float32)[pad] for k, v in rows.items()},
+            np.asarray(seeds, np.int32) if np.ndim(seeds) == 0
+            else seed_rows[pad].astype(np.int32)))
+        out = _burn_in_chunk(ids_c, seed_c, {**scalars_j, **rows_c}, spec_j, bool(pregnancy),
+                             float(start_gest_day), int(start_pp_day), sched_c, do_mask,
+                             do_value, np.int32(days))
+        return {k: np.asarray(v)[:idx.size] for k, v in out.items()}
+
+    with _cache_lock:
+        got = {key: _cache[key] for key in keys if key in _cache}
+    missing = [(start, key) for start, key in zip(starts, keys, strict=True) if key not in got]
+    computed = map_in_order(one_chunk, (start for start, _ in missing),
+                            min(check_threads(threads), max(len(missing), 1)))
+    for (_, key), states in zip(missing, computed, strict=True):
+        got[key] = states  # the cache is touched only here, in the calling thread
+    with _cache_lock:
+        for key in keys:
+            _cache[key] = got[key]
             _cache.move_to_end(key)
-            got = _cache[key]
-        else:
-            ids_c, sched_c, rows_c, seed_c = jax.device_put((
-                np.asarray(ids, np.uint32)[pad],
-                {k: np.asarray(sched[k])[pad] if k in SCHEDULE_BEFORE_ENROLMENT else v
-                 for k, v in none.items()},
-                {k: np.asarray(v, np.float32)[pad] for k, v in rows.items()},
-                np.asarray(seeds, np.int32) if np.ndim(seeds) == 0
-                else seed_rows[pad].astype(np.int32)))
-            out = _burn_in_chunk(ids_c, seed_c, {**scalars_j, **rows_c}, spec_j,
-                                 bool(pregnancy), float(start_gest_day), int(start_pp_day),
-                                 sched_c, do_mask, do_value, np.int32(days))
-            got = {k: np.asarray(v)[:m] for k, v in out.items()}
-            _cache[key] = got
-            while len(_cache) > CACHE_CHUNKS:
-                _cache.popitem(last=False)
-        for k in BURNED_IN:
-            parts[k].append(got[k])
-    return {k: np.concatenate(v)[inverse.reshape(-1)] for k, v in parts.items()}
+        while len(_cache) > CACHE_CHUNKS:
+            _cache.popitem(last=False)
+    return {k: np.concatenate([got[key][k] for key in keys])[inverse.reshape(-1)]
+            for k in BURNED_IN}
 
 
 def clear_cache() -> None:
     """Forget every cached burn-in (memory; results never depend on the cache)."""
-    _cache.clear()
+    with _cache_lock:
+        _cache.clear()
