@@ -4,20 +4,29 @@ first run on each compiles and is not timed). Prints one JSON line with serial_s
 speedup and efficiency = serial_s / (workers x dask_s), and whether the tables are equal.
 
     python benchmarks/scale_out.py --edges 64 --dyads 200 --horizon 6m
+
+Both sides run one chunk at a time on one core (``DYADSIM_THREADS=1``, set here before
+dyadsim is imported, which is also what a worker process does by default), and both start
+every timed run with an empty burn-in cache (otherwise the serial rerun would find all its
+burn-ins cached while a worker finds only those of the tasks it happened to run before).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
-from dask.distributed import LocalCluster
+os.environ["DYADSIM_THREADS"] = "1"
 
-from dyadsim.analysis.knockout import plan_knockouts, run_knockouts
-from dyadsim.analysis.scale import executor
-from dyadsim.engine.batch import Setting
-from dyadsim.model.graph import EDGES
+from dask.distributed import Client, LocalCluster  # noqa: E402
+
+from dyadsim.analysis.knockout import plan_knockouts, run_knockouts  # noqa: E402
+from dyadsim.analysis.scale import executor  # noqa: E402
+from dyadsim.engine.batch import Setting  # noqa: E402
+from dyadsim.engine.burn_in import clear_cache  # noqa: E402
+from dyadsim.model.graph import EDGES  # noqa: E402
 
 
 def main() -> None:
@@ -39,11 +48,13 @@ def main() -> None:
         return table, time.perf_counter() - t0
 
     run(None)
+    clear_cache()
     serial, serial_s = run(None)
     with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, \
-            executor(cluster.scheduler_address) as pool:
+            Client(cluster) as client, executor(cluster.scheduler_address) as pool:
         run(pool)
+        client.run(clear_cache)
         dask, dask_s = run(pool)
     print(json.dumps({"knockouts": len(kos), "dyads": a.dyads, "horizon": a.horizon,
                       "workers": a.workers, "serial_s": round(serial_s, 2),

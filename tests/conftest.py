@@ -1,7 +1,16 @@
 """Suite-wide fixtures."""
 
-import jax
-import pytest
+import os
+
+# pytest-xdist already runs one worker per core: each runs the engine's chunks one at a time
+# (on one CPU device), as a worker process of dyadsim's own pools does. ``TEST_WORKERS=1 make
+# test`` keeps the default (chunks on all cores); tests/engine/test_threads.py runs the
+# multi-device path in a fresh interpreter either way.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("DYADSIM_THREADS", "1")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -111,3 +111,28 @@ def test_chunks_take_turns_on_the_cpu_devices():
     assert len(devices) == engine_threads()  # one CPU device per engine thread
     placed = list(map_in_order(lambda k: jnp.zeros(1).devices().pop(), range(4), threads=2))
     assert placed == [devices[k % len(devices)] for k in range(4)]
+
+
+def test_two_devices_in_a_fresh_interpreter_give_the_one_thread_result():
+    """The device-rotation path whatever this process was started with (under pytest-xdist
+    a worker runs one thread on one device): a fresh interpreter with two engine threads has
+    two CPU devices, and its threaded run equals its one-thread run bit for bit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, numpy as np, dyadsim\n"
+        "assert len(jax.devices()) == 2, jax.devices()\n"
+        "kw = dict(dyads=600, seed=3, horizon='2m', record='monthly', chunk_size=256)\n"
+        "a = dyadsim.simulate(**kw, threads=1)\n"
+        "from dyadsim.engine.burn_in import clear_cache\n"
+        "clear_cache()\n"
+        "b = dyadsim.simulate(**kw, threads=2)\n"
+        "assert all(np.array_equal(a[v].values, b[v].values, equal_nan=a[v].dtype.kind == 'f')"
+        " for v in a.data_vars)\n"
+        "print('ok')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_NUM_CPU_DEVICES",)}
+    env["DYADSIM_THREADS"] = "2"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

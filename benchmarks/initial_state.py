@@ -1,0 +1,68 @@
+"""The initial draws of a padded chunk: beta variates for the beta-distributed init targets
+only (``engine/_beta.beta_at``, used by the engine) against ``jax.random.beta`` over all
+init targets (what the engine did before), side by side in one process, and the whole
+initial state. Prints one JSON line (milliseconds per chunk, medians).
+
+    python benchmarks/initial_state.py [--population pregnant_oud_moud] [--repeats 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+from dyadsim.engine import CHUNK, rng
+from dyadsim.engine._beta import beta_at
+from dyadsim.model.graph import NODE_IDS
+from dyadsim.model.initial import INIT_NAMES, init_spec, initial_state
+from dyadsim.model.params import Parameters
+from dyadsim.model.populations import get_population
+from dyadsim.model.schedule import Schedule
+
+
+def _ms(fn, repeats: int) -> float:
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return round(1000 * statistics.median(times), 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--population", default="pregnant_oud_moud")
+    ap.add_argument("--repeats", type=int, default=20)
+    a = ap.parse_args()
+    pop = get_population(a.population)
+    _, spec = init_spec(pop)
+    spec = {k: jnp.asarray(v) for k, v in spec.items()}
+    mean = jnp.clip(spec["a"], 1e-4, 1 - 1e-4)
+    conc = jnp.maximum(mean * (1 - mean) / jnp.maximum(spec["b"] ** 2, 1e-8) - 1.0, 1e-3)
+    alpha, beta = mean * conc, (1 - mean) * conc
+    keys = rng.init_key(rng.dyad_keys(0, jnp.arange(CHUNK, dtype=jnp.uint32)))
+    p = {k: jnp.float32(v) for k, v in Parameters(pop.params).items()}
+    sched = {k: jnp.asarray(v) for k, v in Schedule.none(CHUNK).arrays.items()}
+    no_do = {k: jnp.bool_(False) for k in NODE_IDS}
+    zero = {k: jnp.float32(0.0) for k in NODE_IDS}
+
+    some = jax.jit(jax.vmap(lambda k: beta_at(k, alpha, beta, spec["beta_cols"])))
+    every = jax.jit(jax.vmap(lambda k: jax.random.beta(k, alpha, beta, alpha.shape)))
+    state = jax.jit(lambda k: initial_state(k, p, spec, INIT_NAMES, bool(pop.pregnancy),
+                                            140.0, -1, sched, no_do, zero))
+    print(json.dumps({
+        "population": a.population, "chunk": CHUNK,
+        "init_targets": int(alpha.shape[0]), "beta_targets": int((spec["kind"] == 1).sum()),
+        "beta_every_target_ms": _ms(lambda: every(keys), a.repeats),
+        "beta_at_beta_targets_ms": _ms(lambda: some(keys), a.repeats),
+        "initial_state_ms": _ms(lambda: state(keys), a.repeats)}))
+
+
+if __name__ == "__main__":
+    main()
