@@ -54,8 +54,9 @@ def main() -> None:
 
     some = jax.jit(jax.vmap(lambda k: beta_at(k, alpha, beta, spec["beta_cols"])))
     every = jax.jit(jax.vmap(lambda k: jax.random.beta(k, alpha, beta, alpha.shape)))
+    gw20, not_postpartum = 140.0, -1  # enrolment at gestational day 140; no postpartum start
     state = jax.jit(lambda k: initial_state(k, p, spec, INIT_NAMES, bool(pop.pregnancy),
-                                            140.0, -1, sched, no_do, zero))
+                                            gw20, not_postpartum, sched, no_do, zero))
     print(json.dumps({
         "population": a.population, "chunk": CHUNK,
         "init_targets": int(alpha.shape[0]), "beta_targets": int((spec["kind"] == 1).sum()),

@@ -4,7 +4,8 @@ A population draws its initial values (:func:`dyadsim.model.initial.initial_stat
 ``jax.random.beta(key, a, b, (n,))`` over all ``n`` init targets and keeps the beta variates
 only where a target's declared distribution is beta (13 of 62 in the presets). JAX samples
 every element by a Marsaglia-Tsang rejection loop, so the other 49 cost as much as the ones
-kept: measured 41 ms of the 51 ms an initial state of 512 dyads took (benchmarks/README.md).
+kept: for 512 dyads 26.2 ms over all 62 targets against 7.3 ms for the 13 (padded to 16),
+side by side (``benchmarks/initial_state.py``; benchmarks/README.md, "third pass").
 :func:`beta_at` computes only the requested columns, with the keys and the arithmetic
 ``jax.random.beta`` uses for them (JAX 0.10's CPU lowering: the key split into one key per
 element, then ``_gamma_one`` on each in log space). The values are the same draws up to
