@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine._engine import CHUNK, run_chunk
+from .engine._engine import pick_chunk, run_chunk
 from .engine._threads import check_threads, map_in_order
 from .engine.burn_in import enrolment_states
 from .model import outcomes
@@ -136,7 +136,7 @@ def simulate(
     record: str | None = None,
     schedule: Schedule | None = None,
     progress: Callable[[int], None] | None = None,
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = None,
     dyad_ids: np.ndarray | None = None,
     nodes: Sequence[str] | None = None,
     row_params: Mapping[str, np.ndarray] | None = None,
@@ -152,7 +152,8 @@ def simulate(
     for very large runs). ``do={"node": value}`` clamps a node for the whole run;
     ``params`` overrides declared parameters. Raises ``ScenarioError``,
     ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
-    ``chunk_size`` (dyads per compiled batch) changes memory and speed, never results;
+    ``chunk_size`` (dyads per compiled batch; default picked for speed within a memory cap,
+    :func:`dyadsim.engine._engine.pick_chunk`) changes memory and speed, never results;
     ``threads`` (chunks run at once; default the CPU count or ``DYADSIM_THREADS``) likewise.
     ``dyad_ids`` (default ``0..dyads-1``) names the dyads to run: a dyad's result depends
     only on (seed, id), which is how a trial runs each arm on its own randomised dyads.
@@ -227,12 +228,16 @@ def simulate(
             raise ScenarioError("dyad_ids must lie in [0, 2^31)")
     ids_all = (np.arange(n, dtype=np.uint32) if dyad_ids is None
                else dyad_ids.astype(np.uint32))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (isinstance(chunk_size, bool)
+                                   or not isinstance(chunk_size, int) or chunk_size < 1):
         raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     try:
         n_threads = check_threads(threads)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
+    if chunk_size is None:  # float32 trajectories of the kept nodes and postpartum_day
+        recorded = 0 if rec == "none" else n_periods * (len(keep) + 1) * 4
+        chunk_size = pick_chunk(n, n_threads, recorded)
     sched = schedule or _course_schedule(courses, n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")

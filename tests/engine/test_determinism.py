@@ -35,3 +35,21 @@ def test_recording_does_not_change_outcomes_and_seed_matters():
         assert np.array_equal(a[v].values, b[v].values, equal_nan=a[v].dtype.kind == "f"), v
     c = simulate(dyads=300, seed=6, horizon="2m", record="monthly")
     assert not np.array_equal(a["craving"].values, c["craving"].values)
+
+
+def test_the_picked_chunk_size_balances_padding_threads_and_memory():
+    from dyadsim.engine._engine import CHUNK, CHUNK_BYTES, pick_chunk
+
+    assert pick_chunk(40, 2) == CHUNK  # a small run pads the least
+    assert pick_chunk(1000, 2) == CHUNK  # two chunks of 512, one per thread
+    assert pick_chunk(10_000, 2) == 1024  # 10 chunks, 5 rounds; 2048 would idle a thread
+    assert pick_chunk(100_000, 2) == 2048
+    assert pick_chunk(100_000, 2, bytes_per_row=CHUNK_BYTES // 1024) == 1024
+    assert pick_chunk(100_000, 2, bytes_per_row=10**9) == CHUNK  # too big: the base size
+
+
+def test_larger_chunks_give_the_same_results_bit_for_bit():
+    kw = dict(dyads=2100, seed=8, horizon="2m", record="monthly", threads=1)
+    a = simulate(**kw, chunk_size=512)
+    for size in (1024, 2048):
+        assert _equal(a, simulate(**kw, chunk_size=size)) is None, size

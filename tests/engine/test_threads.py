@@ -96,11 +96,27 @@ def test_workers_default_to_one_thread_and_the_users_xla_pool_is_kept(monkeypatc
     assert engine_threads() == 1  # a pool or Dask worker: the pool uses the cores
     monkeypatch.delenv("PJRT_NPROC", raising=False)
     monkeypatch.delenv("NPROC", raising=False)
-    _threads.limit_xla_threads()
+    _threads.configure_xla_cpu()
     assert os.environ["PJRT_NPROC"] == "1"  # one XLA thread per call
     monkeypatch.setenv("PJRT_NPROC", "7")
-    _threads.limit_xla_threads()
+    _threads.configure_xla_cpu()
     assert os.environ["PJRT_NPROC"] == "7"  # a value the user set is kept
+
+
+def test_xla_cpu_flags_are_added_unless_the_user_set_them(monkeypatch):
+    from dyadsim.engine import _threads
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    _threads.configure_xla_cpu()
+    assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_prefer_vector_width=512"
+    _threads.configure_xla_cpu()  # idempotent
+    assert os.environ["XLA_FLAGS"].count("prefer_vector_width") == 1
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_prefer_vector_width=256")
+    _threads.configure_xla_cpu()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_prefer_vector_width=256"
+    monkeypatch.delenv("XLA_FLAGS")
+    _threads.configure_xla_cpu()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_prefer_vector_width=512"
 
 
 def test_chunks_take_turns_on_the_cpu_devices():

@@ -8,6 +8,7 @@ depends on how many dyads run beside it (XLA may round differently per array sha
 
 from __future__ import annotations
 
+import math
 import os
 from functools import partial
 
@@ -22,6 +23,15 @@ from ..model.step import ORDER, step, unpack_draws
 from . import rng
 
 CHUNK = 512
+#: Chunk sizes the engine picks from when the caller names none (:func:`pick_chunk`), with the
+#: time per dyad-day at that size relative to ``CHUNK``, measured with two engine threads on
+#: the development machine (``benchmarks/chunk_size.py``; benchmarks/README.md, "Issue 10,
+#: fourth pass"): a day launches ~140 small kernels whatever the chunk size, and a bigger
+#: chunk spreads that cost over more dyads. Bigger than 2048 gained nothing on two threads.
+CHUNK_COST = {512: 1.0, 1024: 0.83, 2048: 0.77}
+#: Most bytes of recorded trajectories or clamping paths one chunk may carry for a size above
+#: ``CHUNK`` to be picked (a daily recording of every node keeps the chunk at ``CHUNK``).
+CHUNK_BYTES = 64 * 2**20
 EVENT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "event")
 
 
@@ -108,6 +118,18 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
     acc["nows_diagnosed"] = s["neonatal_withdrawal.diagnosed"]
     acc["birth_day"] = dyad["birth_day"].astype(jnp.float32)
     return traj, acc, s
+
+
+def pick_chunk(rows: int, threads: int, bytes_per_row: int = 0) -> int:
+    """The chunk size with the least expected time for ``rows`` rows run ``threads`` chunks
+    at a time: rounds x chunk x the size's relative cost (:data:`CHUNK_COST`), among the sizes
+    whose chunk holds at most :data:`CHUNK_BYTES` of paths and recordings; ties go to the
+    smaller size. Results never depend on the chunk size, only time and memory do."""
+    def expected(size: int) -> float:
+        return math.ceil(math.ceil(rows / size) / threads) * size * CHUNK_COST[size]
+
+    fits = [c for c in CHUNK_COST if c == CHUNK or c * bytes_per_row <= CHUNK_BYTES]
+    return min(fits, key=lambda c: (expected(c), c))
 
 
 def chunks(n: int, chunk: int = CHUNK):

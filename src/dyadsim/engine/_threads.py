@@ -9,9 +9,16 @@ per-day kernels between threads, made one chunk 24% slower on two threads than o
 *devices* (``jax_num_cpu_devices`` = the engine's threads): chunk ``k`` runs on device
 ``k mod devices`` from its own Python thread, and two devices execute at the same time.
 Every device runs the same compiled code, so a chunk's result does not depend on its device
-(``tests/engine/test_threads.py``). Both settings take effect only if made before JAX starts
-its CPU backend (dyadsim makes them when ``dyadsim.engine.rng`` is imported). On another
-backend (a GPU) chunks run one after another on the default device."""
+(``tests/engine/test_threads.py``).
+
+XLA:CPU also gets ``--xla_cpu_prefer_vector_width=512`` (added to ``XLA_FLAGS`` unless the
+user set that flag): on a CPU with AVX-512 XLA otherwise emits 256-bit vectors, and the
+512-bit ones made a 400-day chunk 1.3x faster with bit-identical results
+(benchmarks/README.md, "Issue 10, fourth pass"); a CPU without AVX-512 ignores the hint.
+
+These settings take effect only if made before JAX starts its CPU backend (dyadsim makes them
+when ``dyadsim.engine.rng`` is imported). On another backend (a GPU) chunks run one after
+another on the default device."""
 
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 THREADS_ENV = ("PJRT_NPROC", "NPROC")  # read by XLA's PjRt CPU client, in this order
+#: XLA:CPU flags dyadsim adds to ``XLA_FLAGS`` unless the user gave them (module docstring).
+XLA_CPU_FLAGS = {"xla_cpu_prefer_vector_width": "512"}
 ENGINE_THREADS_ENV = "DYADSIM_THREADS"
 
 T = TypeVar("T")
@@ -47,13 +56,19 @@ def engine_threads() -> int:
     return os.cpu_count() or 1
 
 
-def limit_xla_threads() -> None:
-    """One XLA thread per call (unless the user chose ``PJRT_NPROC``/``NPROC``) and one CPU
-    device per engine thread (unless the user chose ``jax_num_cpu_devices``)."""
+def configure_xla_cpu() -> None:
+    """One XLA thread per call (unless the user chose ``PJRT_NPROC``/``NPROC``), one CPU
+    device per engine thread (unless the user chose ``jax_num_cpu_devices``) and
+    :data:`XLA_CPU_FLAGS` (each unless the user set it in ``XLA_FLAGS``)."""
     import jax
 
     if not any(os.environ.get(name) for name in THREADS_ENV):
         os.environ["PJRT_NPROC"] = "1"
+    flags = os.environ.get("XLA_FLAGS", "")
+    added = [f"--{name}={value}" for name, value in XLA_CPU_FLAGS.items()
+             if f"--{name}=" not in flags]
+    if added:
+        os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
     if jax.config.jax_num_cpu_devices in (None, -1) and not os.environ.get(
             "JAX_NUM_CPU_DEVICES"):
         try:

@@ -38,7 +38,7 @@ from ..model.initial import init_spec
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
-from ._engine import CHUNK, run_chunk
+from ._engine import pick_chunk, run_chunk
 from ._threads import check_threads, map_in_order
 from .burn_in import enrolment_states
 
@@ -111,7 +111,7 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
                    record_daily: Sequence[str] = (),
                    node_paths: Mapping[str, np.ndarray] | None = None,
                    edge_paths: Mapping[tuple[str, str], np.ndarray] | None = None,
-                   chunk_size: int = CHUNK,
+                   chunk_size: int | None = None,
                    progress: Callable[[int], None] | None = None,
                    threads: int | None = None) -> Batch:
     """Simulate every parameter set on the same ``dyads`` dyads (ids ``dyad_ids``, default
@@ -119,13 +119,16 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     replaces the setting's schedule set by set: an arm of a trial per set.
     ``node_paths[node]`` / ``edge_paths[(source, target)]`` are (sets, dyads, days) arrays,
     NaN where a row is not clamped. ``progress(rows)`` after each chunk. ``threads``: chunks
-    run at once (default the CPU count or ``DYADSIM_THREADS``; results do not depend on it).
+    run at once (default the CPU count or ``DYADSIM_THREADS``); ``chunk_size``: rows per
+    compiled call (default :func:`~dyadsim.engine._engine.pick_chunk`'s); results depend on
+    neither.
     Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")
     if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
         raise ValueError(f"dyads must be a positive integer, got {dyads!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (isinstance(chunk_size, bool)
+                                   or not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     n_threads = check_threads(threads)
     bad = [n for n in (*record_daily, *(node_paths or {})) if n not in NODE_BY_ID]
@@ -152,6 +155,9 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     row_sched = {k: np.concatenate([np.asarray(sc[k]) for sc in per_set_sched])
                  for k in per_set_sched[0]}
     days = setting.total_days
+    if chunk_size is None:  # float32 days of each recorded node, node path and edge path
+        paths = len(record_daily) + len(node_paths or {}) + len(edge_paths or {})
+        chunk_size = pick_chunk(rows, n_threads, days * paths * 4)
 
     def rows_by_day(a: np.ndarray, what: str) -> np.ndarray:
         a = np.asarray(a, np.float32).reshape(rows, -1)
