@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     import dyadsim
     import dyadsim.simulation as simmod
     from dyadsim.engine import rng
-    from dyadsim.engine._engine import CHUNK, chunks, run_chunk
+    from dyadsim.engine._engine import chunks, pick_chunk, run_chunk
     from dyadsim.engine._threads import check_threads, map_in_order
     from dyadsim.model.populations import get_population
     from dyadsim.model.step import N_NORMAL, N_UNIFORM
@@ -162,11 +162,18 @@ def main(argv: list[str] | None = None) -> int:
                     else simmod.parse_horizon(args.horizon))
 
     # ---- the engine, through the public API -------------------------------------------
-    def run_engine(n: int, horizon_days: int) -> float:
+    def chunk_for(n: int, horizon_days: int) -> int:
+        """The chunk size simulate() picks for ``n`` dyads (mirrors simulate)."""
+        _, _, n_periods = shape(horizon_days)
+        recorded = 0 if args.record == "none" else n_periods * (len(simmod.NODE_IDS) + 1) * 4
+        return pick_chunk(n, threads, recorded)
+
+    def run_engine(n: int, horizon_days: int, chunk_size: int | None = None) -> float:
         t0 = time.perf_counter()
         ds = dyadsim.simulate(dyads=n, seed=args.seed, population=args.population,
                               start=args.start, horizon=horizon_days, record=args.record,
-                              burn_in_days=args.burn_in_days, threads=args.threads)
+                              burn_in_days=args.burn_in_days, threads=args.threads,
+                              chunk_size=chunk_size)
         # simulate() already converts every chunk to numpy; touch the result anyway.
         np.asarray(ds["use_days"].values).sum()
         return time.perf_counter() - t0
@@ -188,14 +195,15 @@ def main(argv: list[str] | None = None) -> int:
                               jnp.arange(n_periods))
         return acc
 
-    def run_floor(n: int, horizon_days: int) -> float:
+    def run_floor(n: int, horizon_days: int, chunk_size: int | None = None) -> float:
         _, period, n_periods = shape(horizon_days)
+        size = chunk_size or chunk_for(n, horizon_days)
         def one(ids):  # blocks, like simulate() does per chunk, on as many threads
             out = rng_chunk(jnp.asarray(ids), args.seed, n_periods=n_periods, period=period)
             return float(np.asarray(out).sum())
 
         t0 = time.perf_counter()
-        sum(map_in_order(one, (ids for _first, ids in chunks(n)), threads))
+        sum(map_in_order(one, (ids for _first, ids in chunks(n, size)), threads))
         return time.perf_counter() - t0
 
     # ---- step only: the engine with the RNG replaced by cheap pseudo-draws -------------
@@ -248,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
 
         jitted = jax.jit(impl, static_argnames=("n_periods", "period", "record"))
 
-        def run(n: int, horizon_days: int) -> float:
+        def run(n: int, horizon_days: int, chunk_size: int | None = None) -> float:
             real_draws, real_run = rng.day_draws, simmod.run_chunk
             rng.day_draws, simmod.run_chunk = draws, jitted
             try:
-                return run_engine(n, horizon_days)
+                return run_engine(n, horizon_days, chunk_size)
             finally:
                 rng.day_draws, simmod.run_chunk = real_draws, real_run
         return run
@@ -260,8 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     run_step_only = with_draws(cheap_draws)
 
     def timed(fn, n: int, horizon_days: int) -> tuple[float, list[float], float, float]:
-        """(first-call seconds, timed repeats, median wall, median process CPU seconds)."""
-        first = fn(min(n, CHUNK) if args.warmup == "chunk" else n, horizon_days)
+        """(first-call seconds, timed repeats, median wall, median process CPU seconds). The
+        ``chunk`` warm-up runs one chunk of the size the timed calls use on each thread's
+        device (each device loads its own executable)."""
+        size = chunk_for(n, horizon_days)
+        first = (fn(size * threads, horizon_days, size) if args.warmup == "chunk"
+                 else fn(n, horizon_days))
         times, cpu = [], []
         for _ in range(args.repeats):
             c0 = time.process_time()
@@ -287,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.dyads:
         load_before = round(os.getloadavg()[0], 2)
         days, period, n_periods = shape(base_horizon)
-        n_chunks = math.ceil(n / CHUNK)
+        size = chunk_for(n, base_horizon)
+        n_chunks = math.ceil(n / size)
         first, times, engine_s, engine_cpu = timed(run_engine, n, base_horizon)
         line: dict = {
             "dyads": n,
@@ -304,10 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             "horizon_days": base_horizon,
             "burn_in_days": args.burn_in_days,
             "record": args.record,
-            "chunk": CHUNK,
+            "chunk": size,
             "chunks": n_chunks,
             "threads": threads,
-            "padded_dyads": n_chunks * CHUNK,
+            "padded_dyads": n_chunks * size,
             "draws_per_dyad_day": {"normal": N_NORMAL, "uniform": N_UNIFORM},
         "threefry_blocks_per_dyad_day": rng.DAY_BLOCKS,
         }
