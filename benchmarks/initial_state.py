@@ -52,7 +52,7 @@ def main() -> None:
     no_do = {k: jnp.bool_(False) for k in NODE_IDS}
     zero = {k: jnp.float32(0.0) for k in NODE_IDS}
 
-    some = jax.jit(jax.vmap(lambda k: beta_at(k, alpha, beta, spec["beta_cols"])))
+    some = jax.jit(lambda k: beta_at(k, alpha, beta, spec["beta_cols"]))
     every = jax.jit(jax.vmap(lambda k: jax.random.beta(k, alpha, beta, alpha.shape)))
     gw20, not_postpartum = 140.0, -1  # enrolment at gestational day 140; no postpartum start
     state = jax.jit(lambda k: initial_state(k, p, spec, INIT_NAMES, bool(pop.pregnancy),

@@ -15,7 +15,7 @@ from dyadsim.model.populations import PRESETS
 
 def _both(keys, a, b, cols):
     full = jax.vmap(lambda k: jax.random.beta(k, a, b, a.shape))(keys)
-    some = jax.vmap(lambda k: beta_at(k, a, b, jnp.asarray(cols)))(keys)
+    some = beta_at(keys, a, b, jnp.asarray(cols))
     return np.asarray(full), np.asarray(some)
 
 

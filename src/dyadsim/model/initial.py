@@ -47,19 +47,21 @@ def init_spec(pop: Population):
                        beta_cols=beta_columns(kind, _DIST_CODE["beta"]))
 
 
-def _draw_init(key, spec):
-    """One dyad's initial values for every init target (vmapped over dyads)."""
+def _draw_init(keys, spec):
+    """Each dyad's initial values for every init target (one row per dyad's key)."""
     n = spec["kind"].shape[0]
-    k1, k2, k3 = jax.random.split(key, 3)
+    split = jax.vmap(lambda k: jax.random.split(k, 3))(keys)
+    k1, k2, k3 = split[:, 0], split[:, 1], split[:, 2]
     mean = jnp.clip(spec["a"], 1e-4, 1 - 1e-4)
     var = jnp.maximum(spec["b"] ** 2, 1e-8)
     conc = jnp.maximum(mean * (1 - mean) / var - 1.0, 1e-3)
     beta = beta_at(k1, mean * conc, (1 - mean) * conc, spec["beta_cols"])
-    uni = jax.random.uniform(k2, (n,))
-    normal = spec["a"] + spec["b"] * jax.random.normal(k3, (n,))
+    uni = jax.vmap(lambda k: jax.random.uniform(k, (n,)))(k2)
+    normal = spec["a"] + spec["b"] * jax.vmap(lambda k: jax.random.normal(k, (n,)))(k3)
     normal = jnp.where(spec["rnd"], jnp.round(normal), normal)
     value = jnp.select([spec["kind"] == 0, spec["kind"] == 1, spec["kind"] == 2],
-                       [spec["a"], beta, (uni < spec["a"]).astype(jnp.float32)], normal)
+                       [jnp.broadcast_to(spec["a"], beta.shape), beta,
+                        (uni < spec["a"]).astype(jnp.float32)], normal)
     return jnp.clip(value, spec["lo"], spec["hi"])
 
 
@@ -82,7 +84,7 @@ def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day
     (engine/rng.init_key)."""
     c = ikeys.shape[0]
     sub = jax.vmap(lambda k: jax.random.split(k, 3))(ikeys)
-    vals = jax.vmap(lambda k: _draw_init(k, spec))(sub[:, 0])
+    vals = _draw_init(sub[:, 0], spec)
     u = jax.vmap(lambda k: jax.random.uniform(k, (8,)))(sub[:, 1])
     z = jax.vmap(lambda k: jax.random.normal(k, (8,)))(sub[:, 2])
     # Persistent person traits (their own stream: the draws above keep their meaning).
