@@ -51,3 +51,27 @@ def test_columns_are_padded_to_one_shape():
     assert list(beta_columns(np.array([0, 1, 3, 1]), 1)) == [1, 3] + [1] * (BLOCK - 2)
     assert list(beta_columns(np.array([0, 2]), 1)) == [0] * BLOCK
     assert beta_columns(np.ones(BLOCK + 1, int), 1).size == 2 * BLOCK
+
+
+def test_log_gamma_equals_jaxs_loop_with_and_without_the_loop_over_all():
+    """The first proposal vectorised, JAX's loop only for the rejected variates (room for
+    1/LOOP_SHARE of them), or for all when more are rejected: the same variates either way."""
+    from functools import partial
+
+    import pytest
+    from jax._src.random.core import _gamma_one
+
+    from dyadsim.engine import _beta
+
+    keys = jax.random.split(jax.random.key(5), 4000)
+    alpha = jnp.tile(jnp.asarray([1e-3, 0.3, 1.0, 1.64, 12.0, 500.0, 2.0, 0.9], jnp.float32), 500)
+    want = np.asarray(jax.vmap(partial(_gamma_one, log_space=True))(keys, alpha))
+    _, accepted = jax.vmap(_beta._first_proposal)(keys, alpha)
+    rejected = int((~np.asarray(accepted)).sum())
+    assert 1 < rejected <= 4000 // _beta.LOOP_SHARE  # some go to the loop, within its room
+    # log variates near 0: an absolute 1e-6 is a relative 1e-6 of the variate (last bits)
+    np.testing.assert_allclose(np.asarray(_beta.log_gamma(keys, alpha)), want, rtol=4e-6, atol=1e-6)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_beta, "LOOP_SHARE", 4000)  # room for one: the loop redraws every variate
+        np.testing.assert_allclose(np.asarray(_beta.log_gamma(keys, alpha)), want, rtol=4e-6,
+                                   atol=1e-6)

@@ -42,6 +42,7 @@ def test_the_picked_chunk_size_balances_padding_threads_and_memory():
 
     assert pick_chunk(40, 2) == CHUNK  # a small run pads the least
     assert pick_chunk(1000, 2) == CHUNK  # two chunks of 512, one per thread
+    assert pick_chunk(3000, 1) == CHUNK  # too few chunks of 1024 to be worth a compilation
     assert pick_chunk(10_000, 2) == 1024  # 10 chunks, 5 rounds; 2048 would idle a thread
     assert pick_chunk(100_000, 2) == 2048
     assert pick_chunk(100_000, 2, bytes_per_row=CHUNK_BYTES // 1024) == 1024

@@ -1,18 +1,26 @@
-"""Beta variates for some columns only, as ``jax.random.beta`` draws them.
+"""Beta variates for some columns only, as ``jax.random.beta`` draws them, for a whole chunk
+of dyads at once.
 
-A population draws its initial values (:func:`dyadsim.model.initial.initial_state`) from
-``jax.random.beta(key, a, b, (n,))`` over all ``n`` init targets and keeps the beta variates
-only where a target's declared distribution is beta (13 of 62 in the presets). JAX samples
-every element by a Marsaglia-Tsang rejection loop, so the other 49 cost as much as the ones
-kept: for 512 dyads 26.2 ms over all 62 targets against 7.3 ms for the 13 (padded to 16),
-side by side (``benchmarks/initial_state.py``; benchmarks/README.md, "third pass").
-:func:`beta_at` computes only the requested columns, with the keys and the arithmetic
+A population draws its initial values (:func:`dyadsim.model.initial.initial_state`) as if
+by ``jax.random.beta(key, a, b, (n,))`` over all ``n`` init targets of each dyad and keeps
+the beta variates only where a target's declared distribution is beta (13 of 62 in the
+presets). :func:`beta_at` computes only those columns, with the keys and the arithmetic
 ``jax.random.beta`` uses for them (JAX 0.10's CPU lowering: the key split into one key per
-element, then ``_gamma_one`` on each in log space). The values are the same draws up to
-float rounding: XLA vectorises the smaller block differently, so 9-17% of them differ in
-their last bits, by a relative 1e-6 at most (``tests/engine/test_beta.py``). A dyad's
-values never depend on its batch (the block has one shape). It relies on a private JAX
-function; the lock file pins JAX and the test fails if an upgrade changes the sampler.
+element, then ``_gamma_one`` on each in log space): 26.2 -> 7.3 ms per 512 dyads
+(benchmarks/README.md, "third pass").
+
+JAX draws each gamma variate by a Marsaglia-Tsang rejection loop; vectorised over many
+variates the loop runs until the slowest one accepts. :func:`log_gamma` therefore computes
+every variate's first proposal in straight-line code, with the same keys and operations,
+and runs JAX's own loop only for the ~1% it rejects; all dyads of a chunk and both shape
+parameters go through one such draw (beta draws 12.6 -> ~3.8 ms per 1,024 dyads,
+benchmarks/README.md, "fourth pass").
+
+The values are the same draws up to float rounding: XLA vectorises the blocks differently,
+so some differ in their last bits, by a relative 1e-6 at most (``tests/engine/test_beta.py``).
+A dyad's values never depend on its batch or the chunk size (tested bit for bit in
+``tests/engine/test_determinism.py``). It relies on a private JAX function; the lock file
+pins JAX and the test fails if an upgrade changes the sampler.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ CHUNK_COST = {512: 1.0, 1024: 0.83, 2048: 0.77}
 #: Most bytes of recorded trajectories or clamping paths one chunk may carry for a size above
 #: ``CHUNK`` to be picked (a daily recording of every node keeps the chunk at ``CHUNK``).
 CHUNK_BYTES = 64 * 2**20
+#: A size above ``CHUNK`` is picked only for runs of at least this many of its chunks per
+#: thread: each new size is one more compilation (~10 s), worth it only for large runs.
+CHUNKS_PER_THREAD = 4
 EVENT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "event")
 
 
@@ -123,12 +126,14 @@ def run_chunk(ids, seed, p, spec, pregnancy, start_gest_day, start_pp_day, sched
 def pick_chunk(rows: int, threads: int, bytes_per_row: int = 0) -> int:
     """The chunk size with the least expected time for ``rows`` rows run ``threads`` chunks
     at a time: rounds x chunk x the size's relative cost (:data:`CHUNK_COST`), among the sizes
-    whose chunk holds at most :data:`CHUNK_BYTES` of paths and recordings; ties go to the
-    smaller size. Results never depend on the chunk size, only time and memory do."""
+    whose chunk holds at most :data:`CHUNK_BYTES` of paths and recordings and that fill
+    :data:`CHUNKS_PER_THREAD` chunks per thread; ties go to the smaller size. Results never
+    depend on the chunk size, only time and memory do."""
     def expected(size: int) -> float:
         return math.ceil(math.ceil(rows / size) / threads) * size * CHUNK_COST[size]
 
-    fits = [c for c in CHUNK_COST if c == CHUNK or c * bytes_per_row <= CHUNK_BYTES]
+    fits = [c for c in CHUNK_COST if c == CHUNK or (
+        c * bytes_per_row <= CHUNK_BYTES and rows >= CHUNKS_PER_THREAD * c * threads)]
     return min(fits, key=lambda c: (expected(c), c))
 
 
