@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import xarray as xr
 
@@ -251,10 +250,11 @@ def simulate(
                                   or np.max(row_seeds) >= 2**31):
         raise ScenarioError("row_seeds must hold one seed in [0, 2^31) per dyad")
     names, spec = init_spec(pop)
-    # device arrays in one transfer each (one jnp.float32 per value costs ~50 us)
-    p_j, spec_j, do_mask, do_value = jax.device_put((
-        p_j, spec, {k: np.bool_(k in do_) for k in NODE_IDS},
-        {k: np.float32(do_.get(k, 0.0)) for k in NODE_IDS}))
+    # numpy values go to the compiled call as they are: its dispatch moves them to the device
+    # (one jax.device_put of these ~600 scalars cost ~10 ms a call; one jnp.float32 per
+    # value ~50 us each)
+    do_mask = {k: np.bool_(k in do_) for k in NODE_IDS}
+    do_value = {k: np.float32(do_.get(k, 0.0)) for k in NODE_IDS}
 
     enrolled = None
     if pop.burn_in_days:
@@ -271,16 +271,13 @@ def simulate(
             return np.resize(a[first:first + m], chunk_size) if m < chunk_size \
                 else a[first:first + m]
 
-        # the chunk's inputs in one transfer (dtypes canonicalised as jnp.asarray would)
-        ids, sched_c, rows_c, seed_c, enrol_c = jax.device_put((
-            part(ids_all), {k: part(v) for k, v in sched.arrays.items()},
-            {k: part(v) for k, v in rows.items()},
-            None if row_seeds is None else part(np.asarray(row_seeds, np.int32)),
-            None if enrolled is None else {k: part(v) for k, v in enrolled.items()}))
-        if row_seeds is None:
-            seed_c = sd
+        # the chunk's inputs as numpy (the compiled call moves them, dtypes canonicalised)
+        ids, sched_c = part(ids_all), {k: part(v) for k, v in sched.arrays.items()}
+        rows_c = {k: part(v) for k, v in rows.items()}
+        seed_c = sd if row_seeds is None else part(np.asarray(row_seeds, np.int32))
+        enrol_c = None if enrolled is None else {k: part(v) for k, v in enrolled.items()}
         p_c = {**p_j, **rows_c}
-        traj, acc, _ = run_chunk(ids, seed_c, p_c, spec_j, bool(pop.pregnancy),
+        traj, acc, _ = run_chunk(ids, seed_c, p_c, spec, bool(pop.pregnancy),
                                  float(start_gd), int(start_pp), sched_c, do_mask, do_value,
                                  total, enrolment=enrol_c, n_periods=n_periods, period=period,
                                  record=keep if rec != "none" else ())

@@ -108,24 +108,22 @@ def enrolment_states(ids: np.ndarray, seeds: int | np.ndarray,
     none = Schedule.none(CHUNK).arrays
     run_wide = _digest(scalars, spec, do_mask, do_value, np.asarray(sorted(rows)),
                        np.asarray([pregnancy, start_gest_day, start_pp_day, days], np.float64))
-    # device arrays in one transfer (one jnp.float32 per value costs ~50 us)
-    scalars_j, spec_j = jax.device_put(({k: np.float32(v) for k, v in scalars.items()}, spec))
+    # numpy values go to the compiled call as they are (its dispatch moves them)
+    scalars_np = {k: np.float32(v) for k, v in scalars.items()}
     starts = range(0, len(first), CHUNK)
     keys = [_digest(run_wide, unique[start:start + CHUNK]) for start in starts]
 
     def one_chunk(start: int) -> dict[str, np.ndarray]:
         idx = first[start:start + CHUNK]
         pad = np.concatenate([idx, np.repeat(idx[-1:], CHUNK - idx.size)])
-        ids_c, sched_c, rows_c, seed_c = jax.device_put((
-            np.asarray(ids, np.uint32)[pad],
-            {k: np.asarray(sched[k])[pad] if k in SCHEDULE_BEFORE_ENROLMENT else v
-             for k, v in none.items()},
-            {k: np.asarray(v, np.float32)[pad] for k, v in rows.items()},
-            np.asarray(seeds, np.int32) if np.ndim(seeds) == 0
-            else seed_rows[pad].astype(np.int32)))
-        out = _burn_in_chunk(ids_c, seed_c, {**scalars_j, **rows_c}, spec_j, bool(pregnancy),
-                             float(start_gest_day), int(start_pp_day), sched_c, do_mask,
-                             do_value, np.int32(days))
+        sched_c = {k: np.asarray(sched[k])[pad] if k in SCHEDULE_BEFORE_ENROLMENT else v
+                   for k, v in none.items()}
+        rows_c = {k: np.asarray(v, np.float32)[pad] for k, v in rows.items()}
+        seed_c = (np.asarray(seeds, np.int32) if np.ndim(seeds) == 0
+                  else seed_rows[pad].astype(np.int32))
+        out = _burn_in_chunk(np.asarray(ids, np.uint32)[pad], seed_c, {**scalars_np, **rows_c},
+                             spec, bool(pregnancy), float(start_gest_day), int(start_pp_day),
+                             sched_c, do_mask, do_value, np.int32(days))
         return {k: np.asarray(v)[:idx.size] for k, v in out.items()}
 
     with _cache_lock:
