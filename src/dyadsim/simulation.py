@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .engine._engine import pick_chunk, run_chunk
+from .engine._engine import check_chunk_size, run_chunk
 from .engine._threads import check_threads, map_in_order
 from .engine.burn_in import enrolment_states
 from .model import outcomes
@@ -227,16 +227,13 @@ def simulate(
             raise ScenarioError("dyad_ids must lie in [0, 2^31)")
     ids_all = (np.arange(n, dtype=np.uint32) if dyad_ids is None
                else dyad_ids.astype(np.uint32))
-    if chunk_size is not None and (isinstance(chunk_size, bool)
-                                   or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ScenarioError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    # float32 trajectories of the kept nodes and postpartum_day
+    recorded = 0 if rec == "none" else n_periods * (len(keep) + 1) * 4
     try:
         n_threads = check_threads(threads)
+        chunk_size = check_chunk_size(chunk_size, n, n_threads, recorded)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
-    if chunk_size is None:  # float32 trajectories of the kept nodes and postpartum_day
-        recorded = 0 if rec == "none" else n_periods * (len(keep) + 1) * 4
-        chunk_size = pick_chunk(n, n_threads, recorded)
     sched = schedule or _course_schedule(courses, n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")

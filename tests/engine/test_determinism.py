@@ -54,3 +54,17 @@ def test_larger_chunks_give_the_same_results_bit_for_bit():
     a = simulate(**kw, chunk_size=512)
     for size in (1024, 2048):
         assert _equal(a, simulate(**kw, chunk_size=size)) is None, size
+
+
+def test_a_bad_chunk_size_is_a_clear_error():
+    import pytest
+
+    from dyadsim.engine.batch import Setting, simulate_batch
+    from dyadsim.simulation import ScenarioError
+
+    for bad in (0, -5, True, 2.0):
+        with pytest.raises(ScenarioError, match="chunk_size must be a positive integer"):
+            simulate(dyads=10, chunk_size=bad)
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        simulate_batch(Setting.from_population("postpartum_oud", horizon="1m"), [{}],
+                       dyads=10, seed=0, chunk_size=0)

@@ -26,7 +26,7 @@ CHUNK = 512
 #: Chunk sizes the engine picks from when the caller names none (:func:`pick_chunk`), with the
 #: time per dyad-day at that size relative to ``CHUNK``, measured with two engine threads on
 #: the development machine (``benchmarks/chunk_size.py``; benchmarks/README.md, "Issue 10,
-#: fourth pass"): a day launches ~140 small kernels whatever the chunk size, and a bigger
+#: fourth pass"): a day launches ~137 small kernels whatever the chunk size, and a bigger
 #: chunk spreads that cost over more dyads. Bigger than 2048 gained nothing on two threads.
 CHUNK_COST = {512: 1.0, 1024: 0.83, 2048: 0.77}
 #: Most bytes of recorded trajectories or clamping paths one chunk may carry for a size above
@@ -135,6 +135,17 @@ def pick_chunk(rows: int, threads: int, bytes_per_row: int = 0) -> int:
     fits = [c for c in CHUNK_COST if c == CHUNK or (
         c * bytes_per_row <= CHUNK_BYTES and rows >= CHUNKS_PER_THREAD * c * threads)]
     return min(fits, key=lambda c: (expected(c), c))
+
+
+def check_chunk_size(chunk_size: int | None, rows: int, threads: int,
+                     bytes_per_row: int = 0) -> int:
+    """``chunk_size`` as given (a positive integer) or :func:`pick_chunk`'s; ValueError
+    otherwise."""
+    if chunk_size is None:
+        return pick_chunk(rows, threads, bytes_per_row)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return chunk_size
 
 
 def chunks(n: int, chunk: int = CHUNK):

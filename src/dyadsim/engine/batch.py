@@ -36,7 +36,7 @@ from ..model.initial import init_spec
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
-from ._engine import pick_chunk, run_chunk
+from ._engine import check_chunk_size, run_chunk
 from ._threads import check_threads, map_in_order
 from .burn_in import enrolment_states
 
@@ -125,9 +125,6 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
         raise ValueError("a batch needs at least one parameter set")
     if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
         raise ValueError(f"dyads must be a positive integer, got {dyads!r}")
-    if chunk_size is not None and (isinstance(chunk_size, bool)
-                                   or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     n_threads = check_threads(threads)
     bad = [n for n in (*record_daily, *(node_paths or {})) if n not in NODE_BY_ID]
     bad += [f"{s}->{t}" for s, t in (edge_paths or {}) if s not in NODE_BY_ID
@@ -153,9 +150,9 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     row_sched = {k: np.concatenate([np.asarray(sc[k]) for sc in per_set_sched])
                  for k in per_set_sched[0]}
     days = setting.total_days
-    if chunk_size is None:  # float32 days of each recorded node, node path and edge path
-        paths = len(record_daily) + len(node_paths or {}) + len(edge_paths or {})
-        chunk_size = pick_chunk(rows, n_threads, days * paths * 4)
+    # float32 days of each recorded node, node path and edge path
+    paths = len(record_daily) + len(node_paths or {}) + len(edge_paths or {})
+    chunk_size = check_chunk_size(chunk_size, rows, n_threads, days * paths * 4)
 
     def rows_by_day(a: np.ndarray, what: str) -> np.ndarray:
         a = np.asarray(a, np.float32).reshape(rows, -1)
