@@ -157,7 +157,8 @@ def test_populations():
 def test_simulate_writes_four_files_and_nothing_beside(run):
     res, out = run
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["trajectories.nc", "dyads.parquet", "summary.json", "manifest.json"])
+        [".dyadsim-output", "trajectories.nc", "dyads.parquet", "summary.json",
+         "manifest.json"])
     assert [p.name for p in out.parent.iterdir()] == ["out"]  # no temporary folder left
     assert "Traceback" not in res.output and "Simulated 50 dyads" in res.stdout
 
@@ -242,25 +243,35 @@ def test_simulate_record_none_writes_no_trajectories(run, tmp_path, monkeypatch)
     res = invoke("simulate", "--record", "none", "--dyads", "50", "--out", str(out))
     assert res.exit_code == 0, res.output
     assert seen["record"] == "none"
-    assert sorted(p.name for p in out.iterdir()) == ["dyads.parquet", "manifest.json",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".dyadsim-output", "dyads.parquet",
+                                                     "manifest.json", "summary.json"]
     assert len(pd.read_parquet(out / "dyads.parquet")) == 50
 
 
 def test_existing_nonempty_out_needs_force(run, tmp_path):
     out = tmp_path / "o"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    res = invoke("simulate", *SMALL, "--out", str(out))
+    assert res.exit_code == 0, res.output
     res = invoke("simulate", *SMALL, "--out", str(out))
     assert res.exit_code == 2
     assert res.stderr.startswith("error:") and "--force" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
     res = invoke("simulate", *SMALL, "--seed", "3", "--out", str(out), "--force")
     assert res.exit_code == 0, res.output
-    assert not (out / "keep.txt").exists()
     assert json.loads((out / "manifest.json").read_text())["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_force_never_replaces_a_folder_of_user_files(run, tmp_path):
+    """Issue 23: --force replaces only a folder dyadsim wrote (it carries the marker)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    res = invoke("simulate", *SMALL, "--out", str(out), "--force")
+    assert res.exit_code == 2
+    assert res.stderr.startswith("error:") and "not a dyadsim output folder" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
 def test_existing_empty_out_is_used(run, tmp_path):

@@ -65,7 +65,7 @@ def test_trial_writes_the_four_files(spec_file, tmp_path):
     res = invoke("trial", str(spec_file), "--out", str(out))
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "data.parquet", "latent.nc", "manifest.json", "results.json"]
+        ".dyadsim-output", "data.parquet", "latent.nc", "manifest.json", "results.json"]
     data = pd.read_parquet(out / "data.parquet")
     assert data["dyad_id"].nunique() == 40
     man = json.loads((out / "manifest.json").read_text())
@@ -85,7 +85,8 @@ def test_trial_replicates_write_replicate_files(spec_file, tmp_path):
                  "--workers", "1")
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["data.parquet", "latent.nc", "manifest.json", "replicates.json",
+    assert names == [".dyadsim-output", "data.parquet", "latent.nc", "manifest.json",
+                     "replicates.json",
                      "replicates.parquet", "results.json"]
     reps = json.loads((out / "replicates.json").read_text())
     assert reps["replicates"] == 2
@@ -131,7 +132,8 @@ def test_power_writes_json_and_png(spec_file, tmp_path):
     res = invoke("power", str(spec_file), "--n", "4,24", "--replicates", "3", "--outcome",
                  "ffmq_post", "--out", str(out), "--workers", "1")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["power.json", "power.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".dyadsim-output", "power.json",
+                                                     "power.png"]
     curve = json.loads((out / "power.json").read_text())
     assert [p["n"] for p in curve["points"]] == [4, 24]
     assert (out / "power.png").read_bytes()[:4] == b"\x89PNG"

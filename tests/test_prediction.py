@@ -46,7 +46,8 @@ def test_predict_writes_the_prediction(tmp_path):
                               "--draws", "3", "--n", "4", "--power-n", "none"],
                         env={"COLUMNS": "200"})  # a wide table whatever the caller's COLUMNS
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["predict.json", "predict.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".dyadsim-output", "predict.json",
+                                                     "predict.png"]
     r = json.loads((out / "predict.json").read_text())
     assert r["posterior"]["source"] == "prior" and r["draws"] == 3
     assert len(r["effects"]) == 3 * len(OUTCOMES)

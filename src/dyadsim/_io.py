@@ -4,6 +4,7 @@ atomic output (a folder or file appears complete or not at all)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -30,9 +31,56 @@ class OutputLocationError(FileExistsError):
     """The output path cannot be written (its message is one line naming the path)."""
 
 
+#: The file :func:`atomic_dir` writes into every output folder: ``--force`` replaces only a
+#: folder that carries it and holds nothing but the files it lists.
+MARKER = ".dyadsim-output"
+_STALE = re.compile(r"^(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
+
+
+def _marked_files(folder: Path) -> set[str] | None:
+    """The files the marker of ``folder`` lists, or None without a readable marker."""
+    try:
+        data = json.loads((folder / MARKER).read_text())
+        return set(data["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_marker(folder: Path, files: list[str]) -> None:
+    from . import __version__
+
+    text = json.dumps({"written_by": f"dyadsim {__version__}", "files": sorted(files),
+                       "note": "dyadsim --force replaces this folder only while it holds "
+                               "nothing but these files"}, indent=1)
+    atomic_text(folder / MARKER, text + "\n")
+
+
+def note_output(folder: Path, name: str) -> None:
+    """Add ``name`` (a file dyadsim wrote later, e.g. report.html) to the marker of
+    ``folder``; a folder without a marker is left as it is."""
+    files = _marked_files(folder)
+    if files is not None and name not in files:
+        _write_marker(folder, [*files, name])
+
+
+def _protected(out: Path) -> str | None:
+    """Why ``out`` must never be replaced: the root, the home or current folder, or a
+    folder that holds either."""
+    real = out.resolve()
+    for what, place in (("the current folder", Path.cwd()), ("your home folder", Path.home())):
+        place = place.resolve()
+        if real == place:
+            return f"it is {what}"
+        if real in place.parents:
+            return f"it holds {what}"
+    return None
+
+
 def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace it") -> None:
     """Refuse, before any work is done, an output path that is a file, a non-empty folder
-    (unless ``force``), or one whose nearest existing parent is a file or not writable."""
+    (unless ``force``), or one whose nearest existing parent is a file or not writable.
+    ``force`` replaces only a folder dyadsim wrote (it carries :data:`MARKER` and holds only
+    the files listed there), never the current or home folder or one above them."""
     out = Path(out).absolute()
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
@@ -48,8 +96,53 @@ def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace i
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise OutputLocationError(f"output path '{out}' exists and is not a folder")
-        if any(out.iterdir()) and not force:
+        why = _protected(out)
+        if why is not None:
+            raise OutputLocationError(f"refusing to replace '{out}': {why}; choose a new "
+                                      "output folder")
+        if not any(out.iterdir()):
+            return
+        if not force:
             raise OutputLocationError(f"output folder '{out}' exists and is not empty ({hint})")
+        listed = _marked_files(out)
+        if listed is None:
+            raise OutputLocationError(
+                f"refusing to replace '{out}': it is not a dyadsim output folder (no "
+                f"{MARKER} file), so force would delete files dyadsim did not write; "
+                "choose a new output folder")
+        other = sorted(p.name for p in out.iterdir() if p.name not in listed | {MARKER})
+        if other:
+            raise OutputLocationError(
+                f"refusing to replace '{out}': it holds files dyadsim did not write "
+                f"({', '.join(other[:3])}{', ...' if len(other) > 3 else ''}); move them "
+                "or choose a new output folder")
+
+
+def clear_stale(out: Path) -> None:
+    """Remove the temporary siblings (``OUT.tmp-PID``, ``OUT.old-PID``) that a killed
+    dyadsim process left behind: only folders carrying the marker, of a process that no
+    longer runs."""
+    out = Path(out).absolute()
+    if not out.parent.is_dir():
+        return
+    for p in out.parent.iterdir():
+        m = _STALE.match(p.name)
+        if m is None or m["name"] != out.name or not p.is_dir() or p.is_symlink() \
+                or not (p / MARKER).exists() or _alive(int(m["pid"])):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -78,15 +171,20 @@ def atomic_dir(out: Path, *, force: bool = False,
                hint: str = "use force to replace it") -> Iterator[Path]:
     """Write a folder that appears complete or not at all: yields an empty temporary
     sibling of ``out`` to fill; on success it replaces ``out`` (an existing non-empty
-    ``out`` only with ``force``), on any error or interrupt it is removed."""
+    ``out`` only with ``force`` and only if dyadsim wrote it, :func:`check_out_dir`), on
+    any error or interrupt it is removed. The folder carries :data:`MARKER`, listing its
+    files; temporary siblings left by killed runs are cleared first."""
     out = Path(out).absolute()
     check_out_dir(out, force, hint=hint)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(out)
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
+        _write_marker(tmp, [])
         yield tmp
+        _write_marker(tmp, [p.name for p in tmp.iterdir() if p.name != MARKER])
         check_out_dir(out, force, hint=hint)
         replace_dir(tmp, out)
     except BaseException:

@@ -46,9 +46,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from ._io import atomic_dir, check_out_dir
+from ._io import atomic_dir, check_out_dir, note_output
 from ._io import git_commit as _git_commit
-from ._io import replace_dir as _replace_dir
 from .model.graph import EDGES, NODES, graph_dict
 from .model.params import PARAMS
 from .model.populations import PRESETS
@@ -442,7 +441,9 @@ def _write_report(run_dir: Path, wanted: bool) -> Path | None:
         return None
     from .reports.html import write_report
 
-    return write_report(run_dir, Path(run_dir) / "report.html")
+    path = write_report(run_dir, Path(run_dir) / "report.html")
+    note_output(path.parent, path.name)
+    return path
 
 
 def _dyad_table(ds) -> Any:
@@ -583,7 +584,8 @@ def simulate(
 
     out = out.absolute()
     # the location was checked before simulating; an error while writing is one line too
-    with _input_errors(), atomic_dir(out, force=True) as tmp:
+    with _input_errors(), atomic_dir(out, force=force, hint="use --force to replace it") \
+            as tmp:
         if attrs["record"] != "none":
             ds.to_netcdf(tmp / "trajectories.nc", engine="h5netcdf")
         _write_parquet(_dyad_table(ds), tmp / "dyads.parquet",
@@ -1394,6 +1396,7 @@ def report_cmd(
 
     with _input_errors():
         path = write_report(run_dir, out)
+        note_output(path.absolute().parent, path.name)
     _stdout(f"wrote {path.absolute()} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -1404,19 +1407,30 @@ def explore(
 ) -> None:
     """Start the explorer (a local web app at http://127.0.0.1:PORT, never reachable from
     another machine): pick a population, switch interventions on and off, knock out an
-    edge or clamp a node, and see the graph, trajectories and outcomes against a baseline."""
-    import subprocess
-
+    edge or clamp a node, and see the graph, trajectories and outcomes against a baseline.
+    The server replaces this process, so SIGTERM or Ctrl-C stops all of it."""
     from .app import streamlit_command
 
     with _input_errors():
         cmd, env = streamlit_command(port)
+        _check_port(port)
     typer.echo(f"dyadsim explorer on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(cmd[0], cmd, env)
+
+
+def _check_port(port: int) -> None:
+    """Refuse a port of 127.0.0.1 that another program holds, before saying we serve it."""
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise InputError(f"port {port} of 127.0.0.1 is in use (another explorer?); "
+                             "choose a free one with --port") from None
 
 
 def _validation_table(result: dict[str, Any], out: Path) -> Table:
@@ -1469,8 +1483,6 @@ def validate(
     """Replicate every target as its study was run, under the posterior and under the
     prior; pass = observed value inside the 90% posterior-predictive interval. Resumable:
     finished replications are kept in OUT.store/ until OUT is written."""
-    import tempfile
-
     from ._io import atomic_text
     from .analysis.scale import executor
     from .calibration import load_posterior, load_targets, run_validation
@@ -1504,11 +1516,10 @@ def validate(
     result["dyadsim_version"] = __version__
     result["git_commit"] = _git_commit()
     result["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
-    out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
-    atomic_text(tmp / "validation.json", json.dumps(result, indent=2, allow_nan=False))
-    write_figure(result, tmp / "validation.png")
-    _replace_dir(tmp, out)
+    with _input_errors(), atomic_dir(out, force=force, hint="use --force to replace it") \
+            as tmp:
+        atomic_text(tmp / "validation.json", json.dumps(result, indent=2, allow_nan=False))
+        write_figure(result, tmp / "validation.png")
     shutil.rmtree(store_dir, ignore_errors=True)
     _console().print(_validation_table(result, out))
 
@@ -1540,8 +1551,6 @@ def calibrate(
     emulator per target over every declared parameter, then an emulator-weighted posterior
     (docs/calibration.md). Resumable: finished replications are kept in OUT.store/ until OUT
     is written; rerun the same command to resume."""
-    import tempfile
-
     from ._io import atomic_text
     from .analysis.scale import executor
     from .calibration import load_targets
@@ -1578,13 +1587,12 @@ def calibrate(
         summary.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
                         "targets_file": str(targets) if targets else "shipped",
                         "targets_hash": target_set.hash, "seed": seed})
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.absolute().parent))
-        atomic_text(tmp / "posterior.json",
-                    json.dumps(result.posterior.to_dict(), indent=1, allow_nan=False))
-        atomic_text(tmp / "calibration.json", json.dumps(summary, indent=2, allow_nan=False))
-        shutil.copyfile(store.path, tmp / "replications.jsonl")
-        _replace_dir(tmp, out)
+        with atomic_dir(out, force=force, hint="use --force to replace it") as tmp:
+            atomic_text(tmp / "posterior.json",
+                        json.dumps(result.posterior.to_dict(), indent=1, allow_nan=False))
+            atomic_text(tmp / "calibration.json",
+                        json.dumps(summary, indent=2, allow_nan=False))
+            shutil.copyfile(store.path, tmp / "replications.jsonl")
         shutil.rmtree(store_dir, ignore_errors=True)
     c = _console()
     c.print(f"calibrated {len(result.posterior.parameters)} parameters to "

@@ -1,5 +1,6 @@
 """The analysis commands end to end: a killed Sobol run resumes to the same files as an
-uninterrupted run; bad input is one line and exit code 2."""
+uninterrupted run (seed 0, which SALib's Sobol bootstrap once ignored); bad input is one
+line and exit code 2."""
 
 import os
 import signal
@@ -14,7 +15,7 @@ from dyadsim.cli import app
 SA = [sys.executable, "-m", "dyadsim.cli", "sensitivity", "--method", "sobol",
       "--params", "craving->opioid_use,craving.tau", "--outcomes", "use_share,craving",
       "--n", "8", "--block", "2", "--dyads", "8", "--population", "adult_methadone",
-      "--horizon", "90d", "--seed", "3", "--workers", "1", "-q"]
+      "--horizon", "90d", "--seed", "0", "--workers", "1", "-q"]
 
 
 def _files(folder):

@@ -36,6 +36,21 @@ def test_morris_ranks_ishigami_x3_as_interacting_only():
     assert t["sigma"][2] > 1.0
 
 
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_bootstrap_intervals_are_the_same_for_one_seed(method, seed):
+    """Issue 23: SALib's Sobol analysis treats seed 0 as no seed; two analyses with one seed
+    (seed 0 included) give the same intervals, another seed other intervals."""
+    prob = _ishigami_problem()
+    x = sa.sample(prob, method, 64, seed=seed)
+    y = Ishigami.evaluate(x)[:, None]
+    one, two = (sa.analyze(prob, method, x, y, ["y"], seed=seed) for _ in range(2))
+    assert one.equals(two)
+    other = sa.analyze(prob, method, x, y, ["y"], seed=seed + 1)
+    low = "S1_low" if method == "sobol" else "mu_star_low"
+    assert not np.allclose(one[low], other[low])
+
+
 def test_checkpointed_evaluation_resumes_to_the_same_outputs(tmp_path):
     prob = _ishigami_problem()
     x = sa.sample(prob, "sobol", 64, seed=3)

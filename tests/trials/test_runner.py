@@ -252,7 +252,7 @@ def test_write_trial(trial, tmp_path, monkeypatch):
     out = tmp_path / "trial"
     write_trial(trial, out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "data.parquet", "latent.nc", "manifest.json", "results.json"]
+        ".dyadsim-output", "data.parquet", "latent.nc", "manifest.json", "results.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trial"]  # no temp folder left
     back = pd.read_parquet(out / "data.parquet")
     pd.testing.assert_frame_equal(back, trial.data, check_dtype=False)

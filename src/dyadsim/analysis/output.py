@@ -5,8 +5,6 @@ same options (or a resumed run) writes the same bytes."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from .._io import check_out_dir, git_commit, replace_dir
+from .._io import atomic_dir, git_commit
 
 
 def manifest(command: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,19 +23,14 @@ def manifest(command: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def write_folder(out: Path, files: Mapping[str, str | pd.DataFrame | Mapping], *,
                  force: bool) -> Path:
     """Write ``files`` (name -> text, a table written as CSV, or JSON data) into ``out``."""
-    check_out_dir(out, force, hint="use --force to replace it")
     target = out.absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for name, content in files.items():
-        if isinstance(content, pd.DataFrame):
-            content.to_csv(tmp / name, index=False, float_format="%.10g")
-        elif isinstance(content, str):
-            (tmp / name).write_text(content)
-        else:
-            (tmp / name).write_text(json.dumps(content, indent=2, sort_keys=True,
-                                               default=float) + "\n")
-    replace_dir(tmp, target)
+    with atomic_dir(target, force=force, hint="use --force to replace it") as tmp:
+        for name, content in files.items():
+            if isinstance(content, pd.DataFrame):
+                content.to_csv(tmp / name, index=False, float_format="%.10g")
+            elif isinstance(content, str):
+                (tmp / name).write_text(content)
+            else:
+                (tmp / name).write_text(json.dumps(content, indent=2, sort_keys=True,
+                                                   default=float) + "\n")
     return target

@@ -77,14 +77,18 @@ def sample(prob: dict, method: str, n: int, seed: int) -> np.ndarray:
 
 def analyze(prob: dict, method: str, x: np.ndarray, y: np.ndarray, outputs: Sequence[str],
             seed: int) -> pd.DataFrame:
-    """One row per (output, parameter) with the indices and their bootstrap 95% intervals."""
+    """One row per (output, parameter) with the indices and their bootstrap 95% intervals;
+    the bootstrap of each output draws from a generator seeded with ``seed`` (a Generator,
+    not the integer: SALib's Sobol analysis ignores a seed of 0 and would resample at
+    random)."""
     from SALib.analyze import morris, sobol
 
     rows = []
     for k, out in enumerate(outputs):
         if method == "sobol":
             r = sobol.analyze(prob, y[:, k], calc_second_order=False,
-                              num_resamples=NUM_RESAMPLES, conf_level=0.95, seed=seed)
+                              num_resamples=NUM_RESAMPLES, conf_level=0.95,
+                              seed=np.random.default_rng(seed))
             for i, name in enumerate(prob["names"]):
                 rows.append({"outcome": out, "parameter": name,
                              "S1": r["S1"][i], "S1_low": r["S1"][i] - r["S1_conf"][i],
@@ -93,7 +97,8 @@ def analyze(prob: dict, method: str, x: np.ndarray, y: np.ndarray, outputs: Sequ
                              "ST_high": r["ST"][i] + r["ST_conf"][i]})
         else:
             r = morris.analyze(prob, x, y[:, k], num_resamples=NUM_RESAMPLES,
-                               conf_level=0.95, num_levels=MORRIS_LEVELS, seed=seed)
+                               conf_level=0.95, num_levels=MORRIS_LEVELS,
+                               seed=np.random.default_rng(seed))
             for i, name in enumerate(prob["names"]):
                 rows.append({"outcome": out, "parameter": name, "mu_star": r["mu_star"][i],
                              "mu_star_low": r["mu_star"][i] - r["mu_star_conf"][i],

@@ -8,9 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-# Streamlit settings: local only, no telemetry, no tracebacks in the page, no file watcher.
+# Streamlit settings: local only, no telemetry, no tracebacks in the page, no file watcher;
+# XSRF protection on, and only the Host names of this machine (no DNS rebinding). The Origin
+# check and the absence of outside requests are in :mod:`.serve`.
 STREAMLIT_FLAGS = (
     "--server.address", "127.0.0.1",
+    "--server.enableXsrfProtection", "true",
+    "--server.enableCORS", "true",
+    "--server.allowedHosts", "127.0.0.1",
+    "--server.allowedHosts", "localhost",
     "--server.headless", "true",
     "--server.fileWatcherType", "none",
     "--server.runOnSave", "false",
@@ -23,6 +29,11 @@ STREAMLIT_FLAGS = (
 )
 
 
+def local_origins(port: int) -> tuple[str, ...]:
+    """The origins a page of the explorer itself has (the only ones its WebSocket takes)."""
+    return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
+
+
 def streamlit_command(port: int) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that serve the explorer on 127.0.0.1:``port``."""
     if importlib.util.find_spec("streamlit") is None or \
@@ -31,6 +42,8 @@ def streamlit_command(port: int) -> tuple[list[str], dict[str, str]]:
     script = Path(__file__).with_name("explorer.py")
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
            "STREAMLIT_SERVER_ADDRESS": "127.0.0.1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), *STREAMLIT_FLAGS,
-           "--server.port", str(port), "--browser.serverPort", str(port)]
+    origins = [x for o in local_origins(port) for x in ("--server.corsAllowedOrigins", o)]
+    cmd = [sys.executable, "-m", "dyadsim.app.serve", str(port), "run", str(script),
+           *STREAMLIT_FLAGS, *origins, "--server.port", str(port),
+           "--browser.serverPort", str(port)]
     return cmd, env
