@@ -216,6 +216,13 @@ def simulate(
     start_gd, start_pp = parse_start(start or sc.get("start"), pop.pregnancy, pop.default_start)
     horizon_days = parse_horizon(horizon if horizon is not None else sc.get("horizon"))
     total = total_days(pop, start_gd, start_pp, horizon_days)
+    for i, (iv, (day, from_birth)) in enumerate(courses):
+        last = horizon_days if from_birth and pop.pregnancy else total - 1
+        clock = "postpartum" if from_birth else "study"
+        if day > last:
+            raise ScenarioError(f"interventions[{i}] ({iv.name}) starts on {clock} day {day}, "
+                                f"after the horizon ({clock} day {last}): no dyad would "
+                                "receive it")
     period = RECORD_PERIODS.get(rec, total)
     n_periods = math.ceil(total / period)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -24,6 +25,18 @@ from ..model.params import PARAMS
 from . import figures
 from .diagram import build_diagram, diagram_svg
 from .results import node_differences, node_levels, split_arms
+
+
+class ReportWarning(UserWarning):
+    """A section of the report that cannot be built (the report says so too)."""
+
+
+def _dropped(run: Path, name: str, sections: str) -> str:
+    """Say, on stderr (a :class:`ReportWarning`) and in the page, that ``sections`` are
+    left out because ``run`` has no file ``name``."""
+    text = f"{run / name} is missing: the report leaves out {sections}"
+    warnings.warn(text, ReportWarning, stacklevel=2)
+    return f'<p class="dropped"><strong>Not in this report:</strong> {escape(text)}.</p>'
 
 
 class ReportError(ValueError):
@@ -364,6 +377,11 @@ def _trial_dir(run: Path) -> str:
     latent = None
     if (run / "latent.nc").exists():
         latent = xr.open_dataset(run / "latent.nc", engine="h5netcdf").load()
+    else:
+        sections.append(_dropped(run, "latent.nc", "the graph, the trajectories and the "
+                                 "outcomes by arm"))
+    if not (run / "data.parquet").exists():
+        sections.append(_dropped(run, "data.parquet", "the participant flow"))
     groups = split_arms(latent) if latent is not None and "arm" in latent else {}
     primary = next((a for a in analyses if a.get("primary")), analyses[0] if analyses else {})
     a_arm, b_arm = primary.get("treatment"), primary.get("control")

@@ -183,6 +183,10 @@ def _check_arms(spec: TrialSpec, window) -> None:
         if not from_birth and day >= window.study_days:
             raise err(f"{where}.start", f"study day {day} is after the end of the study "
                       f"(last study day {window.study_days - 1})")
+        if from_birth and day > window.horizon_days:
+            raise err(f"{where}.start", f"postpartum day {day} is after the horizon "
+                      f"(postpartum day {window.horizon_days}): no dyad would receive "
+                      f"{', '.join(arm.interventions)}")
         if from_birth and window.pp >= 0 and day < window.pp:
             raise err(f"{where}.start", f"postpartum day {day} is before the study start "
                       f"({window.study_start})")
