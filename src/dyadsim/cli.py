@@ -1137,6 +1137,9 @@ def _csv_list(text: str | None, option: str) -> list[str]:
     return items
 
 
+AllowOutsideOption = Annotated[bool, typer.Option(
+    "--allow-outside-paths", help="Let a targets file name design specs outside its own "
+    "folder (absolute paths, '..').")]
 DyadsOption = Annotated[int, typer.Option(min=2, help="Simulated dyads (the same dyads and "
                                           "draws in every world).")]
 SchedulerOption = Annotated[str | None, typer.Option(
@@ -1552,6 +1555,7 @@ def validate(
                                        "draw replicates every study once).")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and the "
                                       "replications.")] = 1,
+    allow_outside_paths: AllowOutsideOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
@@ -1572,7 +1576,7 @@ def validate(
         if not 0 <= seed < 2**31:
             raise InputError(f"--seed must be in [0, 2^31), got {seed}")
         _check_out(out, force)
-        target_set = load_targets(targets)
+        target_set = load_targets(targets, allow_outside=allow_outside_paths)
         post = None if posterior == "prior" else load_posterior(posterior)
     store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
     store = ReplicationStore(store_dir / "replications.jsonl")
@@ -1619,6 +1623,7 @@ def calibrate(
         "parameter; the others stay at their defaults).", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the designs, the "
                                       "replications and the emulator fits.")] = 1,
+    allow_outside_paths: AllowOutsideOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
@@ -1648,7 +1653,7 @@ def calibrate(
         for k in names or []:
             if k not in PARAMS:
                 raise InputError(f"--params: unknown parameter {k!r} (see `dyadsim params`)")
-        target_set = load_targets(targets)
+        target_set = load_targets(targets, allow_outside=allow_outside_paths)
         store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
         store = ReplicationStore(store_dir / "replications.jsonl")
         with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:

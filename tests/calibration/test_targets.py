@@ -134,13 +134,15 @@ def test_malformed_targets_name_the_target_and_field(tmp_path, kwargs, expected)
 
 
 def test_unreplicable_designs_name_the_target_and_field(tmp_path):
-    base = (published_targets_path().parent / "designs" / "garland2022_more_vs_sg.toml")
+    shipped = published_targets_path().parent / "designs" / "garland2022_more_vs_sg.toml"
+    base = tmp_path / shipped.name  # a design path lies inside the targets file's folder
+    base.write_text(shipped.read_text())
     text = f"""
 [[target]]
 id = "new_trial"
 source = "x"
 statistic = "cohens_d"
-design = "{base.as_posix()}"
+design = "{base.name}"
 [target.measure]
 instrument = "comm"
 timepoint = "m12"
@@ -157,8 +159,8 @@ value = -0.3
                                                                             '"CBT", "SG"')))
     with pytest.raises(TargetError, match=r"^target 'new_trial': design: trial spec file not "
                        r"found"):
-        load_targets(_write(tmp_path, text.replace(base.as_posix(), "nowhere.toml")))
-    bad_inline = text.replace(f'design = "{base.as_posix()}"', "").replace(
+        load_targets(_write(tmp_path, text.replace(base.name, "nowhere.toml")))
+    bad_inline = text.replace(f'design = "{base.name}"', "").replace(
         "[target.measure]", '[target.design.trial]\nname = "x"\n[target.measure]')
     with pytest.raises(TargetError, match=r"^target 'new_trial': design: trial.citation: "
                        r"required field missing"):

@@ -291,9 +291,11 @@ def _fail(tid: str, field: str, msg: str) -> TargetError:
     return TargetError(" ".join(f"target {tid!r}: {field}: {msg}".split()))
 
 
-def _resolve_design(t: Target, base: Path | None):
+def _resolve_design(t: Target, base: Path | None, allow_outside: bool = False):
     """The trial spec of a design target (analyses dropped: the calibration computes the
-    reported statistic from the replicated data itself)."""
+    reported statistic from the replicated data itself). A design path must lie inside the
+    targets file's folder (no absolute path, no ``..`` out of it, no link leading out)
+    unless ``allow_outside``."""
     from ..trials.design import TrialSpecError, parse_spec
 
     if isinstance(t.design, str):
@@ -303,6 +305,11 @@ def _resolve_design(t: Target, base: Path | None):
                 raise _fail(t.id, "design", "a design path needs a targets file to be "
                             "relative to")
             path = base / path
+        if not allow_outside and (base is None or not path.resolve().is_relative_to(
+                base.resolve())):
+            raise _fail(t.id, "design", f"{t.design!r} lies outside the targets file's "
+                        f"folder {base}; move the spec there or allow it explicitly "
+                        "(--allow-outside-paths)")
         if not path.is_file():
             raise _fail(t.id, "design", f"trial spec file not found: {path}")
         try:
@@ -440,8 +447,9 @@ def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
 
 
 def parse_targets(data: Mapping[str, Any], base: Path | None = None,
-                  path: Path | None = None) -> TargetSet:
-    """Validate targets given as a dict (as read from TOML); ``base`` resolves design paths."""
+                  path: Path | None = None, allow_outside: bool = False) -> TargetSet:
+    """Validate targets given as a dict (as read from TOML); ``base`` resolves design paths
+    (which must lie inside it unless ``allow_outside``)."""
     if not isinstance(data, Mapping):
         raise TargetError("a targets file must be a table")
     unknown = set(data) - {"target"}
@@ -466,7 +474,8 @@ def parse_targets(data: Mapping[str, Any], base: Path | None = None,
             raise _fail(t.id, "id", "duplicate target id")
         seen.add(t.id)
         if t.skip is None:
-            spec = _resolve_design(t, base) if t.design is not None else None
+            spec = (_resolve_design(t, base, allow_outside) if t.design is not None
+                    else None)
             _check_target(t, spec)
             if spec is not None:
                 designs[t.id] = spec
@@ -475,8 +484,9 @@ def parse_targets(data: Mapping[str, Any], base: Path | None = None,
     return TargetSet(tuple(targets), designs, path, digest)
 
 
-def load_targets(path: str | Path | None = None) -> TargetSet:
-    """Read and validate a targets file (default: the shipped published targets)."""
+def load_targets(path: str | Path | None = None, allow_outside: bool = False) -> TargetSet:
+    """Read and validate a targets file (default: the shipped published targets); design
+    paths outside its folder only with ``allow_outside``."""
     p = Path(path) if path is not None else published_targets_path()
     if not p.is_file():
         raise TargetError(f"targets file not found: {p}")
@@ -486,4 +496,4 @@ def load_targets(path: str | Path | None = None) -> TargetSet:
         raise TargetError(f"malformed TOML in {p}: {exc}") from None
     except UnicodeDecodeError:
         raise TargetError(f"targets file {p} is not UTF-8 text") from None
-    return parse_targets(data, base=p.resolve().parent, path=p)
+    return parse_targets(data, base=p.resolve().parent, path=p, allow_outside=allow_outside)
