@@ -154,3 +154,25 @@ def test_power_bad_input(spec_file, tmp_path, args, needle):
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], res.stderr
     assert not out.exists()
+
+
+def test_every_spec_problem_is_reported_at_once_one_line_each(tmp_path):
+    """Issue 23: the first error no longer hides the others ("and 1 more problem")."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BASE_TOML.replace('name = "MORE"', 'name = "MORE"\ncolour = "red"', 1)
+                   .replace('interventions = ["more"]', 'interventions = ["mor"]', 1)
+                   .replace('"ffmq"', '"ffmq2"'))
+    res = invoke("trial", str(bad), "--out", str(tmp_path / "o"))
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    err = res.stderr.strip().splitlines()
+    assert all(line.startswith("error: ") for line in err)
+    assert "more problem" not in res.stderr
+    assert any("colour: unknown key" in line for line in err), err
+    structural = len(err)  # the cross-field checks run once the structure is valid
+    bad.write_text(bad.read_text().replace('colour = "red"\n', ""))
+    res = invoke("trial", str(bad), "--out", str(tmp_path / "o"))
+    err = res.stderr.strip().splitlines()
+    assert structural == 1 and len(err) >= 2, err
+    assert any("unknown intervention 'mor'" in line for line in err), err
+    assert any("unknown instrument 'ffmq2'" in line for line in err), err
+    assert not (tmp_path / "o").exists()

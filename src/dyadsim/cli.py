@@ -99,12 +99,15 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _input_errors(resumable: bool = False) -> Iterator[None]:
     """Turn the model's ValueErrors (ScenarioError, ParameterError, PopulationError) and
     every OSError (a full disk, a read-only folder, ...) into one line on stderr and exit
-    code 2; Ctrl-C into one line (saying how to resume where the work is checkpointed) and
-    exit code 130."""
+    code 2 (a trial spec with several problems: one line each); Ctrl-C into one line
+    (saying how to resume where the work is checkpointed) and exit code 130."""
     try:
         yield
     except ValueError as exc:
-        _fail(str(exc))
+        problems = getattr(exc, "problems", None) or [str(exc)]  # a trial spec's: every one
+        for problem in problems[:-1]:
+            typer.echo(f"error: {' '.join(str(problem).split())}", err=True)
+        _fail(problems[-1])
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _fail(f"{where}{exc.strerror or exc}")

@@ -83,7 +83,12 @@ EVENTS = ("first_use", "moud_discontinuation", "overdose", "cps_report")
 
 
 class TrialSpecError(ValueError):
-    """A trial specification is invalid (the message names the field)."""
+    """A trial specification is invalid: ``problems`` holds every problem found, one line
+    each naming its field; the message joins them with '; '."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 class _Model(BaseModel):
@@ -323,14 +328,19 @@ def parse_spec(data: Mapping[str, Any]) -> TrialSpec:
     try:
         return TrialSpec.model_validate(dict(data))
     except ValidationError as exc:
-        errs = exc.errors()
-        # a union type gives one error per member: report the first, most specific one
-        first = errs[0]
-        more = len({tuple(e["loc"][:2]) for e in errs}) - 1
-        text = _message(first, data)
-        if more > 0:
-            text += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise TrialSpecError(" ".join(text.split())) from None
+        problems: list[str] = []
+        seen: set[tuple] = set()
+        for e in exc.errors():
+            # a union type gives one error per member: report the first, most specific one
+            key = tuple(p for p in e["loc"]
+                        if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p)))
+            if key in seen:
+                continue
+            seen.add(key)
+            # the cross-field checks report every problem they find, one a line
+            problems += [" ".join(line.split()) for line in _message(e, data).splitlines()
+                         if line.strip()]
+        raise TrialSpecError(problems) from None
 
 
 def load_spec(source: str | Path | Mapping[str, Any] | TrialSpec) -> TrialSpec:

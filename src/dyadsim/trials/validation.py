@@ -48,24 +48,45 @@ class SpecContext:
 
 
 def validate(spec: TrialSpec) -> None:
-    """Raise ValueError('field: message') for the first problem of ``spec``."""
-    _check_names_and_randomisation(spec)
-    window = _check_window(spec)
-    instruments = _check_instruments(spec)
-    _check_arms(spec, window)
-    _check_run_in(spec, window, instruments)
-    measured = _check_assessments(spec, window, instruments)
-    ema = _check_ema(spec, window, instruments)
-    ctx = SpecContext(spec=spec, instruments=instruments, measured=measured, ema_periods=ema,
-                      pregnancy=window.pregnancy)
-    anames = [a.name for a in spec.analysis]
-    for i, a in enumerate(spec.analysis):
-        where = f"analysis[{i}:{a.name}]"
-        if a.name in anames[:i]:
-            raise err(f"{where}.name", f"duplicate analysis name {a.name!r}")
-        if a.name in RESERVED_NAMES:
-            raise err(f"{where}.name", f"{a.name!r} is reserved")
-        _check_analysis(ctx, a, where)
+    """Raise ValueError with every problem of ``spec`` found, one 'field: message' a line
+    (a check that needs an earlier part, e.g. the study window, runs once that part is
+    valid)."""
+    problems: list[str] = []
+
+    def attempt(check, *args):
+        try:
+            return check(*args)
+        except ValueError as exc:
+            problems.append(str(exc))
+            return None
+
+    attempt(_check_names_and_randomisation, spec)
+    window = attempt(_check_window, spec)
+    instruments = attempt(_check_instruments, spec)
+    if window is not None:
+        for i, arm in enumerate(spec.arms):
+            attempt(_check_arm, window, i, arm)
+    if window is not None and instruments is not None:
+        attempt(_check_run_in, spec, window, instruments)
+        measured = attempt(_check_assessments, spec, window, instruments)
+        ema = attempt(_check_ema, spec, window, instruments)
+        if measured is not None and ema is not None:
+            ctx = SpecContext(spec=spec, instruments=instruments, measured=measured,
+                              ema_periods=ema, pregnancy=window.pregnancy)
+            anames = [a.name for a in spec.analysis]
+            for i, a in enumerate(spec.analysis):
+                attempt(_check_named_analysis, ctx, a, i, anames)
+    if problems:
+        raise ValueError("\n".join(problems))
+
+
+def _check_named_analysis(ctx: SpecContext, a, i: int, anames: list[str]) -> None:
+    where = f"analysis[{i}:{a.name}]"
+    if a.name in anames[:i]:
+        raise err(f"{where}.name", f"duplicate analysis name {a.name!r}")
+    if a.name in RESERVED_NAMES:
+        raise err(f"{where}.name", f"{a.name!r} is reserved")
+    _check_analysis(ctx, a, where)
 
 
 def _check_names_and_randomisation(spec: TrialSpec) -> None:
@@ -153,47 +174,46 @@ def _check_instruments(spec: TrialSpec) -> dict[str, Any]:
     return out
 
 
-def _check_arms(spec: TrialSpec, window) -> None:
+def _check_arm(window, i: int, arm) -> None:
     from ..interventions import get_intervention
     from ..interventions.library import combined_params
     from ..interventions.schedule import parse_course_start
     from ..model.params import Parameters
     from .plan import schedule_check
 
-    for i, arm in enumerate(spec.arms):
-        where = f"arms[{i}:{arm.name}]"
-        ivs = []
-        for name in arm.interventions:
-            try:
-                ivs.append(get_intervention(name))
-            except ValueError as exc:
-                raise err(f"{where}.interventions", str(exc)) from None
-        if len(set(arm.interventions)) != len(arm.interventions):
-            raise err(f"{where}.interventions", "an intervention is listed twice")
+    where = f"arms[{i}:{arm.name}]"
+    ivs = []
+    for name in arm.interventions:
         try:
-            Parameters({**window.population.params, **combined_params(ivs)})
+            ivs.append(get_intervention(name))
         except ValueError as exc:
             raise err(f"{where}.interventions", str(exc)) from None
-        try:
-            course = parse_course_start(arm.start, pregnancy=window.pregnancy,
-                                        study_start=window.study_start)
-        except ValueError as exc:
-            raise err(f"{where}.start", str(exc)) from None
-        day, from_birth = course
-        if not from_birth and day >= window.study_days:
-            raise err(f"{where}.start", f"study day {day} is after the end of the study "
-                      f"(last study day {window.study_days - 1})")
-        if from_birth and day > window.horizon_days:
-            raise err(f"{where}.start", f"postpartum day {day} is after the horizon "
-                      f"(postpartum day {window.horizon_days}): no dyad would receive "
-                      f"{', '.join(arm.interventions)}")
-        if from_birth and window.pp >= 0 and day < window.pp:
-            raise err(f"{where}.start", f"postpartum day {day} is before the study start "
-                      f"({window.study_start})")
-        try:
-            schedule_check(ivs, course)
-        except ValueError as exc:
-            raise err(f"{where}.interventions", str(exc)) from None
+    if len(set(arm.interventions)) != len(arm.interventions):
+        raise err(f"{where}.interventions", "an intervention is listed twice")
+    try:
+        Parameters({**window.population.params, **combined_params(ivs)})
+    except ValueError as exc:
+        raise err(f"{where}.interventions", str(exc)) from None
+    try:
+        course = parse_course_start(arm.start, pregnancy=window.pregnancy,
+                                    study_start=window.study_start)
+    except ValueError as exc:
+        raise err(f"{where}.start", str(exc)) from None
+    day, from_birth = course
+    if not from_birth and day >= window.study_days:
+        raise err(f"{where}.start", f"study day {day} is after the end of the study "
+                  f"(last study day {window.study_days - 1})")
+    if from_birth and day > window.horizon_days:
+        raise err(f"{where}.start", f"postpartum day {day} is after the horizon "
+                  f"(postpartum day {window.horizon_days}): no dyad would receive "
+                  f"{', '.join(arm.interventions)}")
+    if from_birth and window.pp >= 0 and day < window.pp:
+        raise err(f"{where}.start", f"postpartum day {day} is before the study start "
+                  f"({window.study_start})")
+    try:
+        schedule_check(ivs, course)
+    except ValueError as exc:
+        raise err(f"{where}.interventions", str(exc)) from None
 
 
 def _check_run_in(spec: TrialSpec, window, instruments) -> None:
