@@ -34,6 +34,7 @@ check: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m dyadsim.reports.params_doc > docs/parameters.md
+	$(BIN)/python -m dyadsim.trials.reference > docs/trial-spec.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000

@@ -305,8 +305,74 @@ def populations(
     _console().print(table)
 
 
+def _listing(title: str, rows: list[dict[str, Any]], json_out: bool,
+             columns: tuple[str, ...] | None = None) -> None:
+    """Print ``rows`` as a table of ``columns`` (default all; the first never wraps), or
+    every field as JSON."""
+    if json_out:
+        _stdout(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    cols = columns or tuple(rows[0])
+    table = Table(title=Text(title), title_justify="left")
+    for i, col in enumerate(cols):
+        table.add_column(col, no_wrap=i == 0, style="bold" if i == 0 else None)
+    for r in rows:
+        table.add_row(*(Text("-" if r[c] is None else str(r[c])) for c in cols))
+    _console().print(table)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
+
+
+@app.command("interventions")
+def interventions_cmd(json_out: JsonOption = False) -> None:
+    """List the interventions a trial arm or a scenario may name (`interventions = [...]`):
+    sessions per component, attendance and practice when engaged, source."""
+    from .interventions.library import LIBRARY
+
+    rows = [{"name": iv.name, "label": iv.label,
+             "sessions": ", ".join(f"{c.skill} {c.sessions}" for c in iv.components) or "-",
+             "moud": iv.moud_drug or ("yes" if iv.moud else "-"),
+             "source": iv.citation, "guess": iv.guess or "-"} for iv in LIBRARY.values()]
+    _listing("dyadsim interventions (trial arms: interventions = [...]; --json for sources "
+             "and guesses)", rows, json_out, ("name", "sessions", "moud", "label"))
+
+
+@app.command()
+def methods(json_out: JsonOption = False) -> None:
+    """List the analysis methods a trial's [[analysis]] may name: the effects each reports
+    (the first is the default) and the fields it uses (docs/trial-spec.md)."""
+    from .trials.methods import METHODS
+
+    rows = [{"method": m.name, "effects": ", ".join(m.effects),
+             "fields": ", ".join(sorted(m.fields)), "estimate": m.summary}
+            for m in METHODS.values()]
+    _listing("dyadsim analysis methods ([[analysis]] method = ...)", rows, json_out)
+
+
+@app.command()
+def outcomes(json_out: JsonOption = False) -> None:
+    """List the outcome names: per-dyad outcomes (--outcome/--outcomes of mechanisms,
+    knockout, sensitivity; any node id works too) and the events of a trial's cox
+    analysis (event = ...)."""
+    from .analysis.outcomes import OUTCOMES
+    from .trials.spec import EVENTS
+
+    rows = [{"name": o.name, "where": "--outcome(s)", "meaning": o.meaning}
+            for o in OUTCOMES.values()]
+    rows.append({"name": "<node id>", "where": "--outcome(s)",
+                 "meaning": "a node's value on the last simulated day (`dyadsim graph`)"})
+    rows += [{"name": e, "where": "trial event", "meaning": "time to the first "
+              + e.replace("_", " ") + " ([[analysis]] method = \"cox\")"} for e in EVENTS]
+    _listing("dyadsim outcomes", rows, json_out)
+
+
 @app.command()
 def instruments(
+    population: Annotated[str | None, typer.Option(
+        "--population", metavar="PRESET", help="Only the instruments a trial of this "
+        "population may use (the others listed below the table with the reason).",
+        show_default=False)] = None,
     check: Annotated[bool, typer.Option("--check", help="Simulate each instrument's "
                                         "reference population and print published vs "
                                         "realised reliability, SD and test-retest r.")]
@@ -326,6 +392,21 @@ def instruments(
 
     if dyads < 10:
         _fail(f"--dyads must be at least 10, got {dyads}")
+    if population is not None and not check:
+        from .trials.reference import instrument_rows
+
+        with _input_errors():
+            rows = instrument_rows(population)
+        usable = [r for r in rows if not r["use"].startswith("not in")]
+        if json_out:
+            _stdout(json.dumps(usable, indent=2, ensure_ascii=False))
+            return
+        _listing(f"dyadsim instruments a trial of {population} may use", usable, False,
+                 ("name", "use", "reads", "window_days", "label"))
+        for r in rows:
+            if r not in usable:
+                _stdout(f"{r['name']}: {r['use']}")
+        return
     if not check:
         table_df = registry_table()
         if json_out:
@@ -848,8 +929,11 @@ def _checkpoint_dir(out: Path) -> Path:
 @app.command()
 def trial(
     ctx: typer.Context,
-    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML "
-                                         "(see dyadsim.trials.design).", show_default=False)],
+    spec: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Trial spec TOML: every "
+                                         "key in docs/trial-spec.md; names in `dyadsim "
+                                         "interventions`, `dyadsim instruments --population "
+                                         "P`, `dyadsim methods`, `dyadsim outcomes`.",
+                                         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; must not "
                                       "exist or be empty unless --force).",
                                       show_default=False)],
