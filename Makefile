@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # fixtures and the explorer's server are shared within a file).
 TEST_WORKERS ?= logical
 
-.PHONY: demo test check docs bench lock clean
+.PHONY: demo test check docs readme bench lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ check: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m dyadsim.reports.params_doc > docs/parameters.md
 	$(BIN)/python -m dyadsim.trials.reference > docs/trial-spec.md
+
+# README.md's and docs/guide.md's generated regions: counts from the code, the demo table
+# as `dyadsim demo` prints it (about a minute); rerun after a model change.
+readme: $(STAMP)
+	$(BIN)/python -m dyadsim.reports.readme
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000
