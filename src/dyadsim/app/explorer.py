@@ -23,6 +23,8 @@ from dyadsim.app.scenario import (
     N_CHOICES,
     Run,
     Scenario,
+    after_birth,
+    difference_from_baseline,
     edge_details,
     edge_label,
     node_details,
@@ -214,10 +216,13 @@ def trajectory_figure(runs: dict[str, Run]) -> go.Figure | None:
         for name, ds in groups.items():
             t = ds["time"].values.astype(float)
             x = (t - birth) / 7
-            v = ds[node].values.astype(float)
+            v = after_birth(ds, node)
             with np.errstate(all="ignore"):
+                n = np.sum(np.isfinite(v), axis=0)
                 mean = np.nanmean(v, axis=0)
-                lo, hi = np.nanpercentile(v, 10, axis=0), np.nanpercentile(v, 90, axis=0)
+                half = 1.96 * np.nanstd(v, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
+            drawn = n >= 2  # an infant's states exist from its birth
+            x, lo, hi, mean = x[drawn], (mean - half)[drawn], (mean + half)[drawn], mean[drawn]
             col = colours.get(name, "#555")
             fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[hi, lo[::-1]],
                                      fill="toself", fillcolor=col, opacity=0.15,
@@ -227,6 +232,8 @@ def trajectory_figure(runs: dict[str, Run]) -> go.Figure | None:
                                      name=name, showlegend=i == 0), row=r, col=c)
         if births.size:
             fig.add_vline(x=0, line_dash="dash", line_color="#444", row=r, col=c)
+        fig.update_yaxes(title_text=NODE_BY_ID[node].unit, title_font={"size": 10},
+                         row=r, col=c)
     fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": 1.12})
     fig.update_xaxes(title_text="weeks from birth" if births.size else "weeks",
@@ -314,18 +321,24 @@ def main() -> None:
 
     st.subheader("Outcomes: this scenario against the baseline")
     rows_a, rows_b = outcome_rows(this.summary), outcome_rows(base.summary)
-    table = pd.DataFrame([(a[0], a[1], b[1]) for a, b in zip(rows_a, rows_b, strict=True)],
-                         columns=["outcome", "this scenario", "baseline"]).set_index("outcome")
+    table = pd.DataFrame([(a[0], a[1], b[1], difference_from_baseline(this.ds, base.ds, a[0]))
+                          for a, b in zip(rows_a, rows_b, strict=True)],
+                         columns=["outcome", "this scenario", "baseline",
+                                  "difference from baseline (95% CI)"]).set_index("outcome")
     st.table(table)
     st.caption("Shares of dyads (or of days) in %, with 95% confidence intervals; parenting "
-               "and well-being on 0-1 scales.")
+               "and well-being on 0-1 scales. Difference: this scenario minus the baseline, "
+               "dyad by dyad (the same dyads with the same random numbers), in percentage "
+               "points (pp) for shares; the mean over dyads of each dyad's share of days, "
+               "so it can differ slightly from the pooled shares beside it.")
 
     fig = trajectory_figure({"this scenario": this, "baseline": base})
     if fig is not None:
         st.subheader("Trajectories")
         st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
-        st.caption("Average over dyads (line) and the 10th-90th percentile of dyads (band); "
-                   "the dashed line marks birth (median birth day).")
+        st.caption("Average over dyads (line) with its 95% confidence interval (band); each "
+                   "axis in the node's unit. The dashed line marks birth (median birth day); "
+                   "infant and dyad states start at each dyad's birth.")
 
     st.subheader("Take it with you")
     c1, c2 = st.columns(2)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from ..interventions import LIBRARY
@@ -196,3 +197,64 @@ def edge_details(weight_name: str, value: float | None = None) -> dict[str, Any]
             "citation": f"Figure {e.figure or '(text only)'}, {e.basis}; section "
                         f"'{e.section}'; {e.citation}",
             "note": e.note}
+
+
+# ----------------------------------------------------------------- against the baseline
+def _share(test: Callable[[xr.Dataset], Any]) -> Callable[[xr.Dataset], Any]:
+    return lambda ds: np.asarray(test(ds), dtype=float)
+
+
+def _class(label: str) -> Callable[[xr.Dataset], Any]:
+    def value(ds: xr.Dataset) -> Any:
+        c = ds["attachment_class"].values.astype(str)
+        return np.where(c == "none", np.nan, (c == label).astype(float))
+    return value
+
+
+#: The per-dyad value behind each outcome row of the explorer (row label -> (value of a
+#: run's dataset, shown in % points)); rows of :data:`dyadsim.reports.demo.ROWS`.
+DIFFERENCE_VALUES: dict[str, tuple[Callable[[xr.Dataset], Any], bool]] = {
+    "Opioid use: share of days": (lambda ds: ds["use_share"].values, True),
+    "Opioid use: any": (_share(lambda ds: ds["use_days"].values > 0), True),
+    "Overdose: any": (_share(lambda ds: ds["overdoses"].values > 0), True),
+    "Overdose: fatal": (_share(lambda ds: np.isfinite(ds["overdose_fatal_day"].values)), True),
+    "NOWS (neonatal opioid withdrawal)": (lambda ds: ds["nows"].values, True),
+    "On MOUD at 12 months postpartum": (lambda ds: ds["moud_at_12m"].values, True),
+    "CPS report": (_share(lambda ds: np.isfinite(ds["cps_report_day"].values)), True),
+    "Parenting quality (mean, 0-1)": (lambda ds: ds["parenting_mean"].values, False),
+    **{f"Attachment: {c}": (_class(c), True)
+       for c in ("secure", "avoidant", "resistant", "disorganized")},
+    **{f"Well-being at 24 months: {d} (0-1)": (
+        lambda ds, d=d: ds[f"wellbeing_{d}_24m"].values, False)
+       for d in ("physical", "psychological", "cognitive", "social", "economic")},
+}
+
+
+def difference_from_baseline(this: xr.Dataset, base: xr.Dataset, label: str) -> str:
+    """The mean per-dyad difference (this scenario minus the baseline) of an outcome row,
+    with its 95% interval: both runs simulate the same dyads with the same random numbers,
+    so each dyad is compared with itself (paired; mean +- 1.96 SE over the dyads where both
+    values exist). '-' where the outcome does not exist for this population or horizon."""
+    if label not in DIFFERENCE_VALUES:
+        return "-"
+    value, percent = DIFFERENCE_VALUES[label]
+    try:
+        d = np.asarray(value(this), float) - np.asarray(value(base), float)
+    except KeyError:
+        return "-"
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return "-"
+    k = 100.0 if percent else 1.0
+    mean, se = d.mean() * k, d.std(ddof=1) / math.sqrt(d.size) * k
+    unit = " pp" if percent else ""
+    return f"{mean:+.3g}{unit} ({mean - 1.96 * se:+.3g} to {mean + 1.96 * se:+.3g})"
+
+
+def after_birth(ds: xr.Dataset, node: str) -> Any:
+    """A node's recorded values (dyad, time), NaN before each dyad's birth for an infant
+    or dyad node (the infant does not exist yet: its states are placeholders, not zeros)."""
+    v = ds[node].values.astype(float)
+    if NODE_BY_ID[node].kind in ("infant", "dyad") and "postpartum_day" in ds:
+        v = np.where(ds["postpartum_day"].values < 0, np.nan, v)
+    return v
