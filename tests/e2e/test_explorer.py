@@ -51,6 +51,12 @@ def _sidebar(page):
     return page.locator("[data-testid=stSidebar]")
 
 
+def _every_node(page) -> None:
+    """Switch the graph from the domains (how it opens) to every node."""
+    page.get_by_text("every node", exact=True).click()
+    _settle(page)
+
+
 def _switch_more_on(page) -> None:
     _sidebar(page).get_by_text("MORE", exact=True).click()
     _settle(page)
@@ -82,6 +88,7 @@ def test_switching_more_on_changes_the_outcome_table(watched, explorer_url):
 
 def test_edge_knockout_changes_the_diagram(watched, explorer_url):
     page = _open(watched, explorer_url)
+    _every_node(page)
     graph = page.locator(".js-plotly-plot").first
     assert graph.get_by_text("knocked out (weight 0)").count() == 0
     fills_before = graph.locator("path[style*='fill: rgb']").evaluate_all(
@@ -150,6 +157,7 @@ def test_clicking_a_node_or_edge_explains_it(watched, explorer_url):
     from dyadsim.reports.layout import layout
 
     page = _open(watched, explorer_url)
+    _every_node(page)
     craving = layout().nodes["craving"]
     _click_at(page, craving.x, craving.y)
     page.get_by_text("Craving (craving)").first.wait_for()

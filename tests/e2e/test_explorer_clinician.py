@@ -64,3 +64,43 @@ def test_axes_carry_units_and_the_infant_starts_at_birth(watched, explorer_url):
     assert earliest("craving") < -15  # the mother is simulated from gestational week 20
     assert earliest("attachment") > -8  # the infant only from (each dyad's) birth
     assert watched.errors == []
+
+
+def _graph(page) -> dict:
+    return page.locator(".js-plotly-plot").first.evaluate(
+        "el => ({data: el.data.map(t => ({x: t.x, name: t.name, opacity: t.opacity})), "
+        "annotations: (el.layout.annotations || []).map(a => a.text)})")
+
+
+def test_the_graph_opens_at_the_papers_domains(watched, explorer_url):
+    from dyadsim.app.domains import domains
+    from dyadsim.model.graph import NODES
+    from dyadsim.reports.diagram import build_diagram
+
+    page = _open(watched, explorer_url)
+    texts = [t for t in _graph(page)["annotations"] if t]
+    titles = [m.title for m in domains(build_diagram({}, {}))]
+    assert sum(t.startswith("<b>") for t in texts) == len(titles)
+    assert all(any(title.replace("&", "&amp;") in t or title in t for t in texts)
+               for title in titles)
+    assert not {n.label for n in NODES} & set(texts)  # no node box at first sight
+    assert watched.errors == []
+
+
+def test_clicking_a_node_shows_only_its_own_edges(watched, explorer_url):
+    from dyadsim.app.domains import node_edges
+    from dyadsim.reports.diagram import build_diagram
+    from dyadsim.reports.layout import layout
+
+    from .test_explorer import _click_at, _every_node
+
+    page = _open(watched, explorer_url)
+    _every_node(page)
+    craving = layout().nodes["craving"]
+    _click_at(page, craving.x, craving.y)
+    page.get_by_text("Craving (craving)").first.wait_for()
+    traces = _graph(page)["data"]
+    strong = sum(t["x"].count(None) for t in traces if t["name"] == "edge")
+    assert strong == len(node_edges(build_diagram({}, {}), "craving"))
+    assert any(t["name"] == "other edge" and t["opacity"] < 0.1 for t in traces)
+    assert watched.errors == []

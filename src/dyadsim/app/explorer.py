@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from dyadsim.app.domains import bundles, domains, node_edges
 from dyadsim.app.scenario import (
     DEFAULT_N,
     HORIZONS,
@@ -34,7 +35,7 @@ from dyadsim.interventions import LIBRARY
 from dyadsim.model.graph import EDGES, NODE_BY_ID, NODES
 from dyadsim.model.populations import PRESETS
 from dyadsim.reports.demo import outcome_rows
-from dyadsim.reports.diagram import Diagram, build_diagram, wrap_label
+from dyadsim.reports.diagram import NEGATIVE, POSITIVE, Diagram, build_diagram, wrap_label
 from dyadsim.reports.figures import TRAJECTORY_NODES, trajectory_nodes
 from dyadsim.reports.layout import NODE_H, NODE_W
 from dyadsim.reports.results import node_differences, node_levels
@@ -147,9 +148,11 @@ def _bezier(points, k: int = 12):
             (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1)
 
 
-def graph_figure(d: Diagram) -> go.Figure:
+def graph_figure(d: Diagram, focus: str | None = None) -> go.Figure:
     """The diagram as a Plotly figure: node boxes as shapes, clickable node centres and
-    edge midpoints as markers (their customdata names the node or edge)."""
+    edge midpoints as markers (their customdata names the node or edge). With ``focus``
+    (a node id) only that node's own edges are drawn strongly, the others faint."""
+    own = set(node_edges(d, focus)) if focus else None
     fig = go.Figure()
     shapes, notes = [], []
     for title, x0, y0, x1, y1 in d.groups:
@@ -158,10 +161,12 @@ def graph_figure(d: Diagram) -> go.Figure:
                        "layer": "below"})
         notes.append({"x": (x0 + x1) / 2, "y": y0 + 14, "text": f"<b>{title}</b>",
                       "showarrow": False, "font": {"size": 11, "color": "#444"}})
-    buckets: dict[tuple[str, bool, float], list] = {}
+    buckets: dict[tuple[str, bool, float, bool], list] = {}
     for e in d.edges:
-        buckets.setdefault((e.colour, e.knocked_out, round(e.width * 2) / 2), []).append(e)
-    for (col, knocked, width), es in sorted(buckets.items(), key=lambda kv: kv[0][1]):
+        faint = own is not None and e.weight_name not in own
+        buckets.setdefault((e.colour, e.knocked_out, round(e.width * 2) / 2, faint),
+                           []).append(e)
+    for (col, knocked, width, faint), es in sorted(buckets.items(), key=lambda kv: kv[0][1]):
         xs, ys = [], []
         for e in es:
             bx, by = _bezier(e.points)
@@ -170,8 +175,9 @@ def graph_figure(d: Diagram) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", hoverinfo="skip",
             line={"color": col, "width": width, "dash": "dash" if knocked else "solid"},
-            opacity=0.9 if knocked else 0.45, showlegend=knocked,
-            name="knocked out (weight 0)" if knocked else "edge"))
+            opacity=0.06 if faint else 0.9 if knocked or own is not None else 0.45,
+            showlegend=knocked, name="knocked out (weight 0)" if knocked
+            else "other edge" if faint else "edge"))
     mids = [_bezier(e.points, 3) for e in d.edges]
     fig.add_trace(go.Scatter(
         x=[m[0][1] for m in mids], y=[m[1][1] for m in mids], mode="markers",
@@ -197,6 +203,56 @@ def graph_figure(d: Diagram) -> go.Figure:
                       margin={"l": 0, "r": 0, "t": 10, "b": 0},
                       plot_bgcolor="white", dragmode=False, clickmode="event+select",
                       legend={"orientation": "h", "y": -0.02})
+    return fig
+
+
+def domain_figure(d: Diagram) -> go.Figure:
+    """The graph at the level of the paper's domains: a box per domain coloured by its
+    nodes' mean, a bundle per pair of domains as wide as its number of edges (green when
+    most raise, magenta when most lower); centres and bundle midpoints are clickable."""
+    fig = go.Figure()
+    doms = domains(d)
+    centre = {m.title: ((m.box[0] + m.box[2]) / 2, (m.box[1] + m.box[3]) / 2) for m in doms}
+    mids = []
+    for b in bundles(d):
+        (x0, y0), (x1, y1) = centre[b.source], centre[b.target]
+        # bend to the right of the direction, so A -> B and B -> A stay apart
+        cx, cy = (x0 + x1) / 2 + (y1 - y0) * 0.15, (y0 + y1) / 2 - (x1 - x0) * 0.15
+        bx, by = _bezier(((x0, y0), (cx, cy), (x1, y1)), 16)
+        col = POSITIVE if b.raising >= b.lowering else NEGATIVE
+        text = (f"{b.source} → {b.target}: {len(b.edges)} edge"
+                f"{'s' if len(b.edges) > 1 else ''} ({b.raising} raise, {b.lowering} lower)")
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", hoverinfo="skip", opacity=0.5,
+                                 line={"color": col, "width": 1 + 0.7 * len(b.edges)},
+                                 showlegend=False, name="bundle"))
+        fig.add_annotation(x=bx[-3], y=by[-3], ax=bx[-6], ay=by[-6], xref="x", yref="y",
+                           axref="x", ayref="y", showarrow=True, arrowhead=2,
+                           arrowcolor=col, arrowwidth=1.5, text="")
+        mids.append((bx[8], by[8], f"bundle:{b.source}|{b.target}", text))
+    fig.add_trace(go.Scatter(x=[m[0] for m in mids], y=[m[1] for m in mids], mode="markers",
+                             marker={"size": 8, "color": "#666", "opacity": 0.7},
+                             customdata=[m[2] for m in mids], hovertext=[m[3] for m in mids],
+                             hoverinfo="text", showlegend=False, name="bundles"))
+    shapes, notes = [], []
+    for m in doms:
+        x0, y0, x1, y1 = m.box
+        shapes.append({"type": "rect", "x0": x0 + 8, "y0": y0 + 8, "x1": x1 - 8,
+                       "y1": y1 - 8, "fillcolor": m.fill, "line": {"color": "#555"},
+                       "layer": "below"})
+        notes.append({"x": centre[m.title][0], "y": centre[m.title][1],
+                      "text": f"<b>{m.title}</b><br>{len(m.nodes)} nodes",
+                      "showarrow": False, "font": {"size": 12, "color": "#222"}})
+    fig.add_trace(go.Scatter(
+        x=[centre[m.title][0] for m in doms], y=[centre[m.title][1] for m in doms],
+        mode="markers", marker={"size": 40, "symbol": "square", "color": "rgba(0,0,0,0.01)"},
+        customdata=[f"domain:{m.title}" for m in doms],
+        hovertext=[f"{m.title}: " + ", ".join(NODE_BY_ID[n].label for n in m.nodes)
+                   for m in doms], hoverinfo="text", showlegend=False, name="domains"))
+    fig.update_xaxes(visible=False, range=[0, d.width], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[d.height, 0], fixedrange=True)
+    fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes],
+                      height=int(d.height * 0.95), margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                      plot_bgcolor="white", dragmode=False, clickmode="event+select")
     return fig
 
 
@@ -241,13 +297,28 @@ def trajectory_figure(runs: dict[str, Run]) -> go.Figure | None:
     return fig
 
 
-def details_panel(item: str | None, parameters: dict[str, float]) -> None:
+def details_panel(item: str | None, parameters: dict[str, float],
+                  d: Diagram | None = None) -> None:
     if not item:
         st.info("Click a box (node) or the dot in the middle of an arrow (edge) in the graph, "
                 "or choose one below, to see what it means, its parameters, bounds and "
                 "citation.")
         return
     kind, _, key = item.partition(":")
+    if kind == "domain" and d is not None:
+        m = next((m for m in domains(d) if m.title == key), None)
+        if m is not None:
+            st.subheader(m.title)
+            st.write("Nodes: " + ", ".join(NODE_BY_ID[n].label for n in m.nodes))
+            st.caption("Choose 'every node' above the graph to see them and their edges.")
+        return
+    if kind == "bundle" and d is not None:
+        src, _, dst = key.partition("|")
+        b = next((b for b in bundles(d) if (b.source, b.target) == (src, dst)), None)
+        if b is not None:
+            st.subheader(f"{src} → {dst}")
+            st.markdown("\n".join(f"- {edge_label(w)}" for w in b.edges))
+        return
     if kind == "node" and key in NODE_BY_ID:
         d = node_details(key)
         st.subheader(d["title"])
@@ -302,13 +373,28 @@ def main() -> None:
         legend = "Box colour: the average level in this scenario (white low, dark blue high)."
 
     st.subheader("The model's graph (Figures 1 and 2), driven by this result")
+    level = st.radio("Graph", ["domains (Figure 1 boxes)", "every node"], horizontal=True,
+                     key="graph_level", label_visibility="collapsed")
     col_graph, col_info = st.columns([3, 1])
     with col_graph:
-        event = st.plotly_chart(graph_figure(d), key="graph", on_select="rerun",
-                                selection_mode=("points",), width="stretch",
-                                config={"displayModeBar": False})
-        st.caption(legend + " Arrows: green raises, magenta lowers; width is the weight; "
-                   "dashed grey is knocked out. Hover for details; click for more.")
+        if level == "every node":
+            before = st.session_state.get("graph") or {}
+            focus = next((p.get("customdata")[5:] for p in
+                          before.get("selection", {}).get("points", [])
+                          if str(p.get("customdata", "")).startswith("node:")), None)
+            fig = graph_figure(d, focus)
+            note = (" Arrows: green raises, magenta lowers; width is the weight; dashed grey "
+                    "is knocked out. Click a node to see only its own edges.")
+        else:
+            fig = domain_figure(d)
+            note = (" Box colour: the mean of its nodes. Bundles: all edges from one domain "
+                    "to another (width: how many; green when most raise, magenta when most "
+                    "lower); edges within a domain are not drawn here. Click a box or a "
+                    "bundle's dot for what is in it.")
+        event = st.plotly_chart(fig, key="graph" if level == "every node" else "domains",
+                                on_select="rerun", selection_mode=("points",),
+                                width="stretch", config={"displayModeBar": False})
+        st.caption(legend + note + " Hover for details.")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     clicked = next((p.get("customdata") for p in points if p.get("customdata")), None)
     choices = [f"node:{n.id}" for n in NODES] + [f"edge:{e.weight_name}" for e in EDGES]
@@ -317,7 +403,7 @@ def main() -> None:
                             format_func=lambda c: "(choose a node or edge)" if c is None else
                             NODE_BY_ID[c[5:]].label if c.startswith("node:") else
                             edge_label(c[5:]))
-        details_panel(clicked or pick, params)
+        details_panel(clicked or pick, params, d)
 
     st.subheader("Outcomes: this scenario against the baseline")
     rows_a, rows_b = outcome_rows(this.summary), outcome_rows(base.summary)
