@@ -109,7 +109,8 @@ def check_out_dir(out: Path, force: bool, *, hint: str = "use force to replace i
             raise OutputLocationError(
                 f"refusing to replace '{out}': it is not a dyadsim output folder (no "
                 f"{MARKER} file), so force would delete files dyadsim did not write; "
-                "choose a new output folder")
+                "choose a new output folder (a folder an older dyadsim wrote has no marker: "
+                "delete it yourself)")
         other = sorted(p.name for p in out.iterdir() if p.name not in listed | {MARKER})
         if other:
             raise OutputLocationError(
