@@ -30,7 +30,8 @@ from dyadsim.reports.demo import ROWS, demo_rows, demo_table, outcome_rows
 
 runner = CliRunner()
 SMALL = ["--dyads", "50", "--horizon", "2m", "--record", "monthly"]
-COMMANDS = ["graph", "params", "populations", "simulate", "demo"]
+COMMANDS = ["graph", "params", "populations", "simulate", "demo", "interventions", "methods",
+            "outcomes", "instruments"]
 DYADSIM = Path(sys.executable).with_name("dyadsim")
 
 
