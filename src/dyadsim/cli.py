@@ -491,10 +491,6 @@ def _check_out(out: Path, force: bool) -> None:
         raise InputError(str(exc)) from None
 
 
-#: Memory a simulate run holds whatever its size (the compiled engine, its threads, the
-#: libraries): peak resident size 0.8-1.3 GB at 512 dyads, measured on the development
-#: machine, rounded up.
-RUN_BYTES = 2 * 2**30
 #: Bytes per dyad besides its trajectories (outcomes: 172 B in the result; the burn-in's
 #: key table, its sort and the enrolment states), rounded up.
 DYAD_BYTES = 1024
@@ -525,10 +521,12 @@ def _size(b: float) -> str:
 
 def _check_memory(sc: dict, dyads: int | None, record: str | None,
                   horizon: str | None) -> None:
-    """Refuse, before simulating, a run whose estimated peak memory exceeds the memory
-    available: the estimate, and how to make the run fit. The estimate is an upper bound
-    of the days (from gestational week 4) and rough (see :data:`TRAJECTORY_COPIES`); a
-    value simulate would refuse is left to simulate's own message."""
+    """Refuse, before simulating, a run whose dyads' data alone (trajectories and
+    outcomes at their peak, beside the ~1 GB the engine and libraries hold whatever the
+    size) would exceed the memory available: the estimate, and how to make the run fit.
+    The estimate takes the most days possible (from gestational week 4) and is rough (see
+    :data:`TRAJECTORY_COPIES`); a value simulate would refuse is left to simulate's own
+    message."""
     from .model.graph import NODES as nodes
     from .simulation import RECORD_PERIODS, parse_horizon
 
@@ -543,16 +541,16 @@ def _check_memory(sc: dict, dyads: int | None, record: str | None,
         return
     periods = 0 if rec == "none" else -(-days // RECORD_PERIODS.get(rec, days))
     per_dyad = TRAJECTORY_COPIES * periods * (len(nodes) + 1) * 4 + DYAD_BYTES
-    need, have = RUN_BYTES + n * per_dyad, _available_memory()
+    need, have = n * per_dyad, _available_memory()
     if have is None or need <= have:
         return
-    fits = max(0, (have - RUN_BYTES) // per_dyad)
+    fits = have // per_dyad
     hint = ("" if rec == "none" else "use --record none (outcomes only) or a coarser "
             "--record, or ") + (f"run at most about {fits:,} dyads at a time (several runs "
                                 "with different --seed)" if fits else "free some memory")
     what = "(outcomes only)" if rec == "none" else f"recorded {rec}"
-    raise InputError(f"{n:,} dyads {what} need about {_size(need)} of memory, more than "
-                     f"the {_size(have)} available; {hint}")
+    raise InputError(f"{n:,} dyads {what} need about {_size(need)} of memory for their "
+                     f"data, more than the {_size(have)} available; {hint}")
 
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it "

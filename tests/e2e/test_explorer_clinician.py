@@ -38,8 +38,8 @@ def test_the_difference_column_is_zero_until_something_changes(watched, explorer
 
 def _trajectories(page) -> dict:
     return page.locator(".js-plotly-plot").nth(1).evaluate(
-        "el => ({data: el.data.map(t => ({x: t.x, xaxis: t.xaxis, fill: t.fill})), "
-        "layout: el.layout})")
+        "el => ({data: el._fullData.map(t => ({x: Array.from(t.x), xaxis: t.xaxis, "
+        "fill: t.fill})), layout: el.layout})")
 
 
 def _panel(fig: dict, node: str) -> str:
@@ -68,8 +68,8 @@ def test_axes_carry_units_and_the_infant_starts_at_birth(watched, explorer_url):
 
 def _graph(page) -> dict:
     return page.locator(".js-plotly-plot").first.evaluate(
-        "el => ({data: el.data.map(t => ({x: t.x, name: t.name, opacity: t.opacity})), "
-        "annotations: (el.layout.annotations || []).map(a => a.text)})")
+        "el => ({data: el._fullData.map(t => ({x: Array.from(t.x), name: t.name, "
+        "opacity: t.opacity})), annotations: (el.layout.annotations || []).map(a => a.text)})")
 
 
 def test_the_graph_opens_at_the_papers_domains(watched, explorer_url):

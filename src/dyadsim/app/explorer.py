@@ -378,11 +378,7 @@ def main() -> None:
     col_graph, col_info = st.columns([3, 1])
     with col_graph:
         if level == "every node":
-            before = st.session_state.get("graph") or {}
-            focus = next((p.get("customdata")[5:] for p in
-                          before.get("selection", {}).get("points", [])
-                          if str(p.get("customdata", "")).startswith("node:")), None)
-            fig = graph_figure(d, focus)
+            fig = graph_figure(d, st.session_state.get("focus"))
             note = (" Arrows: green raises, magenta lowers; width is the weight; dashed grey "
                     "is knocked out. Click a node to see only its own edges.")
         else:
@@ -397,9 +393,20 @@ def main() -> None:
         st.caption(legend + note + " Hover for details.")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     clicked = next((p.get("customdata") for p in points if p.get("customdata")), None)
+    if level == "every node":
+        # a click redraws the graph around the clicked node (which resets the chart's
+        # selection), so the click is kept until the next one or a choice below
+        if clicked is not None:
+            st.session_state["picked"] = clicked
+            focus = clicked[5:] if clicked.startswith("node:") else None
+            if focus != st.session_state.get("focus"):
+                st.session_state["focus"] = focus
+                st.rerun()
+        clicked = clicked or st.session_state.get("picked")
     choices = [f"node:{n.id}" for n in NODES] + [f"edge:{e.weight_name}" for e in EDGES]
     with col_info:
         pick = st.selectbox("Explain", [None, *choices], key="explain",
+                            on_change=lambda: st.session_state.pop("picked", None),
                             format_func=lambda c: "(choose a node or edge)" if c is None else
                             NODE_BY_ID[c[5:]].label if c.startswith("node:") else
                             edge_label(c[5:]))
