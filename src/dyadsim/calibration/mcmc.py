@@ -30,8 +30,9 @@ import numpy as np
 
 from .history_matching import Emulator, HistoryMatch, Observation
 
-__all__ = ["MCMCResult", "arviz_diagnostics", "log_density", "posterior_runs",
-           "sample_posterior", "sample_nuts"]
+__all__ = ["MCMCResult", "arviz_diagnostics", "calibrated_columns", "log_density",
+           "observation_table", "posterior_runs", "sample_nuts", "sample_posterior", "thin",
+           "x64"]
 
 #: Convergence required of every calibrated input (Vehtari et al. 2021: R-hat < 1.01 and
 #: bulk ESS > 400 for reliable posterior summaries).
@@ -110,13 +111,12 @@ def sample_nuts(log_density: Callable[[Any], Any], init: np.ndarray, *, warmup: 
     return x.reshape(len(init), int(draws), -1), div
 
 
-def x64():
+def x64() -> Any:
     """Double precision for the emulators' algebra, for this block only (the engine stays
     in float32)."""
     import jax
 
-    return jax.enable_x64(True) if hasattr(jax, "enable_x64") else \
-        __import__("jax.experimental", fromlist=["enable_x64"]).enable_x64()
+    return jax.enable_x64(True)
 
 
 def _gp_arrays(em: Emulator) -> dict[str, np.ndarray | float]:
@@ -185,6 +185,7 @@ def log_density(hm: HistoryMatch, columns: Sequence[int] | None = None
     likelihood (see the module docstring). Returns the JAX function (evaluate it inside
     :func:`x64`: its constants are float64) and the columns."""
     import jax.numpy as jnp
+    from jax.scipy.linalg import solve_triangular
 
     columns = tuple(columns) if columns is not None else calibrated_columns(hm)
     pos = {c: i for i, c in enumerate(columns)}
@@ -223,7 +224,7 @@ def log_density(hm: HistoryMatch, columns: Sequence[int] | None = None
             m = jnp.stack([p[0] for p in pred])
             cov = fixed + jnp.diag(jnp.stack([p[1] for p in pred]))
             chol = jnp.linalg.cholesky(cov)
-            r = jax_solve_triangular(chol, z - m)
+            r = solve_triangular(chol, z - m, lower=True)
             total = total - 0.5 * jnp.sum(r * r) - jnp.sum(jnp.log(jnp.diag(chol)))
         for j in ranges:
             m, v = emus[j](u)
@@ -233,12 +234,6 @@ def log_density(hm: HistoryMatch, columns: Sequence[int] | None = None
         return total
 
     return logp, columns
-
-
-def jax_solve_triangular(chol, b):
-    from jax.scipy.linalg import solve_triangular
-
-    return solve_triangular(chol, b, lower=True)
 
 
 def _initial_points(hm: HistoryMatch, columns: Sequence[int], chains: int,
