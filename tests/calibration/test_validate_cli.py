@@ -174,6 +174,10 @@ def test_a_never_seen_targets_file_validates_end_to_end(validated):
     assert res["n_scored"] == 3
     assert res["score"] == pytest.approx(sum(by_id[t]["passed"] for t in list(by_id)[:3]) / 3)
     assert res["posterior"]["fitted_to_these_targets"] is False
+    assert res["sample"].startswith("out-of-sample")
+    # what a calibrated model would score with 3 draws: 0.9 x 2 / 4
+    assert res["expected_pass_rate_if_calibrated"] == pytest.approx(0.45)
+    assert set(res["chance_calibrated_model_reaches"]) == {"0.8", "0.9"}
     assert "novel_trial_comm_d" in r.output and "score" in r.output
 
 

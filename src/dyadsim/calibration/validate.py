@@ -13,6 +13,10 @@ different scales average: the observed standard error (given, from the CI, from 
 or from N), else an observed interval's half-width, else the SD of the prior-predictive
 ensemble. A component target averages its components. ``score`` is the share of replicated
 targets that pass; targets marked ``skip`` in the targets file are reported, not scored.
+Beside it: each interval's width in units of the target's scale, whether the score is
+in-sample (the posterior was fitted to these targets) or out-of-sample, the pass rate a
+perfectly calibrated model reaches with that many draws (:func:`expected_pass_rate`) and
+its chance to score 0.8 and 0.9 (issue 19 item 6).
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
             "median": _r(float(np.nanmedian(c.posterior)) if np.isfinite(c.posterior).any()
                          else math.nan),
             "interval": [_r(x) for x in interval_90(c.posterior)],
+            "width": _r(float(np.subtract(*interval_90(c.posterior)[::-1])) / scale),
             "passed": passes(c.observed, c.posterior),
             "crps_posterior": crps_fair(point, c.posterior) / scale,
             "crps_prior": crps_fair(point, c.prior) / scale,
@@ -168,6 +173,8 @@ def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
         {r["name"]: r["median"] for r in rows},
         "interval_90": single["interval"] if single else
         {r["name"]: r["interval"] for r in rows},
+        "interval_90_width_scaled": single["width"] if single else
+        {r["name"]: r["width"] for r in rows},
         "passed": all(r["passed"] for r in rows),
         "crps_posterior": _r(float(np.mean([r["crps_posterior"] for r in rows]))),
         "crps_prior": _r(float(np.mean([r["crps_prior"] for r in rows]))),
@@ -271,6 +278,9 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
     crps_prior = [e["crps_prior"] for e in scored if e["crps_prior"] is not None]
     return {
         "score": _r(float(np.mean([e["passed"] for e in scored]))) if scored else None,
+        "sample": "in-sample: the posterior was fitted to these targets"
+        if posterior is not None and posterior.targets_hash == targets.hash
+        else "out-of-sample: the posterior was not fitted to these targets",
         "mean_crps_posterior": _r(float(np.mean(crps_post))) if crps_post else None,
         "mean_crps_prior": _r(float(np.mean(crps_prior))) if crps_prior else None,
         "n_targets": len(entries), "n_scored": len(scored),
