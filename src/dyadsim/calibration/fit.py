@@ -243,7 +243,11 @@ class _Simulator:
 
 def settings_for_budget(budget: int, waves: int = 2, **kw: Any) -> Settings:
     """Split ``budget`` simulator runs over ``waves``: the first wave gets the remainder
-    of an equal split plus a fifth more, being the space-filling design."""
+    of an equal split plus a fifth more, being the space-filling design. No population
+    Monte Carlo rounds unless asked: the posterior is the MCMC's, and the importance
+    sample inside NROY only seeds its chains (the PMC's mixture density costs
+    particles x sample x active^2 per round)."""
+    kw.setdefault("pmc_rounds", 0)
     if budget < 8 * waves:
         raise ValueError(f"--budget must be at least {8 * waves} runs for {waves} waves, "
                          f"got {budget}")
