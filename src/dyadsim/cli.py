@@ -1652,6 +1652,7 @@ def validate(
     from ._io import atomic_text
     from .analysis.scale import executor
     from .calibration import load_posterior, load_targets, run_validation
+    from .calibration.prior import ess_problem
     from .calibration.replicate import ReplicationStore
     from .calibration.validate import write_figure
 
@@ -1663,6 +1664,12 @@ def validate(
         _check_out(out, force)
         target_set = load_targets(targets, allow_outside=allow_outside_paths)
         post = None if posterior == "prior" else load_posterior(posterior)
+    if post is not None:
+        problem = ess_problem(post, posterior)
+        if problem is not None and posterior != "shipped":
+            _fail(problem, code=1)
+        if problem is not None:  # the shipped fit predates the check: warn, do not refuse
+            typer.echo(f"warning: {problem}; refit it (docs/calibration.md)", err=True)
     store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
     store = ReplicationStore(store_dir / "replications.jsonl")
     console = _console(stderr=True)
@@ -1709,20 +1716,32 @@ def calibrate(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the designs, the "
                                       "replications and the emulator fits.")] = 1,
     allow_outside_paths: AllowOutsideOption = False,
+    replicates: Annotated[str, typer.Option(
+        "--replicates", help="POINTSxSEEDS: wave-1 points each run with several seeds, for "
+        "the run-to-run (co)variance (0x0: none; the GP's noise term stands in).")] = "4x4",
+    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", min=10, help="NUTS draws per "
+                                            "chain (4 chains, as many warm-up).")] = 1000,
+    posterior_draws: Annotated[int, typer.Option(
+        "--posterior-draws", min=2, help="Posterior draws run through the simulator (the "
+        "rows of posterior.json).")] = 200,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
     quiet: AnalysisQuiet = False,
 ) -> None:
-    """Fit the model to published targets: history matching with one Gaussian-process
-    emulator per target over every declared parameter, then an emulator-weighted posterior
-    (docs/calibration.md). Resumable: finished replications are kept in OUT.store/ until OUT
-    is written; rerun the same command to resume."""
+    """Fit the model to published targets: history matching with one validated
+    Gaussian-process emulator per target on the parameters that can reach it in the graph,
+    then a posterior by NUTS on the emulators and simulator runs at its draws
+    (docs/calibration.md). Exit 1 when the posterior's effective sample size is below 100
+    (written all the same, for inspection). Resumable: finished replications are kept in
+    OUT.store/ until OUT is written; rerun the same command to resume."""
+
     from ._io import atomic_text
     from .analysis.scale import executor
     from .calibration import load_targets
+    from .calibration.fit import MCMCSettings, settings_for_budget
     from .calibration.fit import calibrate as run_calibration
-    from .calibration.fit import settings_for_budget
+    from .calibration.prior import ess_problem
     from .calibration.replicate import ReplicationStore
     from .model.params import PARAMS
 
@@ -1730,8 +1749,14 @@ def calibrate(
         _check_out(out, force)
         if not 0 <= seed < 2**31:
             raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        points, _, seeds = replicates.partition("x")
+        if not (points.isdigit() and seeds.isdigit()):
+            raise InputError(f"--replicates must be POINTSxSEEDS, e.g. 4x4, got {replicates!r}")
         try:
-            settings = settings_for_budget(budget, waves)
+            settings = settings_for_budget(budget, waves, replicate_points=int(points),
+                                           replicate_seeds=int(seeds))
+            mcmc = MCMCSettings(warmup=mcmc_draws, draws=mcmc_draws,
+                                posterior_draws=posterior_draws)
         except ValueError as exc:
             raise InputError(str(exc)) from None
         names = _csv_list(params, "--params") if params is not None else None
@@ -1749,7 +1774,7 @@ def calibrate(
 
             result = run_calibration(target_set, store=store, settings=settings, seed=seed,
                                      pool=pool, progress=progress, names=names,
-                                     version=__version__)
+                                     version=__version__, mcmc=mcmc)
         summary = result.summary()
         summary.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
                         "targets_file": str(targets) if targets else "shipped",
@@ -1764,9 +1789,16 @@ def calibrate(
     c = _console()
     c.print(f"calibrated {len(result.posterior.parameters)} parameters to "
             f"{len(result.outputs)} observed values with {summary['simulator_runs']} "
-            f"simulator runs ({summary['replications_computed']} replications computed) in "
+            f"simulator runs and {summary['posterior_runs']} at posterior draws "
+            f"({summary['replications_computed']} replications computed) in "
             f"{summary['seconds'] / 60:.1f} min; effective sample size "
             f"{summary['effective_sample_size']}; wrote {out.absolute()}")
+    failed = summary["diagnostics"]["failed_emulators"]
+    if failed:
+        c.print(f"emulators that failed validation (they cut nothing): {', '.join(failed)}")
+    problem = ess_problem(result.posterior, str(out / "posterior.json"))
+    if problem is not None:
+        _fail(problem, code=1)
 
 
 def main() -> None:

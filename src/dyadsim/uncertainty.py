@@ -25,6 +25,7 @@ from .calibration.prior import (
     Posterior,
     PosteriorError,
     apply_to_population,
+    effective_size,
     load_posterior,
     prior_draws,
 )
@@ -32,6 +33,13 @@ from .model.params import PARAMS
 
 __all__ = ["ParameterSource", "check_over_draws", "draw_of_dyad", "load_source",
            "simulate_over_draws"]
+
+#: What a prediction does with the parameters a posterior does not cover (issue 19 item 5):
+#: a fit by :mod:`dyadsim.calibration.mcmc` holds them at their defaults; the posterior
+#: shipped before it draws them from their (wide) PERT priors.
+UNCALIBRATED = {"default": "held at their declared defaults (the fit does not inform them)",
+                "prior": "drawn from their PERT priors over the declared bounds (wide; a "
+                         "refit by MCMC holds them at their defaults instead)"}
 
 PRIOR_METHOD = "prior: PERT over every declared parameter's bounds, mode at its default " \
                "(dyadsim.calibration.prior)"
@@ -58,10 +66,15 @@ class ParameterSource:
             return {"source": "prior", "path": None, "targets_hash": None,
                     "method": PRIOR_METHOD, "dyadsim_version": None}
         p = self.posterior
+        rest = [k for k in PARAMS if k not in set(p.parameters)]
+        ess, how = effective_size(p)
         return {"source": self.source, "path": None if p.path is None else str(p.path),
                 "targets_hash": p.targets_hash, "method": p.method,
                 "dyadsim_version": p.dyadsim_version, "created_utc": p.created_utc,
-                "calibrated_parameters": len(p.parameters), "others": p.others}
+                "calibrated_parameters": len(p.parameters), "others": p.others,
+                "uncalibrated": {"count": len(rest), "treatment": UNCALIBRATED[p.others],
+                                 "names": rest if p.others == "default" else None},
+                "effective_sample_size": round(ess, 1), "effective_sample_size_from": how}
 
 
 def load_source(source: str | Path) -> ParameterSource:

@@ -15,11 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from dyadsim.calibration import load_posterior, load_targets
-from dyadsim.calibration.fit import calibrate, settings_for_budget
+from dyadsim.calibration.fit import MCMCSettings, calibrate, settings_for_budget
 from dyadsim.calibration.replicate import ReplicationStore
 from dyadsim.cli import app
 
@@ -69,7 +70,13 @@ def targets_file(tmp_path_factory) -> Path:
 
 def _args(targets: Path, out: Path) -> list[str]:
     return ["calibrate", "--targets", str(targets), "--out", str(out), "--budget", "16",
-            "--params", PARAMS, "--seed", "3", "--workers", "1", "--quiet"]
+            "--params", PARAMS, "--seed", "3", "--workers", "1", "--quiet",
+            "--replicates", "2x2", "--mcmc-draws", "300", "--posterior-draws", "12"]
+
+
+# 16 design runs, 2 x 2 replicate runs, 12 runs at posterior draws
+RUNS = 16 + 4 + 12
+MCMC = MCMCSettings(warmup=300, draws=300, posterior_draws=12)
 
 
 def _fitted(out: Path) -> dict:
@@ -90,20 +97,31 @@ def test_calibrate_writes_a_posterior_that_loads(uninterrupted, targets_file):
     assert set(post.parameters) <= set(NAMES) and post.parameters
     assert post.others == "default"  # the other parameters were held at their defaults
     assert post.targets_hash == load_targets(targets_file).hash
+    assert len(post.weights) == 12 and np.all(post.weights == 1.0)  # simulated draws
     summary = json.loads((uninterrupted / "calibration.json").read_text())
-    assert summary["simulator_runs"] == 16 and summary["studies"] == 1
-    assert [w["runs"] for w in summary["waves"]] == [8, 8]
-    assert summary["effective_sample_size"] > 1
+    assert summary["simulator_runs"] == 20 and summary["studies"] == 1
+    assert summary["replicate_runs"] == 4 and summary["posterior_runs"] == 12
+    assert [w["runs"] for w in summary["waves"]] == [12, 8]
+    # diagnostics in the open: MCMC convergence, emulators, active sets, what is held
+    diag = post.diagnostics
+    assert summary["effective_sample_size"] == diag["min_ess_bulk"] >= 100
+    assert diag["max_rhat"] <= 1.05 and set(diag["mcmc"]["rhat"]) == set(post.parameters)
+    assert {e["output"] for e in diag["emulators"]} == {"nows_share", "moud_share"}
+    assert all(e["run_to_run_from"] == "replicates" for e in diag["emulators"])
+    assert set(diag["active_sets"]) == {"nows_share", "moud_share"}
+    assert all(a["reason"] for a in diag["active_sets"].values())
+    assert len(diag["posterior_predictive"]["outputs"]["nows_share"]) == 12
+    assert diag["held_at_default"]["count"] == len(summary["held_at_default"]) > 300
     lines = (uninterrupted / "replications.jsonl").read_text().splitlines()
     rec = json.loads(lines[0])
-    assert len(lines) == 16 and set(rec["theta"]) == set(NAMES) and rec["code"]
+    assert len(lines) == RUNS and set(rec["theta"]) == set(NAMES) and rec["code"]
     # NROY shrank the space the second wave sampled
     assert summary["waves"][1]["nroy_share_before"] < 1.0
     assert all(w["seconds_simulating"] > 0 for w in summary["waves"])
     widths = summary["parameter_widths"]
     assert set(widths) == set(post.parameters)
     assert all(0 < w["width_ratio"] <= 1.2 for w in widths.values())
-    assert len(summary["effective_sample_size_by_round"]) >= 1
+    assert len(summary["importance_sample_ess_by_round"]) >= 1
 
 
 def test_killed_calibration_resumes_to_the_same_posterior(uninterrupted, targets_file,
@@ -122,11 +140,11 @@ def test_killed_calibration_resumes_to_the_same_posterior(uninterrupted, targets
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(ReplicationStore(store))
-    assert 5 <= done_before < 16 and not out.exists()
+    assert 5 <= done_before < RUNS and not out.exists()
     res = runner.invoke(app, _args(targets_file, out))
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "calibration.json").read_text())
-    assert summary["replications_computed"] == 16 - done_before  # nothing done twice
+    assert summary["replications_computed"] == RUNS - done_before  # nothing done twice
     assert _fitted(out) == _fitted(uninterrupted)
 
 
@@ -137,8 +155,9 @@ def test_dask_local_cluster_gives_the_local_posterior(uninterrupted, targets_fil
                       dashboard_address=None) as cluster, Client(cluster) as client:
         result = calibrate(load_targets(targets_file),
                            store=ReplicationStore(tmp_path / "r.jsonl"),
-                           settings=settings_for_budget(16, 2), seed=3,
-                           pool=client.get_executor(pure=False), names=NAMES)
+                           settings=settings_for_budget(16, 2, replicate_points=2,
+                                                        replicate_seeds=2), seed=3,
+                           pool=client.get_executor(pure=False), names=NAMES, mcmc=MCMC)
     d = result.posterior.to_dict()
     assert {k: d[k] for k in ("parameters", "samples", "weights", "others",
                               "targets_hash")} == _fitted(uninterrupted)
@@ -148,6 +167,8 @@ def test_dask_local_cluster_gives_the_local_posterior(uninterrupted, targets_fil
     (["--budget", "4"], "--budget must be at least 16"),
     (["--params", "no_such_param"], "unknown parameter"),
     (["--seed", "-1"], "seed"),
+    (["--replicates", "4by4"], "--replicates must be POINTSxSEEDS"),
+    (["--posterior-draws", "5000"], "posterior draws must be in"),
 ])
 def test_bad_input_is_one_line_exit_2(targets_file, tmp_path, extra, message):
     out = tmp_path / "o"
@@ -180,7 +201,9 @@ def test_recovery_on_the_model_posterior_covers_the_truth(tmp_path):
     text = text.replace("value = 0.6", f"value = {observed['moud_share']}")
     p.write_text(text)
     result = calibrate(load_targets(p), store=ReplicationStore(tmp_path / "r.jsonl"),
-                       settings=settings_for_budget(24, 2), seed=4, names=NAMES)
+                       settings=settings_for_budget(24, 2, replicate_points=2,
+                                                    replicate_seeds=2), seed=4, names=NAMES,
+                       mcmc=MCMC)
     post = result.posterior
     assert "moud.stop_logit" in post.parameters
     col = post.samples[:, post.parameters.index("moud.stop_logit")]

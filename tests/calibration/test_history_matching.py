@@ -63,7 +63,7 @@ def test_recovery_posterior_covers_the_truth_and_learns():
     truth = np.array([0.3, 0.6, 0.5])
     obs = _observe(truth, np.random.default_rng(11))
     hm = history_match(_simulator(1), obs, UNIT, settings=SMALL, seed=5)
-    assert hm.runs == 50
+    assert hm.runs == 50 + 16  # two waves and 4 x 4 replicate runs
     imp = implausibility(hm.waves[-1].emulators, obs, truth[None])
     assert imp.max() < 3.0  # the truth is not ruled out
     w, u = hm.posterior_weights, hm.posterior_u
@@ -123,3 +123,78 @@ def test_an_undefined_output_rules_nothing_out():
 def test_settings_refuse_bad_values(bad):
     with pytest.raises(ValueError):
         Settings(**bad)
+
+
+# ------------------------------------------------------------------ issue 19 item 2 and 3
+def test_a_share_is_matched_on_the_logit_scale():
+    """A share of 20 in 100 on the empirical-logit scale, its variance by the delta
+    method; a ratio on the log scale."""
+    from dyadsim.calibration.history_matching import link
+
+    o = Observation("p", 0.2, 0.0016, link="logit", n=100)
+    z, v = o.on_link()
+    p = 20.5 / 101
+    assert z == pytest.approx(np.log(p / (1 - p)))
+    assert v == pytest.approx(0.0016 * (100 / 101) ** 2 / (p * (1 - p)) ** 2)
+    assert float(link("logit", 0.0, 100)) == pytest.approx(np.log(0.5 / 100.5))  # finite
+    r = Observation("rr", 2.0, 0.04, link="log")
+    assert r.on_link() == pytest.approx((np.log(2.0), 0.01))
+    with pytest.raises(ValueError):
+        Observation("x", 1.0, link="probit")
+
+
+def test_an_overconfident_emulator_fails_validation_and_cuts_nothing():
+    """An emulator whose mean is off by 5 run-to-run SDs with no variance of its own fails
+    held-out validation (coverage 0); marked invalid, its implausibility is 0 and it
+    leaves the likelihood."""
+    from dyadsim.calibration.history_matching import (
+        Emulator,
+        _log_likelihood,
+        validate_emulator,
+    )
+
+    rng = np.random.default_rng(1)
+    u = rng.random((20, 3))
+    y = rng.normal(0.0, 0.1, 20)
+    em = Emulator("y", (), None, 0.5, 0.01, 0.0, 20, var_sim=0.01, noise_source="replicates")
+    val = validate_emulator(em, u, y)
+    assert not val["passed"] and val["coverage_2sd"] == 0.0 and val["rms_std_error"] > 4
+    good = Emulator("y", (), None, 0.0, 0.01, 0.0, 20, var_sim=0.01)
+    assert validate_emulator(good, u, y)["passed"]
+    obs = [Observation("y", 0.0, 0.01)]
+    assert implausibility([em], obs, u).max() > 4
+    em.valid = False
+    assert implausibility([em], obs, u).max() == 0.0
+    assert np.all(_log_likelihood([em], obs, u) == 0.0)
+
+
+def test_a_plausibility_range_is_zero_inside_and_cuts_outside():
+    """A range constraint [0.2, 0.6] on a + b/2 (the first toy output): implausibility 0
+    where the emulated output is inside, > 3 far outside; a history match with it as a
+    third output leaves NROY with the output inside (or near) the range."""
+    truth = np.array([0.3, 0.4, 0.5])
+    obs = _observe(truth, np.random.default_rng(5))
+    rng_obs = Observation("range", 0.4, 0.0, interval=(0.2, 0.6))
+
+    def sim(values, ids):
+        y = _simulator(6)(values, ids)
+        return np.column_stack([y, y[:, 0]])
+
+    hm = history_match(sim, [*obs, rng_obs], UNIT, settings=SMALL, seed=2)
+    em = hm.waves[-1].emulators[2]
+    pts = np.array([[0.3, 0.2, 0.5], [0.95, 0.95, 0.5]])  # a + b/2 = 0.4 and 1.425
+    imp = implausibility([em], [rng_obs], pts)[:, 0]
+    assert imp[0] == 0.0 and imp[1] > 3.0
+    inside = _toy(hm.posterior_u)[:, 0]
+    assert np.average((inside > 0.1) & (inside < 0.7), weights=hm.posterior_weights) > 0.95
+
+
+def test_second_maximum_lets_one_output_not_cut_alone():
+    """Rank 2 (the default): a point implausible for one output only stays NROY; rank 1
+    would cut it."""
+    from dyadsim.calibration.history_matching import _rank_max
+
+    imp = np.array([[5.0, 1.0, 0.5], [5.0, 4.0, 0.5]])
+    assert Settings().rank == 2
+    assert list(_rank_max(imp, 2) < 3.0) == [True, False]
+    assert list(_rank_max(imp, 1) < 3.0) == [False, False]

@@ -59,6 +59,8 @@ def test_score_of_a_point_target():
     e = score_target(t, post, prior, se=0.05)
     assert e["passed"] and e["simulated_median"] == 0.5
     assert e["interval_90"] == [pytest.approx(0.41), pytest.approx(0.59)]
+    # the interval's width in units of the target's scale: (0.59 - 0.41) / 0.05
+    assert e["interval_90_width_scaled"] == pytest.approx(3.6)
     # standardised by the observed SE: CRPS / 0.05
     assert e["crps_posterior"] == pytest.approx(crps_fair(0.5, post) / 0.05, rel=1e-6)
     assert e["crps_prior"] == pytest.approx(crps_fair(0.5, prior) / 0.05, rel=1e-6)

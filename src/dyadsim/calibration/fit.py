@@ -1,6 +1,10 @@
 """Calibrate the model to a target set: history matching over every declared parameter,
-then the emulator-weighted posterior (:mod:`dyadsim.calibration.history_matching`),
-written in the posterior file format of :mod:`dyadsim.calibration.prior`.
+each target's emulator screened inside the parameters that can reach it in the graph
+(:mod:`dyadsim.calibration.active`; :mod:`dyadsim.calibration.history_matching`), then a
+posterior by NUTS on the validated emulators and real simulator runs at its draws
+(:mod:`dyadsim.calibration.mcmc`), written in the posterior file format of
+:mod:`dyadsim.calibration.prior` with its diagnostics; parameters the fit does not inform
+are held at their defaults.
 
 A simulator run is one parameter set: every study of the target set replicated once as it
 was run (published N, time points, instruments), run ``i`` with simulation seed
@@ -18,14 +22,22 @@ import concurrent.futures as cf
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from ..model.params import PARAMS
+from .active import ActiveSet, active_sets
 from .history_matching import HistoryMatch, Observation, PriorSpace, Settings, history_match
+from .mcmc import (
+    MCMCResult,
+    calibrated_columns,
+    observation_table,
+    posterior_runs,
+    sample_posterior,
+)
 from .prior import Posterior, _pert_ppf
 from .replicate import (
     ReplicationStore,
@@ -37,12 +49,16 @@ from .replicate import (
 )
 from .targets import Target, TargetSet, observed_se
 
-__all__ = ["Calibration", "calibrate", "observations_of", "prior_space", "settings_for_budget"]
+__all__ = ["Calibration", "MCMCSettings", "calibrate", "observations_of", "prior_space",
+           "settings_for_budget"]
 
 Progress = Callable[[str, int, int], None]
 
 #: Parameter sets of a cohort study simulated in one engine call (a per-dyad batch).
 BATCH = 8
+
+#: Run ids (seed streams) of the simulations at posterior draws: apart from the waves'.
+POSTERIOR_RUN_IDS = 10**6
 
 #: Below this many finite replications an output is not emulated (statistic undefined).
 MIN_DEFINED_SHARE = 0.5
@@ -69,37 +85,80 @@ class _Output:
     observation: Observation
 
 
+#: Link scale of each statistic (issue 19 item 2): shares on the logit scale, ratios on the
+#: log scale (their sampling distributions are near-symmetric there), the rest as is.
+LINK_OF = {"proportion": "logit", "distribution": "logit", "survival_points": "logit",
+           **{s: "log" for s in ("risk_ratio", "odds_ratio", "hazard_ratio",
+                                 "ratio_of_means")}}
+
+#: Declared model discrepancy per statistic: the SD, on the link scale, of the gap between
+#: the model's best prediction and the real process that no parameter setting closes
+#: (Kennedy & O'Hagan 2001; Vernon et al. 2010 s. 2.4). All are guesses, argued: a model of
+#: this size reproduces a share no better than about 5 percentage points at 50% (0.2
+#: logit), a ratio no better than 10% (0.1 log), a standardised effect no better than
+#: 0.1 SD (the smallest effect trialists call meaningful is 0.2), a correlation no better
+#: than 0.05, a relative reduction no better than 5 points; a mean or SD no better than 10%
+#: of its value.
+DISCREPANCY_SD = {"logit": (0.2, "guess: 5 percentage points at a share of 50%"),
+                  "log": (0.1, "guess: 10% of a ratio"),
+                  "cohens_d": (0.1, "guess: 0.1 SD, half the smallest meaningful effect"),
+                  "smd": (0.1, "guess: 0.1 SD, half the smallest meaningful effect"),
+                  "correlation": (0.05, "guess: 0.05 of a correlation"),
+                  "relative_reduction": (0.05, "guess: 5 points of a relative reduction")}
+RELATIVE_DISCREPANCY = (0.1, "guess: 10% of the observed value")
+
+
 def _design_n(targets: TargetSet, t: Target) -> int:
     return targets.designs[t.id].n if t.id in targets.designs else t.cohort.n
+
+
+def _discrepancy(statistic: str, link: str, value: float) -> tuple[float, str]:
+    """Declared discrepancy variance on the link scale and its reason."""
+    key = link if link != "identity" else statistic
+    if key in DISCREPANCY_SD:
+        sd, why = DISCREPANCY_SD[key]
+    else:
+        frac, why = RELATIVE_DISCREPANCY
+        sd = frac * abs(value)
+    return float(sd) ** 2, why
 
 
 def observations_of(targets: TargetSet) -> list[_Output]:
     """The scalars the calibration matches, with their observation variance: a value with
     its SE (given, from the CI, p-value or N: :func:`observed_se`); an interval as its
     midpoint with the variance of a uniform over it; a distribution's shares each with the
-    binomial variance at the study's N (an interval share as an interval)."""
+    binomial variance at the study's N (an interval share as an interval). Each carries
+    its link scale (:data:`LINK_OF`), declared discrepancy (:data:`DISCREPANCY_SD`) and
+    study (the outputs of one simulated study are emulated jointly)."""
+    study_of = {t.id: s.key for s in studies_of(targets) for t in s.targets}
     out: list[_Output] = []
     for t in targets:
         if t.skip is not None:
             continue
         o = t.observed
+        link = LINK_OF.get(t.statistic, "identity")
+        n = o.n or _design_n(targets, t)
+
+        def obs(oid: str, value: float, var: float, *, t=t, link=link, n=n) -> Observation:
+            md, why = _discrepancy(t.statistic, link, value)
+            return Observation(oid, value, var, link=link,
+                               n=n if link == "logit" else None, var_md=md,
+                               discrepancy=why, study=study_of[t.id])
+
         if o.distribution is not None:
-            n = o.n or _design_n(targets, t)
             for k, v in o.distribution.items():
                 if isinstance(v, list):
                     mid, var = 0.5 * (v[0] + v[1]), (v[1] - v[0]) ** 2 / 12.0
                 else:
                     mid, var = float(v), (float(v) * (1 - float(v)) / n
                                           if 0 <= v <= 1 and n else 0.0)
-                out.append(_Output(t.id, k, Observation(f"{t.id}:{k}", mid, var)))
+                out.append(_Output(t.id, k, obs(f"{t.id}:{k}", mid, var)))
         elif o.interval is not None:
             lo, hi = o.interval
-            out.append(_Output(t.id, None, Observation(t.id, 0.5 * (lo + hi),
-                                                       (hi - lo) ** 2 / 12.0)))
+            out.append(_Output(t.id, None, obs(t.id, 0.5 * (lo + hi), (hi - lo) ** 2 / 12.0)))
         else:
             se, _ = observed_se(t, _design_n(targets, t), _arms_n(targets, t))
-            out.append(_Output(t.id, None, Observation(t.id, float(o.value),
-                                                       (se or 0.0) ** 2)))
+            out.append(_Output(t.id, None, obs(t.id, float(o.value), (se or 0.0) ** 2)))
     return out
 
 
@@ -184,7 +243,11 @@ class _Simulator:
 
 def settings_for_budget(budget: int, waves: int = 2, **kw: Any) -> Settings:
     """Split ``budget`` simulator runs over ``waves``: the first wave gets the remainder
-    of an equal split plus a fifth more, being the space-filling design."""
+    of an equal split plus a fifth more, being the space-filling design. No population
+    Monte Carlo rounds unless asked: the posterior is the MCMC's, and the importance
+    sample inside NROY only seeds its chains (the PMC's mixture density costs
+    particles x sample x active^2 per round)."""
+    kw.setdefault("pmc_rounds", 0)
     if budget < 8 * waves:
         raise ValueError(f"--budget must be at least {8 * waves} runs for {waves} waves, "
                          f"got {budget}")
@@ -195,9 +258,27 @@ def settings_for_budget(budget: int, waves: int = 2, **kw: Any) -> Settings:
     return Settings(runs=tuple(runs), **kw)
 
 
+@dataclass(frozen=True)
+class MCMCSettings:
+    """The posterior step: NUTS chains on the emulators, then real runs at its draws."""
+
+    chains: int = 4
+    warmup: int = 1000
+    draws: int = 1000
+    posterior_draws: int = 200
+
+    def __post_init__(self) -> None:
+        if self.chains < 2 or self.warmup < 10 or self.draws < 10:
+            raise ValueError("MCMC: at least 2 chains (R-hat compares them), 10 warm-up and "
+                             "10 draws")
+        if not 2 <= self.posterior_draws <= self.chains * self.draws:
+            raise ValueError(f"posterior draws must be in [2, {self.chains * self.draws}]")
+
+
 @dataclass
 class Calibration:
-    """A finished calibration: the history match, the posterior and its cost."""
+    """A finished calibration: the history match, the MCMC, the simulated posterior draws
+    and their cost."""
 
     match: HistoryMatch
     outputs: list[_Output]
@@ -206,6 +287,10 @@ class Calibration:
     simulator_seconds: float
     replications: int
     studies: int
+    active: dict[str, ActiveSet] = field(default_factory=dict)
+    mcmc: MCMCResult | None = None
+    predictive: np.ndarray | None = None
+    held_at_default: tuple[str, ...] = ()
 
     def widths(self, level: float = 0.9) -> dict[str, dict[str, Any]]:
         """Per calibrated parameter: its prior and posterior central ``level`` intervals
@@ -223,6 +308,49 @@ class Calibration:
                          if phi > plo else None}
         return out
 
+    def emulator_table(self) -> list[dict[str, Any]]:
+        """The last wave's emulators: active inputs, validation on held-out runs, the
+        run-to-run SD and where it came from, the declared discrepancy."""
+        names = self.match.prior.names
+        out = []
+        for e, o in zip(self.match.waves[-1].emulators, self.outputs, strict=True):
+            out.append({
+                "output": e.output, "link": o.observation.link,
+                "active": [names[j] for j in e.active], "n_train": e.n_train,
+                "valid": e.valid, "validation": e.validation, "loo_r2": _finite(e.r2_loo),
+                "run_to_run_sd": _finite(math.sqrt(e.run_to_run))
+                if math.isfinite(e.run_to_run) else None,
+                "run_to_run_from": e.noise_source,
+                "discrepancy_sd": _finite(math.sqrt(e.var_md)),
+                "discrepancy": o.observation.discrepancy or "undeclared"})
+        return out
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What ``posterior.json`` carries in the open (issue 19 item 10)."""
+        m = self.mcmc.summary() if self.mcmc is not None else {}
+        pred = {}
+        if self.predictive is not None:
+            pred = {o.observation.id: [_finite(x) for x in self.predictive[:, j]]
+                    for j, o in enumerate(self.outputs)}
+        return {
+            "min_ess_bulk": m.get("min_ess_bulk"), "max_rhat": m.get("max_rhat"),
+            "psis_khat": None, "psis_khat_note": "no importance weights remain: the rows "
+            "are MCMC draws, each run through the simulator",
+            "mcmc": m,
+            "active_sets": {k: {**a.to_dict(), "active": sorted(
+                {self.match.prior.names[j] for e, o in zip(
+                    self.match.waves[-1].emulators, self.outputs, strict=True)
+                 if o.target == k for j in e.active})} for k, a in self.active.items()},
+            "emulators": self.emulator_table(),
+            "failed_emulators": self.match.failed_emulators,
+            "held_at_default": {"count": len(self.held_at_default),
+                                "rule": "parameters no validated emulator has as an active "
+                                        "input stay at their declared defaults in every "
+                                        "prediction (issue 19 item 5)"},
+            "posterior_predictive": {"draws": 0 if self.predictive is None
+                                     else int(len(self.predictive)), "outputs": pred},
+        }
+
     def summary(self) -> dict[str, Any]:
         hm = self.match
         names = hm.prior.names
@@ -234,9 +362,11 @@ class Calibration:
                 "seconds_emulating": round(w.seconds_emulating, 1),
                 "emulators": [{
                     "output": e.output, "active": [names[j] for j in e.active],
-                    "n_train": e.n_train, "loo_r2": _finite(e.r2_loo),
-                    "run_to_run_sd": _finite(math.sqrt(e.var_noise))
-                    if math.isfinite(e.var_noise) else None,
+                    "n_train": e.n_train, "loo_r2": _finite(e.r2_loo), "valid": e.valid,
+                    "validation": e.validation,
+                    "run_to_run_sd": _finite(math.sqrt(e.run_to_run))
+                    if math.isfinite(e.run_to_run) else None,
+                    "run_to_run_from": e.noise_source,
                     "discrepancy_sd": _finite(math.sqrt(e.var_md))}
                     for e in w.emulators]})
         return {
@@ -245,20 +375,27 @@ class Calibration:
                 "posterior_candidates": hm.settings.posterior_candidates,
                 "cutoff": hm.settings.cutoff, "rank": hm.settings.rank,
                 "max_active": hm.settings.max_active,
-                "discrepancy_fraction": hm.settings.discrepancy_fraction},
-            "simulator_runs": hm.runs, "studies": self.studies,
+                "discrepancy_fraction": hm.settings.discrepancy_fraction,
+                "replicate_points": hm.settings.replicate_points,
+                "replicate_seeds": hm.settings.replicate_seeds,
+                "holdout": hm.settings.holdout},
+            "simulator_runs": hm.runs, "replicate_runs": hm.replicate_runs,
+            "posterior_runs": 0 if self.predictive is None else int(len(self.predictive)),
+            "studies": self.studies,
             "replications_computed": self.replications,
             "seconds": round(self.seconds, 1),
             "simulator_seconds": round(self.simulator_seconds, 1),
             "nroy_share_final": hm.posterior_nroy_share,
             "posterior_rows": int(len(self.posterior.weights)),
-            "effective_sample_size": round(hm.ess, 1),
-            "effective_sample_size_by_round": [round(x, 1) for x in hm.posterior_ess_rounds],
+            "effective_sample_size": self.posterior.diagnostics.get("min_ess_bulk"),
+            "importance_sample_ess": round(hm.ess, 1),
+            "importance_sample_ess_by_round": [round(x, 1) for x in hm.posterior_ess_rounds],
             "seconds_posterior": round(hm.seconds_posterior, 1),
             "calibrated_parameters": list(self.posterior.parameters),
+            "held_at_default": list(self.held_at_default),
             "parameter_widths": self.widths(),
-            "observations": [{"id": o.observation.id, "value": o.observation.value,
-                              "sd": math.sqrt(o.observation.var_obs)} for o in self.outputs],
+            "observations": observation_table([o.observation for o in self.outputs]),
+            "diagnostics": self.diagnostics(),
             "waves": waves,
         }
 
@@ -277,43 +414,57 @@ def _finite(x: float) -> float | None:
 def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings,
               seed: int = 1, pool: cf.Executor | None = None,
               progress: Progress | None = None, names: Sequence[str] | None = None,
-              version: str = "") -> Calibration:
-    """History-match ``targets`` and return the posterior (see the module docstring)."""
+              version: str = "", mcmc: MCMCSettings | None = None) -> Calibration:
+    """History-match ``targets`` inside the graph's active sets, sample the emulator
+    posterior by NUTS and run the simulator at ``mcmc.posterior_draws`` of its draws (see
+    the module docstring)."""
+    mcmc = mcmc or MCMCSettings()
     t0 = time.perf_counter()
     studies = studies_of(targets)
     outputs = observations_of(targets)
     prior = prior_space(names)
+    active = active_sets(targets, prior.names)
+    column = {k: j for j, k in enumerate(prior.names)}
+    candidates = [[column[k] for k in active[o.target].candidates] for o in outputs]
     sim = _Simulator(studies, outputs, prior.names, seed, store, pool, progress)
-    wave = [0]
 
     def sim_call(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        wave[0] += 1
         y = sim(values, ids)
         bad = np.mean(~np.isfinite(y), axis=0) > 1 - MIN_DEFINED_SHARE
         y[:, bad] = math.nan
         return y
 
-    def hm_progress(stage: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(stage, done, total)
-
     hm = history_match(sim_call, [o.observation for o in outputs], prior,
-                       settings=settings, seed=seed, progress=hm_progress)
-    active = list(hm.active_inputs) or list(range(prior.dim))
-    values = hm.posterior_values()
-    w = hm.posterior_weights
-    keep = w >= 1e-9 * w.max()
+                       settings=settings, seed=seed, progress=progress,
+                       candidates=candidates)
+    if not calibrated_columns(hm):
+        raise ValueError("no validated emulator has an active input: the targets inform no "
+                         "parameter (see the emulators' validation in the summary)")
+    if progress is not None:
+        progress("sampling the posterior (NUTS)", 0, mcmc.chains)
+    chains = sample_posterior(hm, chains=mcmc.chains, warmup=mcmc.warmup, draws=mcmc.draws,
+                              seed=seed)
+    if progress is not None:
+        progress("simulating posterior draws", 0, mcmc.posterior_draws)
+    defaults = np.array([PARAMS[k].default for k in prior.names])
+    values, predictive = posterior_runs(sim_call, hm, chains, n=mcmc.posterior_draws,
+                                        defaults=defaults, first_run=POSTERIOR_RUN_IDS)
+    cols = list(chains.columns)
+    held = tuple(k for j, k in enumerate(prior.names) if j not in set(cols))
+    held += tuple(k for k in PARAMS if k not in set(prior.names))
     post = Posterior(
-        parameters=tuple(prior.names[j] for j in active),
-        samples=values[keep][:, active],
-        weights=w[keep] / w[keep].sum(),
-        targets_hash=targets.hash, dyadsim_version=version,
-        method="history matching (GP emulators, lasso screening) + emulator-likelihood "
-               "importance sampling in NROY",
-        budget={"simulator_runs": hm.runs, "waves": len(hm.waves),
-                "replications": hm.runs * len(studies),
+        parameters=chains.names, samples=values[:, cols],
+        weights=np.ones(len(values)), targets_hash=targets.hash, dyadsim_version=version,
+        method="history matching (graph active sets, validated GP emulators on link "
+               "scales, replicate run-to-run variance) + NUTS on the joint emulator "
+               "likelihood; rows are posterior draws each run through the simulator",
+        budget={"simulator_runs": hm.runs + len(values), "waves": len(hm.waves),
+                "replications": (hm.runs + len(values)) * len(studies),
                 "minutes": round((time.perf_counter() - t0) / 60, 1)},
         seed=seed, created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-        others="prior" if names is None else "default")
-    return Calibration(hm, outputs, post, time.perf_counter() - t0, sim.seconds, sim.calls,
-                       len(studies))
+        others="default")
+    result = Calibration(hm, outputs, post, 0.0, sim.seconds, sim.calls, len(studies),
+                         active, chains, predictive, held)
+    result.posterior = replace(post, diagnostics=result.diagnostics())
+    result.seconds = time.perf_counter() - t0
+    return result

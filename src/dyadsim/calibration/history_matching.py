@@ -6,19 +6,32 @@ stochastic simulators with many inputs and few targets, written for any simulato
 1. **Space-filling design.** Wave 1 runs a scrambled Sobol sample of the prior's unit cube
    (every input drawn in every run, so inputs no target informs are marginalised, not
    frozen).
+   Wave 1 also runs ``replicate_points`` points ``replicate_seeds`` times each (same
+   inputs, different seeds): the pooled within-point covariance of the outputs is the
+   simulator's run-to-run (co)variance, i.e. the replicated study's sampling noise.
 2. **Screening.** Per output, the active inputs are found by cross-validated lasso on the
    wave's runs (Vernon et al. 2010 choose active variables by regression before fitting the
-   Gaussian process to what remains); at most ``max_active`` per output.
+   Gaussian process to what remains), inside the output's ``candidates`` (the inputs that
+   can reach it: :mod:`dyadsim.calibration.active`); at most ``max_active`` per output.
 3. **Emulation.** One Gaussian process per output on its active inputs (scikit-learn;
-   constant x anisotropic RBF plus a white-noise term whose level estimates the
-   simulator's run-to-run variance, i.e. the replicated study's sampling noise).
+   constant x anisotropic RBF plus a white-noise term fixed at the replicate estimate of the
+   run-to-run variance, so the noise cannot absorb misfit), on the output's link scale
+   (logit for a share, log for a ratio, the observation mapped by the delta method).
+   Before use each emulator is validated on held-out runs (``holdout``; Bastos & O'Hagan
+   2009): standardised errors ``(y - E) / sqrt(V_em + V_sim)``; an emulator whose errors
+   are improbable for a calibrated one (sum of squares vs chi^2, count beyond 2 SD vs a
+   binomial, at :data:`VALIDATION_ALPHA`) fails, is reported and neither cuts nor enters
+   the likelihood. The emulator is then refitted on every run.
 4. **Implausibility.** ``I(x) = |z - E[f(x)]| / sqrt(V_em(x) + max(V_sim, V_obs) + V_md)``
    per output: emulator variance, the larger of the simulator's run-to-run variance and the
    observation's variance (both are the sampling noise of one study of the published
-   design, estimated two ways), and model discrepancy (a declared fraction of the wave-1
-   spread of the output). A point is not ruled out yet (NROY) when its ``rank``-th largest
-   implausibility is below ``cutoff`` (3: Pukelsheim's three-sigma rule) under every
-   wave's emulators.
+   design, estimated two ways), and model discrepancy (declared per observation with its
+   reason; else ``discrepancy_fraction`` of the wave-1 spread, reported as undeclared). A
+   range constraint (``Observation.interval``: a plausibility check, not a measurement)
+   has implausibility 0 inside the range and the distance to it outside. A point is not
+   ruled out yet (NROY) when its ``rank``-th largest implausibility (2: the second maximum,
+   Vernon et al. 2010, so one poorly emulated output cannot cut alone) is below ``cutoff``
+   (3: Pukelsheim's three-sigma rule) under every wave's emulators.
 5. **Waves.** Each later wave runs the first NROY points of a fresh Sobol sample of the
    prior and refits the emulators on every run so far.
 6. **Posterior.** Inside NROY, importance sampling with the prior as proposal and the
@@ -46,19 +59,83 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Emulator", "HistoryMatch", "Observation", "PriorSpace", "Settings", "Wave",
-           "fit_emulator", "history_match", "implausibility", "screen"]
+           "fit_emulator", "history_match", "implausibility", "link", "replicate_covariance",
+           "screen", "validate_emulator"]
 
 Simulator = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Progress = Callable[[str, int, int], None]
 
 
+#: Validation of an emulator on held-out runs (Bastos & O'Hagan 2009): it fails when its
+#: standardised errors are improbable for a calibrated Gaussian emulator at this level:
+#: their sum of squares against chi^2 with n degrees of freedom, or the count beyond 2 SD
+#: against Binomial(n, 0.0455) (one-sided tests, so small held-out sets are judged by what
+#: they can show).
+VALIDATION_ALPHA = 0.01
+#: Floor of a GP's fixed noise, as a share of the output's variance (numerical jitter for a
+#: deterministic output).
+NOISE_FLOOR = 1e-6
+#: Smallest ratio on the log scale, and the clip of a share without its N on the logit
+#: scale (an empty or full share of a study of N uses the empirical logit, Cox 1970).
+LOG_FLOOR = 1e-3
+LOGIT_EPS = 1e-3
+
+LINKS = ("identity", "logit", "log")
+
+
+def link(kind: str, x: np.ndarray | float, n: int | None = None) -> np.ndarray:
+    """An output on its link scale: ``logit`` for a share (empirical logit
+    ``(x n + 1/2) / (n + 1)`` when the study's N is known), ``log`` for a ratio, else as is."""
+    x = np.asarray(x, dtype=float)
+    if kind == "logit":
+        p = (x * n + 0.5) / (n + 1.0) if n else np.clip(x, LOGIT_EPS, 1 - LOGIT_EPS)
+        return np.log(p) - np.log1p(-p)
+    if kind == "log":
+        return np.log(np.maximum(x, LOG_FLOOR))
+    return x
+
+
+def _link_slope(kind: str, x: float, n: int | None) -> float:
+    """d link / dx at ``x`` (the delta method for an observation's variance)."""
+    if kind == "logit":
+        p = (x * n + 0.5) / (n + 1.0) if n else min(max(x, LOGIT_EPS), 1 - LOGIT_EPS)
+        return (n / (n + 1.0) if n else 1.0) / (p * (1 - p))
+    if kind == "log":
+        return 1.0 / max(x, LOG_FLOOR)
+    return 1.0
+
+
 @dataclass(frozen=True)
 class Observation:
-    """One observed scalar: its value and the variance of its observation error."""
+    """One observed scalar: its value and the variance of its observation error, the link
+    scale it is emulated on, its declared model discrepancy (variance on the link scale,
+    with the reason) and the study it comes from (outputs of one study are correlated).
+    With ``interval`` it is a plausibility range instead of a measurement."""
 
     id: str
     value: float
     var_obs: float = 0.0
+    link: str = "identity"
+    n: int | None = None
+    var_md: float | None = None
+    discrepancy: str = ""
+    study: str = ""
+    interval: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.link not in LINKS:
+            raise ValueError(f"observation {self.id}: link must be one of {LINKS}")
+        if self.interval is not None and not self.interval[0] < self.interval[1]:
+            raise ValueError(f"observation {self.id}: interval must be [low, high], low < high")
+
+    def on_link(self) -> tuple[float, float]:
+        """The observed value and its variance on the link scale (delta method)."""
+        z = float(link(self.link, self.value, self.n))
+        return z, self.var_obs * _link_slope(self.link, self.value, self.n) ** 2
+
+    def range_on_link(self) -> tuple[float, float]:
+        lo, hi = link(self.link, np.array(self.interval, dtype=float), self.n)
+        return float(lo), float(hi)
 
 
 @dataclass(frozen=True)
@@ -81,12 +158,15 @@ class Settings:
     candidates: int = 2**14
     posterior_candidates: int = 2**15
     cutoff: float = 3.0
-    rank: int = 1
+    rank: int = 2
     max_active: int = 6
     discrepancy_fraction: float = 0.1
     gp_restarts: int = 2
     pmc_rounds: int = 3
     pmc_particles: int = 4096
+    replicate_points: int = 4
+    replicate_seeds: int = 4
+    holdout: float = 0.2
 
     def __post_init__(self) -> None:
         if not self.runs or any(int(n) < 8 for n in self.runs):
@@ -95,11 +175,18 @@ class Settings:
             raise ValueError("cutoff must be > 0, rank and max_active >= 1")
         if not 0 <= self.discrepancy_fraction < 10:
             raise ValueError("discrepancy_fraction must be in [0, 10)")
+        if self.replicate_points < 0 or (self.replicate_points and self.replicate_seeds < 2):
+            raise ValueError("replicate_points must be >= 0, replicate_seeds >= 2")
+        if not 0 <= self.holdout < 0.5:
+            raise ValueError("holdout must be in [0, 0.5)")
 
 
 @dataclass
 class Emulator:
-    """A Gaussian process for one output on its active inputs (unit-cube coordinates)."""
+    """A Gaussian process for one output (on its link scale) on its active inputs (unit-cube
+    coordinates). ``var_sim`` is the run-to-run variance it uses (``noise_source``:
+    ``replicates`` or ``gp_white_noise`` when no replicates were run); ``validation`` its
+    held-out diagnostics; an emulator that is not ``valid`` neither cuts nor weighs."""
 
     output: str
     active: tuple[int, ...]
@@ -109,14 +196,23 @@ class Emulator:
     var_md: float
     n_train: int
     r2_loo: float = math.nan
+    var_sim: float = math.nan
+    noise_source: str = "gp_white_noise"
+    var_const: float = 0.0
+    validation: dict[str, Any] | None = None
+    valid: bool = True
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Emulator mean of the simulator's expected output and the emulator's own
         variance (the run-to-run noise excluded)."""
         if self.gp is None:
-            return np.full(len(u), self.mean), np.zeros(len(u))
+            return np.full(len(u), self.mean), np.full(len(u), self.var_const)
         m, sd = self.gp.predict(u[:, list(self.active)], return_std=True)
         return m, np.maximum(sd**2 - self.var_noise, 0.0)
+
+    @property
+    def run_to_run(self) -> float:
+        return self.var_sim if math.isfinite(self.var_sim) else self.var_noise
 
 
 @dataclass
@@ -146,6 +242,8 @@ class HistoryMatch:
     posterior_nroy_share: float = math.nan
     posterior_ess_rounds: list[float] = field(default_factory=list)
     seconds_posterior: float = 0.0
+    replicate_cov: np.ndarray | None = None
+    replicate_runs: int = 0
 
     @property
     def active_inputs(self) -> tuple[int, ...]:
@@ -165,6 +263,11 @@ class HistoryMatch:
     def runs(self) -> int:
         return int(sum(len(w.u) for w in self.waves))
 
+    @property
+    def failed_emulators(self) -> list[str]:
+        """Outputs whose last-wave emulator failed validation (they cut nothing)."""
+        return [e.output for e in self.waves[-1].emulators if not e.valid]
+
     def posterior_values(self) -> np.ndarray:
         return self.prior.ppf(self.posterior_u)
 
@@ -181,14 +284,23 @@ def _sobol(n: int, dim: int, seed: int, stream: int) -> np.ndarray:
 
 
 def screen(u: np.ndarray, y: np.ndarray, *, max_active: int, seed: int,
-           relative: float = 0.1) -> tuple[int, ...]:
+           relative: float = 0.1, candidates: Sequence[int] | None = None
+           ) -> tuple[int, ...]:
     """Active inputs of one output: a cross-validated lasso (``sklearn.linear_model.
     LassoCV``) on each input's linear and quadratic term (a quadratic term finds an input
     whose effect peaks inside its range); an input's weight is the sum of its two absolute
     standardised coefficients; kept are those with at least ``relative`` of the largest
-    weight, at most ``max_active``; none when the lasso keeps no input."""
+    weight, at most ``max_active``; none when the lasso keeps no input. With
+    ``candidates`` the lasso sees only those columns (the inputs that can reach the output);
+    an empty candidate set has no active input."""
     from sklearn.linear_model import LassoCV
 
+    if candidates is not None:
+        cols = [int(j) for j in candidates]
+        if not cols:
+            return ()
+        inner = screen(u[:, cols], y, max_active=max_active, seed=seed, relative=relative)
+        return tuple(sorted(cols[j] for j in inner))
     x = (u - 0.5) * math.sqrt(12.0)  # unit variance under the uniform cube
     quad = (x**2 - 1.0) / math.sqrt(0.8)  # E = 0, Var = 1 under the uniform cube
     if len(y) < 8 or float(np.std(y)) == 0:
@@ -208,24 +320,39 @@ def screen(u: np.ndarray, y: np.ndarray, *, max_active: int, seed: int,
 
 
 def fit_emulator(output: str, u: np.ndarray, y: np.ndarray, *, active: Sequence[int],
-                 var_md: float, seed: int, restarts: int = 2) -> Emulator:
+                 var_md: float, seed: int, restarts: int = 2,
+                 var_sim: float | None = None) -> Emulator:
     """A Gaussian process of ``y`` on the ``active`` columns of ``u`` (normalised output,
-    ARD RBF length scales in [0.05, 100], white noise in [1e-6, 10] of the output
-    variance); a constant emulator (mean and variance of ``y``) with no active input."""
+    ARD RBF length scales in [0.05, 100]); its white noise fixed at ``var_sim`` (the
+    replicate estimate of the run-to-run variance) or, without one, fitted in [1e-6, 10] of
+    the output variance. A constant emulator (mean and variance of ``y``, less the run-to-run
+    variance) with no active input."""
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
     ok = np.isfinite(y)
     u, y = u[ok], y[ok]
     active = tuple(int(j) for j in active)
+    known = var_sim is not None and math.isfinite(var_sim)
+    source = "replicates" if known else "gp_white_noise"
     if len(y) < 8:  # too few defined runs to say anything: rules nothing out
         return Emulator(output, (), None, math.nan, math.inf, var_md, int(len(y)))
     if not active:
-        return Emulator(output, (), None, float(np.mean(y)), float(np.var(y, ddof=1)),
-                        var_md, int(len(y)))
+        var_y = float(np.var(y, ddof=1))
+        if known:
+            return Emulator(output, (), None, float(np.mean(y)), float(var_sim), var_md,
+                            int(len(y)), var_sim=float(var_sim), noise_source=source,
+                            var_const=max(var_y - float(var_sim), 0.0) + var_y / len(y))
+        return Emulator(output, (), None, float(np.mean(y)), var_y, var_md, int(len(y)))
+    var_y = float(np.var(y))
+    if known:
+        level = max(float(var_sim) / var_y, NOISE_FLOOR) if var_y > 0 else 1.0
+        white = WhiteKernel(level, "fixed")
+    else:
+        white = WhiteKernel(0.1, (1e-6, 10.0))
     kernel = (ConstantKernel(1.0, (1e-3, 1e3))
               * RBF(length_scale=np.full(len(active), 0.5), length_scale_bounds=(0.05, 100.0))
-              + WhiteKernel(0.1, (1e-6, 10.0)))
+              + white)
     gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True,
                                   n_restarts_optimizer=int(restarts),
                                   random_state=int(seed))
@@ -235,7 +362,35 @@ def fit_emulator(output: str, u: np.ndarray, y: np.ndarray, *, active: Sequence[
     scale = float(gp._y_train_std) ** 2
     var_noise = float(gp.kernel_.k2.noise_level) * scale
     return Emulator(output, active, gp, float(np.mean(y)), var_noise, var_md, int(len(y)),
-                    _loo_r2(gp, u[:, list(active)], y, var_noise))
+                    _loo_r2(gp, u[:, list(active)], y, var_noise),
+                    var_sim=float(var_sim) if known else var_noise, noise_source=source)
+
+
+def validate_emulator(em: Emulator, u: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Held-out diagnostics of an emulator (Bastos & O'Hagan 2009): standardised errors
+    ``(y - E) / sqrt(V_em + V_sim)`` of runs it was not fitted to, their 2-SD coverage and
+    RMS, the held-out R^2, and the p-values of the two tests of :data:`VALIDATION_ALPHA`;
+    ``passed`` when neither rejects."""
+    from scipy import stats
+
+    ok = np.isfinite(y)
+    u, y = u[ok], y[ok]
+    if len(y) < 3 or not math.isfinite(em.mean):
+        return {"n": int(len(y)), "passed": True, "note": "too few held-out runs"}
+    m, v = em.predict(u)
+    e = (y - m) / np.sqrt(np.maximum(v + em.run_to_run, 1e-300))
+    cov2 = float(np.mean(np.abs(e) <= 2.0))
+    rms = float(np.sqrt(np.mean(e**2)))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = float(1 - np.sum((y - m) ** 2) / total) if total > 0 else math.nan
+    p_chi2 = float(stats.chi2.sf(float(np.sum(e**2)), len(e)))
+    outside = int(np.sum(np.abs(e) > 2.0))
+    p_out = float(stats.binom.sf(outside - 1, len(e), 2 * stats.norm.sf(2.0)))
+    return {"n": int(len(y)), "coverage_2sd": round(cov2, 4), "rms_std_error": round(rms, 4),
+            "max_abs_std_error": round(float(np.max(np.abs(e))), 4),
+            "r2_heldout": round(r2, 4) if math.isfinite(r2) else None,
+            "p_chi2": round(p_chi2, 6), "p_outside_2sd": round(p_out, 6),
+            "passed": bool(min(p_chi2, p_out) >= VALIDATION_ALPHA)}
 
 
 def _loo_r2(gp: Any, x: np.ndarray, y: np.ndarray, var_noise: float) -> float:
@@ -252,16 +407,32 @@ def _loo_r2(gp: Any, x: np.ndarray, y: np.ndarray, var_noise: float) -> float:
     return float(1.0 - np.mean(resid**2) / total) if total > 0 else math.nan
 
 
+def _distance(em: Emulator, obs: Observation, u: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The link-scale distance from the emulator's mean to the observation (to the range
+    of a constraint; 0 inside) and its variance; None when the output cannot be used (not
+    emulated, or its emulator failed validation)."""
+    if not em.valid or not math.isfinite(em.mean):
+        return None
+    m, v_em = em.predict(u)
+    if obs.interval is not None:
+        lo, hi = obs.range_on_link()
+        d = np.maximum(np.maximum(lo - m, m - hi), 0.0)
+        return d, v_em + em.run_to_run + em.var_md
+    z, var_obs = obs.on_link()
+    return z - m, v_em + max(em.run_to_run, var_obs) + em.var_md
+
+
 def implausibility(emulators: Sequence[Emulator], observations: Sequence[Observation],
                    u: np.ndarray) -> np.ndarray:
-    """Implausibility of each point (rows) for each output (columns)."""
+    """Implausibility of each point (rows) for each output (columns); 0 for an output that
+    cannot be used (undefined statistic, or an emulator that failed validation)."""
     out = np.zeros((len(u), len(emulators)))
     for j, (em, obs) in enumerate(zip(emulators, observations, strict=True)):
-        m, v_em = em.predict(u)
-        var = v_em + max(em.var_noise, obs.var_obs) + em.var_md
-        # an output that could not be emulated (undefined statistic) rules nothing out
-        out[:, j] = np.nan_to_num(np.abs(obs.value - m) / np.sqrt(np.maximum(var, 1e-300)),
-                                  nan=0.0)
+        got = _distance(em, obs, u)
+        if got is not None:
+            d, var = got
+            out[:, j] = np.nan_to_num(np.abs(d) / np.sqrt(np.maximum(var, 1e-300)), nan=0.0)
     return out
 
 
@@ -275,14 +446,38 @@ def _rank_max(imp: np.ndarray, rank: int) -> np.ndarray:
 
 def _log_likelihood(emulators: Sequence[Emulator], observations: Sequence[Observation],
                     u: np.ndarray) -> np.ndarray:
+    """Independent Gaussian likelihood on the link scale (a range: flat inside, Gaussian
+    tails outside); the joint one with replicate covariances is :mod:`.mcmc`'s."""
     ll = np.zeros(len(u))
     for em, obs in zip(emulators, observations, strict=True):
-        if not math.isfinite(em.mean):
+        got = _distance(em, obs, u)
+        if got is None:
             continue
-        m, v_em = em.predict(u)
-        var = np.maximum(v_em + max(em.var_noise, obs.var_obs) + em.var_md, 1e-300)
-        ll += -0.5 * ((obs.value - m) ** 2 / var + np.log(2 * math.pi * var))
+        d, var = got
+        var = np.maximum(var, 1e-300)
+        ll += -0.5 * (d**2 / var + np.log(2 * math.pi * var))
     return ll
+
+
+def replicate_covariance(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Pooled within-group covariance of the columns of ``y`` (rows of one group share their
+    inputs and differ in seed): the run-to-run covariance; pairwise over finite rows."""
+    centred = np.full_like(y, np.nan)
+    for g in np.unique(groups):
+        rows = groups == g
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an output undefined in every replicate
+            centred[rows] = y[rows] - np.nanmean(y[rows], axis=0)
+    k = y.shape[1]
+    cov = np.full((k, k), np.nan)
+    n_groups = len(np.unique(groups))
+    for a in range(k):
+        for b in range(a, k):
+            ok = np.isfinite(centred[:, a]) & np.isfinite(centred[:, b])
+            dof = ok.sum() - n_groups
+            if dof > 0:
+                cov[a, b] = cov[b, a] = float(np.sum(centred[ok, a] * centred[ok, b]) / dof)
+    return cov
 
 
 # ------------------------------------------------------------------------------ the match
@@ -298,36 +493,78 @@ def _nroy(waves: Sequence[Wave], observations: Sequence[Observation], u: np.ndar
     return keep
 
 
-def _emulate(u: np.ndarray, y: np.ndarray, observations: Sequence[Observation],
-             var_md: np.ndarray, settings: Settings, seed: int) -> list[Emulator]:
+def _on_link(y: np.ndarray, observations: Sequence[Observation]) -> np.ndarray:
+    return np.column_stack([link(o.link, y[:, j], o.n) for j, o in enumerate(observations)]) \
+        if len(observations) else y
+
+
+def _emulate(u: np.ndarray, y: np.ndarray, design: np.ndarray,
+             observations: Sequence[Observation], var_md: np.ndarray, var_sim: np.ndarray,
+             candidates: Sequence[Sequence[int] | None], settings: Settings,
+             seed: int) -> list[Emulator]:
+    """One emulator per output on the link-scale runs ``y``: screened inside its candidates
+    and validated on a held-out share of the design runs (``design`` marks them; replicate
+    runs always train), then refitted on every run."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(700,)))
+    idx = np.flatnonzero(design)
+    n_out = int(round(settings.holdout * len(idx)))
+    test = np.zeros(len(u), dtype=bool)
+    if n_out >= 3:
+        test[rng.choice(idx, size=n_out, replace=False)] = True
     ems = []
     for j, obs in enumerate(observations):
+        vs = float(var_sim[j]) if math.isfinite(var_sim[j]) else None
+        validation = None
+        if test.any():
+            train = ~test & np.isfinite(y[:, j])
+            active = screen(u[train], y[train, j], max_active=settings.max_active,
+                            seed=seed + j, candidates=candidates[j])
+            held = fit_emulator(obs.id, u[~test], y[~test, j], active=active,
+                                var_md=float(var_md[j]), seed=seed + j,
+                                restarts=settings.gp_restarts, var_sim=vs)
+            validation = validate_emulator(held, u[test], y[test, j])
         ok = np.isfinite(y[:, j])
-        active = screen(u[ok], y[ok, j], max_active=settings.max_active, seed=seed + j)
-        ems.append(fit_emulator(obs.id, u, y[:, j], active=active, var_md=float(var_md[j]),
-                                seed=seed + j, restarts=settings.gp_restarts))
+        active = screen(u[ok], y[ok, j], max_active=settings.max_active, seed=seed + j,
+                        candidates=candidates[j])
+        em = fit_emulator(obs.id, u, y[:, j], active=active, var_md=float(var_md[j]),
+                          seed=seed + j, restarts=settings.gp_restarts, var_sim=vs)
+        em.validation = validation
+        em.valid = validation is None or bool(validation["passed"])
+        ems.append(em)
     return ems
 
 
 def history_match(simulator: Simulator, observations: Sequence[Observation],
                   prior: PriorSpace, *, settings: Settings | None = None, seed: int = 1,
-                  progress: Progress | None = None) -> HistoryMatch:
+                  progress: Progress | None = None,
+                  candidates: Sequence[Sequence[int] | None] | None = None) -> HistoryMatch:
     """Run the waves of ``settings.runs`` simulations and the emulator-weighted posterior.
 
     ``simulator(values, run_ids)`` gets prior-scale inputs (rows) and a unique integer per
     run (its seed stream) and returns one row of outputs per run, columns as
-    ``observations``, NaN where undefined."""
+    ``observations``, NaN where undefined. ``candidates`` gives, per observation, the input
+    columns that can reach it (None: every input)."""
     settings = settings or Settings()
     observations = tuple(observations)
+    candidates = list(candidates) if candidates is not None else [None] * len(observations)
+    if len(candidates) != len(observations):
+        raise ValueError("candidates: one entry per observation")
     hm = HistoryMatch(prior, observations, settings)
     us: list[np.ndarray] = []
     ys: list[np.ndarray] = []
+    designs: list[np.ndarray] = []
     var_md = np.zeros(len(observations))
+    var_sim = np.full(len(observations), math.nan)
     run_id = 0
     for k, n_runs in enumerate(settings.runs):
+        n_rep = 0
         if k == 0:
             u = _sobol(int(n_runs), prior.dim, seed, stream=0)
             share, n_cand = 1.0, 0
+            if settings.replicate_points:
+                points = _sobol(settings.replicate_points, prior.dim, seed, stream=500)
+                u = np.vstack([u, np.repeat(points, settings.replicate_seeds, axis=0)])
+                n_rep = settings.replicate_points * settings.replicate_seeds
         else:
             cand = _sobol(settings.candidates, prior.dim, seed, stream=k)
             keep = _nroy(hm.waves, observations, cand, settings)
@@ -342,15 +579,25 @@ def history_match(simulator: Simulator, observations: Sequence[Observation],
         t0 = time.perf_counter()
         y = np.asarray(simulator(prior.ppf(u), ids), dtype=float).reshape(len(u), -1)
         t1 = time.perf_counter()
+        yl = _on_link(y, observations)
+        if n_rep:
+            groups = np.repeat(np.arange(settings.replicate_points), settings.replicate_seeds)
+            hm.replicate_cov = replicate_covariance(yl[-n_rep:], groups)
+            hm.replicate_runs = n_rep
+            var_sim = np.diag(hm.replicate_cov).copy()
         us.append(u)
-        ys.append(y)
+        ys.append(yl)
+        designs.append(np.arange(len(u)) < len(u) - n_rep)
         if k == 0:
-            var_md = settings.discrepancy_fraction**2 * np.array(
-                [np.var(c[np.isfinite(c)]) if np.isfinite(c).sum() > 1 else 0.0 for c in y.T])
+            spread = np.array([np.var(c[np.isfinite(c)]) if np.isfinite(c).sum() > 1 else 0.0
+                               for c in yl.T])
+            var_md = np.array([o.var_md if o.var_md is not None
+                               else settings.discrepancy_fraction**2 * spread[j]
+                               for j, o in enumerate(observations)], dtype=float)
         if progress is not None:
             progress(f"wave {k + 1}: emulating", len(u), len(u))
-        u_all, y_all = np.vstack(us), np.vstack(ys)
-        ems = _emulate(u_all, y_all, observations, var_md, settings, seed + 1000 * k)
+        ems = _emulate(np.vstack(us), np.vstack(ys), np.concatenate(designs), observations,
+                       var_md, var_sim, candidates, settings, seed + 1000 * k)
         hm.waves.append(Wave(k + 1, u, y, ems, share, n_cand, t1 - t0,
                              time.perf_counter() - t1))
     t0 = time.perf_counter()

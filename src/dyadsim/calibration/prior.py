@@ -20,12 +20,16 @@ Posterior file (JSON; written by the calibration, read here)::
      "parameters": ["name", ...],          # the calibrated parameters
      "samples": [[v, ...], ...],           # one row per sample, columns as parameters
      "weights": [w, ...],                  # non-negative, need not sum to 1
-     "others": "prior"}                    # optional: "prior" (default) or "default"
+     "others": "prior",                    # optional: "prior" (default) or "default"
+     "diagnostics": {...}}                 # optional: ESS, R-hat, active sets, emulators
 
 Parameters the file does not list stay at their prior: a posterior draw is a weighted
 resample of the rows (systematic resampling) completed with prior draws of the rest (or,
 with ``"others": "default"``, for a calibration restricted to some parameters, with the
-rest at their declared defaults).
+rest at their declared defaults). A calibration by MCMC (:mod:`dyadsim.calibration.mcmc`)
+writes equally weighted rows, the parameters the fit does not inform held at their
+defaults (``"others": "default"``), and its convergence diagnostics; :func:`effective_size`
+is the figure a user is warned about (or refused) below :data:`MIN_ESS`.
 """
 
 from __future__ import annotations
@@ -44,11 +48,14 @@ import numpy as np
 from ..model.params import PARAMS, Param
 
 __all__ = [
+    "MIN_ESS",
     "PERT_LAMBDA",
     "POSTERIOR_FORMAT",
     "Posterior",
     "PosteriorError",
     "apply_to_population",
+    "effective_size",
+    "ess_problem",
     "load_posterior",
     "prior_draws",
     "prior_interval",
@@ -57,6 +64,8 @@ __all__ = [
 ]
 
 PERT_LAMBDA = 4.0
+#: Below this effective sample size a posterior is not fit for use (issue 19 item 10).
+MIN_ESS = 100.0
 LOG_SCALE_RATIO = 20.0
 POSTERIOR_FORMAT = "dyadsim-posterior"
 POSTERIOR_FORMAT_VERSION = 1
@@ -153,6 +162,7 @@ class Posterior:
     created_utc: str | None = None
     path: Path | None = None
     others: str = "prior"
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
 
     def draws(self, n: int, seed: int) -> list[dict[str, float]]:
         """``n`` parameter sets: a systematic weighted resample of the rows, the parameters
@@ -177,7 +187,8 @@ class Posterior:
                 "created_utc": self.created_utc, "seed": self.seed,
                 "parameters": list(self.parameters),
                 "samples": self.samples.tolist(), "weights": self.weights.tolist(),
-                "others": self.others}
+                "others": self.others,
+                **({"diagnostics": dict(self.diagnostics)} if self.diagnostics else {})}
 
 
 def _require(d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: Path):
@@ -229,12 +240,35 @@ def parse_posterior(d: Mapping[str, Any], where: Path | str = "<dict>") -> Poste
     if others not in ("prior", "default"):
         raise PosteriorError(f"posterior {where}: others must be 'prior' or 'default'")
     budget = d.get("budget", {})
+    diagnostics = d.get("diagnostics", {})
+    if not isinstance(diagnostics, Mapping):
+        raise PosteriorError(f"posterior {where}: diagnostics must be a JSON object")
     return Posterior(tuple(names), samples, weights,
                      str(_require(d, "targets_hash", str, where)),
                      str(_require(d, "dyadsim_version", str, where)),
                      str(_require(d, "method", str, where)),
                      budget if isinstance(budget, Mapping) else {},
-                     d.get("seed"), d.get("created_utc"), where, others)
+                     d.get("seed"), d.get("created_utc"), where, others, diagnostics)
+
+
+def effective_size(post: Posterior) -> tuple[float, str]:
+    """The posterior's effective sample size and how it was found: the smallest bulk ESS
+    over the calibrated parameters when the file records MCMC diagnostics (arviz), else
+    Kish's ESS of the importance weights, ``1 / sum(w^2)`` for normalised ``w``."""
+    ess = post.diagnostics.get("min_ess_bulk") if post.diagnostics else None
+    if isinstance(ess, int | float) and math.isfinite(ess):
+        return float(ess), "smallest bulk ESS over the calibrated parameters (arviz)"
+    w = post.weights / post.weights.sum()
+    return float(1.0 / np.sum(w**2)), "Kish effective sample size of the importance weights"
+
+
+def ess_problem(post: Posterior, source: str) -> str | None:
+    """One line when ``post`` has ESS below :data:`MIN_ESS`, else None."""
+    ess, how = effective_size(post)
+    if ess >= MIN_ESS:
+        return None
+    return (f"posterior {source} has effective sample size {ess:.1f} < {MIN_ESS:g} ({how}): "
+            "its draws are too few distinct points to stand for a distribution")
 
 
 def load_posterior(source: str | Path) -> Posterior:

@@ -13,6 +13,10 @@ different scales average: the observed standard error (given, from the CI, from 
 or from N), else an observed interval's half-width, else the SD of the prior-predictive
 ensemble. A component target averages its components. ``score`` is the share of replicated
 targets that pass; targets marked ``skip`` in the targets file are reported, not scored.
+Beside it: each interval's width in units of the target's scale, whether the score is
+in-sample (the posterior was fitted to these targets) or out-of-sample, the pass rate a
+perfectly calibrated model reaches with that many draws (:func:`expected_pass_rate`) and
+its chance to score 0.8 and 0.9 (issue 19 item 6).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from .prior import Posterior, prior_draws
 from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
 from .targets import Target, TargetSet, observed_se
 
-__all__ = ["crps_fair", "interval_90", "passes", "run_validation", "score_target",
-           "write_figure"]
+__all__ = ["crps_fair", "expected_pass_rate", "interval_90", "passes", "run_validation",
+           "score_target", "score_reach", "write_figure"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -70,6 +74,26 @@ def passes(observed: float | Sequence[float], ensemble: Sequence[float]) -> bool
         return bool(observed[0] <= med <= observed[1])
     lo, hi = interval_90(ens)
     return bool(lo <= observed <= hi)
+
+
+def expected_pass_rate(draws: int, level: float = 0.9) -> float:
+    """The chance that a perfectly calibrated model passes one target with ``draws``
+    draws: the observation is then exchangeable with the draws, and the interval runs
+    between linearly interpolated order statistics at positions ``h = (k - 1) q`` (numpy's
+    default), whose expectation under a uniform is ``(h + 1) / (k + 1)``; so the chance is
+    ``level (k - 1) / (k + 1)`` (0.814 with 20 draws, 0.891 with 200): exact for a uniform,
+    close for any continuous distribution when the percentiles fall near order statistics
+    (as with 20 or 200 draws)."""
+    return level * (draws - 1) / (draws + 1)
+
+
+def score_reach(n_targets: int, draws: int, goal: float) -> float:
+    """Probability that a perfectly calibrated model scores at least ``goal`` over
+    ``n_targets`` independent targets with ``draws`` draws (binomial)."""
+    from scipy import stats
+
+    need = math.ceil(goal * n_targets - 1e-9)
+    return float(stats.binom.sf(need - 1, n_targets, expected_pass_rate(draws)))
 
 
 def _point(obs: float | Sequence[float]) -> float:
@@ -131,6 +155,7 @@ def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
             "median": _r(float(np.nanmedian(c.posterior)) if np.isfinite(c.posterior).any()
                          else math.nan),
             "interval": [_r(x) for x in interval_90(c.posterior)],
+            "width": _r(float(np.subtract(*interval_90(c.posterior)[::-1])) / scale),
             "passed": passes(c.observed, c.posterior),
             "crps_posterior": crps_fair(point, c.posterior) / scale,
             "crps_prior": crps_fair(point, c.prior) / scale,
@@ -148,6 +173,8 @@ def score_target(t: Target, post: list[Any], prior: list[Any], se: float | None
         {r["name"]: r["median"] for r in rows},
         "interval_90": single["interval"] if single else
         {r["name"]: r["interval"] for r in rows},
+        "interval_90_width_scaled": single["width"] if single else
+        {r["name"]: r["width"] for r in rows},
         "passed": all(r["passed"] for r in rows),
         "crps_posterior": _r(float(np.mean([r["crps_posterior"] for r in rows]))),
         "crps_prior": _r(float(np.mean([r["crps_prior"] for r in rows]))),
@@ -251,10 +278,17 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
     crps_prior = [e["crps_prior"] for e in scored if e["crps_prior"] is not None]
     return {
         "score": _r(float(np.mean([e["passed"] for e in scored]))) if scored else None,
+        "sample": "in-sample: the posterior was fitted to these targets"
+        if posterior is not None and posterior.targets_hash == targets.hash
+        else "out-of-sample: the posterior was not fitted to these targets",
         "mean_crps_posterior": _r(float(np.mean(crps_post))) if crps_post else None,
         "mean_crps_prior": _r(float(np.mean(crps_prior))) if crps_prior else None,
         "n_targets": len(entries), "n_scored": len(scored),
         "n_passed": int(sum(bool(e["passed"]) for e in scored)),
+        "expected_pass_rate_if_calibrated": _r(expected_pass_rate(draws)),
+        "chance_calibrated_model_reaches": {
+            str(g): _r(score_reach(len(scored), draws, g)) for g in (0.8, 0.9)}
+        if scored else None,
         "draws": draws, "seed": seed,
         "posterior": "prior" if posterior is None else {
             "path": str(posterior.path) if posterior.path else None,
