@@ -11,6 +11,7 @@ published numbers is the calibration milestone's job (the values are listed in t
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dyadsim.trials.design import load_spec
@@ -41,7 +42,36 @@ def test_example_runs_end_to_end_at_published_n(name, tmp_path):
     assert manifest["seed"] == spec.trial.seed
     results = json.loads((out / "results.json").read_text())["results"]
     for a in spec.analysis:
-        assert results[a.name].get("estimate") is not None, a.name
+        r = results[a.name]
+        assert r.get("estimate") is not None, a.name
+        assert r["intercurrent_events"], a.name  # ICH E9(R1) strategy named
+        grid = (r.get("sensitivity") or {}).get("grid")
+        if grid:  # the tipping grid starts from the reported result
+            assert grid[0]["delta"] == 0.0
+            assert grid[0]["estimate"] == pytest.approx(r["estimate"], rel=1e-9), a.name
+            assert grid[0]["p"] == pytest.approx(r["p"], rel=1e-9), a.name
+    _assert_read_on_the_right_person(result)
+
+
+def _assert_read_on_the_right_person(result):
+    """No value of an instrument about the mother (or her care of the infant) on or after
+    her death, none of a care instrument while the infant is placed out of home."""
+    from dyadsim.trials.instruments import INSTRUMENTS
+
+    lat, data = result.latent, result.data
+    run_in = result.plan_info["run_in_days"]
+    seen = data.loc[data["value"].notna() & (data["timepoint"] != "ema")]
+    subject = seen["instrument"].map(lambda i: INSTRUMENTS[i].subject)
+    pos = {int(d): k for k, d in enumerate(lat["dyad"].values)}
+    rows = seen["dyad_id"].map(pos).to_numpy()
+    day = seen["day"].to_numpy()
+    if "maternal_death_day" in lat:
+        died = np.nan_to_num(lat["maternal_death_day"].values - run_in, nan=np.inf)[rows]
+        assert not ((subject != "infant").to_numpy() & (day >= died)).any()
+    if "foster_placement" in lat:
+        t = np.clip(day + run_in, 0, lat.sizes["time"] - 1)
+        placed = lat["foster_placement"].values[rows, t] > 0
+        assert not ((subject == "care").to_numpy() & placed).any()
 
 
 # (example, analysis, direction): -1 = below the null (RR < 1, difference < 0), +1 above
