@@ -240,14 +240,6 @@ def _check_mediation(ctx, a, where: str) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
-def _z_p(est: float | None, se: float | None) -> float | None:
-    from scipy import stats
-
-    if est is None or se is None or not se or not math.isfinite(se):
-        return None
-    return float(2 * stats.norm.sf(abs(est / se)))
-
-
 def _scored(inp: AnalysisInput, a) -> np.ndarray:
     """0/1 (NaN missing) outcome of a binary / proportion analysis."""
     if a.category is not None:
@@ -1033,9 +1025,10 @@ def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:
     if expected.min() < 5:
         p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
     else:
-        pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
-        se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
-        p, test = (_z_p(diff, se) if se > 0 else 1.0), "two-proportion z test (pooled)"
+        from ..stats import two_proportion_test
+
+        p = two_proportion_test(t["events"], t["n"], c["events"], c["n"])
+        test = "two-proportion z test (pooled; statsmodels test_proportions_2indep, score)"
     detail["difference"] = {"estimate": diff, "ci_lower": float(lo), "ci_upper": float(hi),
                             "p": p, "ci_method": "Newcombe hybrid score", "test": test}
     return detail

@@ -174,7 +174,9 @@ def run_cell(method: str, n: int, share: float, mechanism: str, trials: int, see
             failed += 1
             continue
         reject += est.p < 0.05
-        cover += est.ci_lower <= null <= est.ci_upper
+        lo = -math.inf if est.ci_lower is None else est.ci_lower  # None: an unbounded side
+        hi = math.inf if est.ci_upper is None else est.ci_upper
+        cover += lo <= null <= hi
     size, coverage = reject / trials, cover / trials
     return {"method": method, "n_per_arm": n, "missing": share, "mechanism": mechanism,
             "trials": trials, "type_i": size, "type_i_mcse": math.sqrt(size * (1 - size) / trials),
