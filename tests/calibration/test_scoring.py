@@ -106,7 +106,7 @@ def test_statistics_known_answers():
     assert d == pytest.approx((4 - 2) / math.sqrt(2.0))
     g2 = compute_statistic("smd", _groups(x, ["T", "T", "C", "C"], treatment="T",
                                           control="C"))
-    assert g2 == pytest.approx(d * (1 - 3 / (4 * 2 - 1)))
+    assert g2 == pytest.approx(d * math.gamma(1) / (math.sqrt(1) * math.gamma(0.5)))  # exact J
     assert compute_statistic("proportion", _groups(y, arm, arm_name="T")) == 0.5
     assert compute_statistic("sd", _groups([1.0, 2.0, 3.0], ["a"] * 3)) == pytest.approx(1.0)
     r = compute_statistic("correlation", _groups([1.0, 2.0, 3.0, 4.0], ["a"] * 4,

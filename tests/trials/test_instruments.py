@@ -785,3 +785,20 @@ def test_norm_validates():
         Norm(at="day1", test_retest=(0.5, 0.9), retest_days=-1, **ok)
     with pytest.raises(ValueError, match="published"):
         Norm(at="day1", published=("alpha",), **ok)
+
+
+def test_check_reports_floor_ceiling_and_flat_latents(realised):
+    from dyadsim.trials.instruments.calibrate import FLAT_LATENT_SD
+    from dyadsim.trials.instruments.kinds import ScaleScore
+
+    for name, row in realised.items():
+        j = row.as_json()
+        assert {"floor_share", "ceiling_share", "population", "latent_too_flat"} <= set(j)
+        inst = INSTRUMENTS[name]
+        if row.realised_sd is not None:
+            assert 0.0 <= j["floor_share"] <= 1.0 and 0.0 <= j["ceiling_share"] <= 1.0
+        flat = (isinstance(inst, ScaleScore) and inst.norm is not None
+                and inst.latent is not None and inst.latent.sd < FLAT_LATENT_SD)
+        assert j["latent_too_flat"] is flat, name
+        if flat and inst.latent.sd >= 1e-4:
+            assert "too flat" in row.remark

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.outcomes import AGES_MONTHS, DOMAINS
+from ..stats import odds_ratio_cells, standardized_difference
 
 __all__ = ["OUTCOMES", "STATISTIC_FUNCTIONS", "Groups", "compute_statistic"]
 
@@ -95,34 +96,22 @@ def relative_reduction(g: Groups) -> float:
 
 def odds_ratio(g: Groups) -> float:
     """Odds ratio of a 0/1 measure; 0.5 added to every cell when one is empty
-    (Haldane-Anscombe)."""
+    (Haldane-Anscombe; :func:`dyadsim.stats.odds_ratio_cells`)."""
     t, c = (_finite(x) for x in g.two())
-    a, b = t.sum(), t.size - t.sum()
-    cc, d = c.sum(), c.size - c.sum()
-    if min(a, b, cc, d) == 0:
-        a, b, cc, d = a + 0.5, b + 0.5, cc + 0.5, d + 0.5
-    return _ratio(a * d, b * cc)
-
-
-def _d(g: Groups) -> tuple[float, int, int]:
-    t, c = (_finite(x) for x in g.two())
-    n1, n2 = t.size, c.size
-    if n1 < 2 or n2 < 2:
-        return math.nan, n1, n2
-    pooled = math.sqrt(((n1 - 1) * t.var(ddof=1) + (n2 - 1) * c.var(ddof=1)) / (n1 + n2 - 2))
-    return _ratio(float(t.mean() - c.mean()), pooled), n1, n2
+    return odds_ratio_cells(t.sum(), t.size - t.sum(), c.sum(), c.size - c.sum())[0]
 
 
 def cohens_d(g: Groups) -> float:
-    """(mean treatment - mean control) / pooled SD (Cohen 1988)."""
-    return _d(g)[0]
+    """(mean treatment - mean control) / pooled SD (Cohen 1988;
+    :func:`dyadsim.stats.standardized_difference`, as the trials' analyses)."""
+    return standardized_difference(*(_finite(x) for x in g.two()))["d"]
 
 
 def smd(g: Groups) -> float:
-    """Hedges' g: Cohen's d with the small-sample correction J = 1 - 3/(4 df - 1)
-    (Borenstein et al. 2009, ch. 4), as meta-analyses report it."""
-    d, n1, n2 = _d(g)
-    return d * (1 - 3 / (4 * (n1 + n2 - 2) - 1)) if math.isfinite(d) else math.nan
+    """Hedges' g: Cohen's d with Hedges' exact small-sample correction J (Hedges 1981; the
+    trials' analyses use the same, :func:`dyadsim.stats.hedges_j`), as meta-analyses report
+    it."""
+    return standardized_difference(*(_finite(x) for x in g.two()))["g"]
 
 
 def hazard_ratio(g: Groups) -> float:

@@ -457,12 +457,14 @@ def _trial_dir(run: Path) -> str:
                       f"{r.get('method')}: {r.get('effect')}",
                       f"{r.get('treatment', '')} vs {r.get('control', '')}",
                       _fmt(r.get("estimate")) if not r.get("error") else f"failed: {r['error']}",
-                      ci, _fmt(r.get("p")), "-" if pub is None else _fmt(pub), method))
+                      ci, _fmt(r.get("p")), "-" if pub is None else _fmt(pub), method,
+                      r.get("intercurrent_events") or "-"))
     if table:
         fig = figures.forest(forest_rows)
         sections.append("<h2>Analyses</h2>" + (_figure_img(*fig, "forest plot") if fig else "")
                         + _table(("analysis", "method: effect", "contrast", "estimate",
-                                  "95% CI", "p", "published", "missing-data method"), table,
+                                  "95% CI", "p", "published", "missing-data method",
+                                  "intercurrent events (ICH E9(R1))"), table,
                                  (3, 5, 6)))
     if (run / "replicates.json").exists():
         rep = json.loads((run / "replicates.json").read_text())

@@ -697,13 +697,6 @@ def binary_outcome(
 # --------------------------------------------------------------------------------------------
 
 
-def _hedges_j(df: float) -> float:
-    """Exact small-sample correction J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2))."""
-    from scipy.special import gammaln
-
-    return float(math.exp(gammaln(df / 2) - 0.5 * math.log(df / 2) - gammaln((df - 1) / 2)))
-
-
 def cohens_d(
     x_treat: Sequence[float] | np.ndarray,
     x_ctrl: Sequence[float] | np.ndarray,
@@ -728,18 +721,18 @@ def cohens_d(
     n1, n2 = len(xt), len(xc)
     if n1 < 2 or n2 < 2:
         raise ValueError(f"need at least 2 non-missing values per group (got {n1} and {n2})")
+    from ..stats import standardized_difference
+
     s1, s2 = float(np.std(xt, ddof=1)), float(np.std(xc, ddof=1))
-    sp = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
-    if sp == 0:
-        raise ValueError("pooled standard deviation is zero; effect size undefined")
     m1, m2 = float(np.mean(xt)), float(np.mean(xc))
-    d = (m1 - m2) / sp
-    var_d = (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))
-    j = _hedges_j(n1 + n2 - 2)
+    sd_ = standardized_difference(xt, xc)
+    sp, d, j = sd_["pooled_sd"], sd_["d"], sd_["j"]
+    if not sp > 0:
+        raise ValueError("pooled standard deviation is zero; effect size undefined")
     if hedges:
-        est, var, kind = j * d, j**2 * var_d, "hedges_g"
+        est, var, kind = sd_["g"], sd_["var_g"], "hedges_g"
     else:
-        est, var, kind = d, var_d, "cohens_d"
+        est, var, kind = d, sd_["var_d"], "cohens_d"
     w = _wald(est, math.sqrt(var), _z(alpha))
     result = {
         "kind": kind,

@@ -15,7 +15,16 @@ disorganized 3) with the class name in ``category``.
 
 Loss to follow-up: each dyad's last observed study day is drawn from a hazard that rises
 with its share of use days over the last 30 days (missing not at random, see
-:mod:`.spec`); values after it are missing (the baseline is always observed).
+:mod:`.spec`); values after it are missing (the baseline is always observed). A mother who
+has died is not at risk of dropping out: her death is an intercurrent event, not a loss.
+
+Who is measured (issue 18 item 4; ICH E9(R1) intercurrent events): each instrument has a
+``subject`` (:data:`.instruments.kinds.SUBJECTS`). After the mother's death no instrument
+about her (``mother``) or her care of the infant (``care``) has a value; while the infant is
+placed out of home (foster or kinship care) a ``care`` instrument such as KIPS would observe
+the substitute caregiver, so it has no value either. ``missing_reason`` says why a value is
+missing (:data:`MISSING_REASONS`); ``caregiver`` says who cared for the infant when an
+``infant`` instrument was taken (``mother`` or ``substitute``).
 """
 
 from __future__ import annotations
@@ -31,10 +40,20 @@ from .instruments import ema_prompts
 from .plan import DAYS_PER_MONTH, OUTCOME_READS, Plan
 from .spec import TrialSpec
 
-__all__ = ["DATA_COLUMNS", "apply_dropout", "dropout_days", "measure"]
+__all__ = ["DATA_COLUMNS", "MISSING_REASONS", "apply_dropout", "dropout_days", "measure"]
 
 DATA_COLUMNS = ("dyad_id", "arm", "timepoint", "day", "postpartum_day", "instrument", "prompt",
-                "value", "category")
+                "value", "category", "missing_reason", "caregiver")
+
+#: Why a value is missing (``missing_reason``; None where the value is observed).
+MISSING_REASONS = {
+    "maternal_death": "the mother had died (intercurrent event)",
+    "infant_placed": "the infant was placed out of home: the care observed would be the "
+                     "substitute caregiver's (intercurrent event)",
+    "lost_to_follow_up": "the dyad was lost to follow-up before the assessment",
+    "not_obtained": "not obtained at an attended assessment (the instrument's missing rate, "
+                    "or an infant outcome not yet classified)",
+}
 
 
 def _assessment_days(plan: Plan, a, birth_sim: np.ndarray) -> np.ndarray:
@@ -83,6 +102,42 @@ def _measure_one(inst, pay: Mapping[str, Any], end_study: np.ndarray, plan: Plan
     return np.asarray(obs, dtype=np.float64), None
 
 
+def _intercurrent(pay: Mapping[str, Any], plan: Plan, end_study: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(mother died on or before the day, infant placed out of home on the day) per dyad,
+    for study days ``end_study`` (one per dyad)."""
+    n = end_study.shape[0]
+    death = pay.get("death_day")
+    dead = np.zeros(n, bool) if death is None else (
+        np.nan_to_num(np.asarray(death, dtype=float) - plan.run_in, nan=np.inf) <= end_study)
+    series = pay["nodes"].get("foster_placement")
+    if series is None:
+        return dead, np.zeros(n, bool)
+    sim = np.clip(end_study + plan.run_in, 0, series.shape[1] - 1)
+    return dead, series[np.arange(n), sim] > 0
+
+
+def _on_the_right_person(inst, values: np.ndarray, cats: np.ndarray | None,
+                         dead: np.ndarray, placed: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Values of ``inst`` with those about the wrong person removed (module docstring):
+    (values, categories, missing_reason, caregiver)."""
+    n = values.shape[0]
+    reason = np.full(n, None, dtype=object)
+    caregiver = np.full(n, None, dtype=object)
+    if inst.subject == "infant":
+        caregiver[:] = np.where(dead | placed, "substitute", "mother")
+    else:
+        drop = dead if inst.subject == "mother" else dead | placed
+        reason[placed & ~dead & (inst.subject == "care")] = "infant_placed"
+        reason[dead] = "maternal_death"
+        if drop.any():
+            values = np.where(drop, np.nan, values)
+            if cats is not None:
+                cats = np.where(drop, None, cats)
+    return values, cats, reason, caregiver
+
+
 def measure(spec: TrialSpec, plan: Plan, pay: Mapping[str, Any],
              rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     ids, arm_idx = pay["ids"], pay["arm"]
@@ -95,11 +150,16 @@ def measure(spec: TrialSpec, plan: Plan, pay: Mapping[str, Any],
         end = _assessment_days(plan, a, pay["birth_day"])
         days[a.name] = end
         pp = end - birth_study if plan.pregnancy else np.full(n, np.nan)
+        dead, placed = _intercurrent(pay, plan, end)
         for name in a.instruments:
-            values, cats = _measure_one(plan.instruments[name], pay, end, plan, rng)
+            inst = plan.instruments[name]
+            values, cats = _measure_one(inst, pay, end, plan, rng)
+            values, cats, reason, caregiver = _on_the_right_person(inst, values, cats, dead,
+                                                                   placed)
             parts.append({"dyad_id": ids, "arm": arm_names, "timepoint": a.name, "day": end,
                           "postpartum_day": pp, "instrument": name, "prompt": None,
-                          "value": values, "category": cats})
+                          "value": values, "category": cats, "missing_reason": reason,
+                          "caregiver": caregiver})
     for block in spec.ema:
         lo, hi = block.from_day + plan.run_in, block.to_day + plan.run_in
         for name in block.instruments:
@@ -111,12 +171,17 @@ def measure(spec: TrialSpec, plan: Plan, pay: Mapping[str, Any],
                              integer=inst.integer_prompts, dyad_ids=np.arange(n))
             rows = df["dyad_id"].to_numpy()
             day = df["day"].to_numpy().astype(np.int64) + block.from_day
+            dead = _intercurrent({**pay, "nodes": {}, "death_day": None if pay.get(
+                "death_day") is None else pay["death_day"][rows]}, plan, day)[0]
             parts.append({"dyad_id": ids[rows], "arm": arm_names[rows], "timepoint": "ema",
                           "day": day,
                           "postpartum_day": (day - birth_study[rows]) if plan.pregnancy
                           else np.full(len(rows), np.nan),
                           "instrument": name, "prompt": df["prompt"].to_numpy(),
-                          "value": df["value"].to_numpy(dtype=np.float64), "category": None})
+                          "value": np.where(dead, np.nan, df["value"].to_numpy(np.float64)),
+                          "category": None,
+                          "missing_reason": np.where(dead, "maternal_death", None),
+                          "caregiver": None})
     frames = []
     for p in parts:
         m = len(p["value"])
@@ -132,9 +197,15 @@ def measure(spec: TrialSpec, plan: Plan, pay: Mapping[str, Any],
             "value": p["value"],
             "category": (np.full(m, None, dtype=object) if p["category"] is None
                          else np.asarray(p["category"], dtype=object)),
+            "missing_reason": np.asarray(p["missing_reason"], dtype=object),
+            "caregiver": (np.full(m, None, dtype=object) if p["caregiver"] is None
+                          else np.asarray(p["caregiver"], dtype=object)),
         }))
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=list(DATA_COLUMNS))
+    if len(data):
+        unexplained = data["value"].isna().to_numpy() & data["missing_reason"].isna().to_numpy()
+        data.loc[unexplained, "missing_reason"] = "not_obtained"
     return data, days
 
 
@@ -156,6 +227,9 @@ def dropout_days(spec: TrialSpec, plan: Plan, pay: Mapping[str, Any], base_day: 
     h = lam * np.exp(d.use_effect * share)
     study_day = t - plan.run_in
     h = np.where(study_day[None, :] > base_day[:, None], h, 0.0)
+    if pay.get("death_day") is not None:  # after her death she is not at risk of dropping out
+        died = np.nan_to_num(np.asarray(pay["death_day"], dtype=float), nan=np.inf)
+        h = np.where(t[None, :] >= died[:, None], 0.0, h)
     cum = np.cumsum(h, axis=1)
     hit = cum >= e[:, None]
     any_hit = hit.any(axis=1)
@@ -171,4 +245,7 @@ def apply_dropout(data: pd.DataFrame, spec: TrialSpec, dropout: np.ndarray,
     if lost.any():
         data.loc[lost, "value"] = np.nan
         data.loc[lost, "category"] = None
+        # an intercurrent event that came first keeps its reason
+        data.loc[lost & ~data["missing_reason"].isin(["maternal_death", "infant_placed"])
+                 .to_numpy(), "missing_reason"] = "lost_to_follow_up"
     return data

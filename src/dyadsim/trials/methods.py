@@ -34,6 +34,7 @@ from .analysis import (
     standardized_mean_change,
     wilson_ci,
 )
+from .missing import IMPUTATION_METHOD
 
 __all__ = ["METHODS", "AnalysisInput", "Estimate", "Method"]
 
@@ -81,6 +82,7 @@ class AnalysisInput:
     seed: int
     alpha: float
     deaths: np.ndarray | None = None  # study day of maternal death per dyad (NaN: none)
+    sensitivity: bool = True  # run the tipping-point analyses (replicate runs skip them)
 
     def values_at(self, instrument: str, timepoint: str, column: str = "value") -> np.ndarray:
         """One value per dyad (NaN / None where missing)."""
@@ -238,14 +240,6 @@ def _check_mediation(ctx, a, where: str) -> None:
 
 
 # ------------------------------------------------------------------------------ helpers
-def _z_p(est: float | None, se: float | None) -> float | None:
-    from scipy import stats
-
-    if est is None or se is None or not se or not math.isfinite(se):
-        return None
-    return float(2 * stats.norm.sf(abs(est / se)))
-
-
 def _scored(inp: AnalysisInput, a) -> np.ndarray:
     """0/1 (NaN missing) outcome of a binary / proportion analysis."""
     if a.category is not None:
@@ -261,11 +255,34 @@ def _pick(d: Mapping[str, Any], p_from: Mapping[str, Any] | None = None):
             (p_from if p_from is not None else d)["p"])
 
 
+def intercurrent_strategy(inp: AnalysisInput, a) -> str:
+    """The analysis' strategy for the intercurrent events maternal death and out-of-home
+    placement of the infant (ICH E9(R1) addendum, 2019; :mod:`.measurement`), in words."""
+    if a.method == "cox":
+        return ("maternal death: the event time is censored at her death (while-alive "
+                "strategy: cause-specific hazard among living mothers); out-of-home placement: "
+                "ignored, the event is followed whoever cares for the infant (treatment "
+                "policy)")
+    subjects = {inp.plan.instruments[i].subject for i in (a.instrument, a.mediator)
+                if i is not None and i in inp.plan.instruments}
+    if subjects == {"infant"}:
+        return ("maternal death and out-of-home placement: the infant is measured whoever "
+                "cares for it (treatment-policy strategy); the caregiver is recorded per "
+                "value ('caregiver')")
+    events = "maternal death" + (" and, for an instrument about her care of the infant, "
+                                 "out-of-home placement" if "care" in subjects else "")
+    how = ("the likelihood-based model estimates the mean had they not happened, under MAR"
+           if a.method in ("lmm", "ema") else
+           "they are multiply imputed under MAR as if the event had not happened")
+    return (f"{events}: values after the event are missing (reason in 'missing_reason') "
+            f"and {how} (hypothetical strategy)")
+
+
 COMPLETE_CASE = "complete case (dyads with the outcome observed)"
-MULTIPLE_IMPUTATION = ("multiple imputation under MAR given arm, the outcome at every "
-                       "assessment and the baseline of the other instruments (chained "
-                       "equations, predictive mean matching, within arm; Rubin's rules); "
-                       "delta-adjusted tipping point for MNAR in 'sensitivity'")
+MULTIPLE_IMPUTATION = ("multiple imputation (m per the spec) under MAR given arm, the outcome "
+                       f"at every assessment and the baseline of the other instruments ("
+                       f"{IMPUTATION_METHOD}); delta-adjusted tipping point for MNAR in "
+                       "'sensitivity'")
 
 
 @dataclass(frozen=True)
@@ -342,20 +359,24 @@ def _favourable(a, estimate: float, null: float) -> float:
 
 
 def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str,
-                      score_sign: float, back=float, tipping: bool = True,
+                      score_sign: float, df_complete: float, back=float, tipping: bool = True,
                       null: float = 0.0) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The MI estimate of ``analyse`` (values, arms) -> (estimate, variance) on ``w``, and
     its delta-adjusted tipping-point analysis (None without ``tipping``). ``score_sign``:
-    +1 if a higher outcome value raises the effect, -1 if it lowers it."""
+    +1 if a higher outcome value raises the effect, -1 if it lowers it; ``df_complete``:
+    the analysis' complete-data df (Barnard-Rubin)."""
     from .missing import mi_estimate, tipping_point
 
     rng = np.random.default_rng(inp.seed)
     m = a.imputations
-    mar = mi_estimate(w.values, w.arms, w.target, analyse, m=m, rng=rng, alpha=inp.alpha)
+    mar = mi_estimate(w.values, w.arms, w.target, analyse, m=m, rng=rng, alpha=inp.alpha,
+                      df_complete=df_complete)
     pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
-                                  "fraction_missing_information", "n_imputed")}
-    pooled.update({"scale": "analysis scale (log for ratios)", "columns": list(w.columns)})
-    if not tipping or mar["n_imputed"] == 0:
+                                  "df_complete", "fraction_missing_information",
+                                  "n_imputed")}
+    pooled.update({"scale": "analysis scale (log for ratios)", "columns": list(w.columns),
+                   "df_method": "Barnard & Rubin (1999) from the complete-data df"})
+    if not tipping or mar["n_imputed"] == 0 or not inp.sensitivity:
         return pooled, None
     favourable = _favourable(a, back(mar["estimate"]), null)
     sd = float(np.nanstd(w.values[:, w.target]))
@@ -363,15 +384,14 @@ def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str
         return pooled, None
     tp = tipping_point(w.values, w.arms, w.target, analyse, treatment=treatment,
                        unfavourable=-favourable * score_sign, scale=sd,
-                       completed=mar["completed"], alpha=inp.alpha, rng=rng, m=m, back=back)
+                       completed=mar["completed"], alpha=inp.alpha, rng=rng, m=m, back=back,
+                       df_complete=df_complete)
     return pooled, tp
 LIKELIHOOD_MAR = "all observed values, likelihood-based (valid under MAR given the model)"
 
 
 # ------------------------------------------------------------------------------ runs
 def _run_lmm(inp: AnalysisInput, a) -> Estimate:
-    from .missing import ancova
-
     d = lmm_arm_by_time(inp.data.loc[inp.data["timepoint"] != "ema"], a.instrument,
                         treatment=a.treatment, control=a.control,
                         baseline=inp.spec.baseline, alpha=inp.alpha)
@@ -379,24 +399,102 @@ def _run_lmm(inp: AnalysisInput, a) -> Estimate:
     c = d["contrasts"].get(tp)
     if c is None:
         raise ValueError(f"no contrast at timepoint {tp!r}")
-    # sensitivity: ANCOVA at the timepoint by multiple imputation, delta-adjusted (MNAR)
-    w = _wide(inp, a, [a.treatment, a.control], timepoint=tp)
-    tip = None
-    if w.baseline is not None:
-        def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
-            return ancova(v[:, w.target], v[:, w.baseline], arms == a.treatment)
-        pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=a.treatment,
-                                        score_sign=1.0)
-        if tip is not None:
-            tip["analysis"] = f"ANCOVA on baseline at {tp}, multiple imputation"
-            tip["mar_estimate"] = pooled
+    tip = _lmm_tipping_point(inp, a, tp, c) if inp.sensitivity else None
     return Estimate(*_pick(c), estimand=f"difference in mean change from baseline to {tp} "
                     f"({a.treatment} - {a.control}), all randomised dyads with a baseline",
-                    missing_data=LIKELIHOOD_MAR + "; delta-adjusted MI ANCOVA tipping point "
-                    "for MNAR in 'sensitivity'", detail=d, sensitivity=tip,
+                    missing_data=LIKELIHOOD_MAR + "; delta-adjusted tipping point of the same "
+                    "cLDA model (multiple imputation, imputed follow-up of the treatment arm "
+                    "shifted, model refitted on each completed set) in 'sensitivity'",
+                    detail=d, sensitivity=tip,
                     flags={"converged": d["converged"], "boundary": d["boundary"],
                            "fallback": d["fallback_reason"] is not None,
                            "df": d["df"]})
+
+
+def _lmm_tipping_point(inp: AnalysisInput, a, tp: str,
+                       primary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Delta-adjusted tipping point of the reported cLDA contrast at ``tp``: the outcome at
+    every assessment (and the other instruments' baselines) multiply imputed under MAR, the
+    imputed follow-up values of the treatment arm shifted against it by delta SD of the
+    outcome at ``tp``, the same constrained LMM (:func:`.analysis.lmm_arm_by_time`) refitted
+    on each completed set and pooled by Rubin's rules (Barnard-Rubin df from the model's
+    between-within df on complete data). The delta 0 row is the reported analysis
+    (likelihood-based, MAR); the MI refit at delta 0 is ``mi_at_mar``. None when no
+    follow-up value is missing."""
+    from .missing import tipping_point
+
+    w = _wide(inp, a, [a.treatment, a.control], timepoint=tp)
+    prefix = f"{a.instrument}@"
+    tps = [c[len(prefix):] for c in w.columns if c.startswith(prefix)]
+    follow = [j for j, c in enumerate(w.columns) if c.startswith(prefix) and j != w.baseline]
+    if w.baseline is None or not np.isnan(w.values[:, follow]).any():
+        return None
+    data = inp.data
+    days = {t: float(data.loc[(data["timepoint"] == t), "day"].median()) for t in tps}
+    n = w.values.shape[0]
+    ids = np.arange(n)
+    long = pd.DataFrame({"dyad_id": np.tile(ids, len(tps)),
+                         "arm": np.tile(w.arms, len(tps)),
+                         "timepoint": np.repeat(np.array(tps, dtype=object), n),
+                         "day": np.repeat([days[t] for t in tps], n),
+                         "instrument": a.instrument})
+    cols = [w.columns.index(prefix + t) for t in tps]
+
+    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+        frame = long.assign(value=v[:, cols].T.reshape(-1))
+        r = lmm_arm_by_time(frame, a.instrument, treatment=a.treatment, control=a.control,
+                            baseline=inp.spec.baseline, alpha=inp.alpha)
+        c = r["contrasts"][tp]
+        return float(c["estimate"]), float(c["se"]) ** 2
+
+    rng = np.random.default_rng(inp.seed)
+    sd = float(np.nanstd(w.values[:, w.target]))
+    if not sd > 0:
+        return None
+    from .missing import impute
+
+    completed = impute(w.values, a.imputations, rng, arm=w.arms)
+    favourable = _favourable(a, float(primary["estimate"]), 0.0)
+    df_complete = float(n * len(tps) - n - 2 * (len(tps) - 1))
+    out = tipping_point(w.values, w.arms, follow, analyse, treatment=a.treatment,
+                        unfavourable=-favourable, scale=sd, completed=completed,
+                        alpha=inp.alpha, rng=rng, m=a.imputations, df_complete=df_complete,
+                        primary=primary, steps=LMM_TIPPING_STEPS)
+    out["analysis"] = (f"the reported cLDA contrast at {tp}, refitted on each completed set "
+                       "(imputed follow-up values of the treatment arm shifted by delta)")
+    return out
+
+
+#: Shifts (outcome SD) of the LMM tipping point: fewer than the default grid, since each
+#: step refits the mixed model once per imputation.
+LMM_TIPPING_STEPS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def _run_ancova(inp: AnalysisInput, a) -> Estimate:
+    from .missing import ancova
+
+    w = _wide(inp, a, [a.treatment, a.control])
+    if w.baseline is None:
+        raise ValueError(f"{a.instrument} has no baseline value")
+
+    def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
+        return ancova(v[:, w.target], v[:, w.baseline], arms == a.treatment)
+
+    seen = ~np.isnan(w.values[:, w.target]) & ~np.isnan(w.values[:, w.baseline])
+    est, var = analyse(w.values[seen], w.arms[seen])
+    n_cc = int(seen.sum())
+    from .analysis import _t_summary
+
+    cc = _t_summary(est, math.sqrt(var), n_cc - 3, inp.alpha)
+    cc["n"] = n_cc
+    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=a.treatment,
+                                    score_sign=1.0, df_complete=w.values.shape[0] - 3)
+    return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
+                    estimand=f"difference in mean {a.instrument} at {a.timepoint} adjusted "
+                    f"for its baseline ({a.treatment} - {a.control}), all randomised dyads",
+                    missing_data=MULTIPLE_IMPUTATION,
+                    detail={"multiple_imputation": pooled, "complete_case": cc},
+                    sensitivity=tip)
 
 
 def _table(y: np.ndarray, treated: np.ndarray):
@@ -448,6 +546,7 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
     pooled, tip = _multiply_imputed(
         inp, a, w, lambda v, arms: analyse(v, arms, a.treatment), treatment=a.treatment,
         score_sign=sign, back=back, tipping=a.category is None,
+        df_complete=w.values.shape[0] - 2,
         null=METHODS["binary"].null(a.effect))
     lo, hi = back(pooled["ci_lower"]), back(pooled["ci_upper"])
     detail = {"multiple_imputation": pooled, "complete_case": cc}
@@ -487,7 +586,7 @@ def _run_between_d(inp: AnalysisInput, a, change: bool) -> Estimate:
     cc = cohens_d(cc_y[w.arms == a.treatment], cc_y[w.arms == a.control], hedges=hedges,
                   alpha=inp.alpha)
     pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=a.treatment,
-                                    score_sign=1.0)
+                                    score_sign=1.0, df_complete=w.values.shape[0] - 2)
     what = "change from baseline in " if change else ""
     return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"standardised difference ({a.effect}) in {what}{a.instrument} "
@@ -511,7 +610,8 @@ def _run_pre_post(inp: AnalysisInput, a) -> Estimate:
                                   kind=a.effect, alpha=inp.alpha)
     one = np.full(w.arms.shape, "all", dtype=object) if a.treatment is None else w.arms
     w = Wide(w.values, one, w.target, w.baseline, w.columns)
-    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=one[0], score_sign=1.0)
+    pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=one[0], score_sign=1.0,
+                                    df_complete=w.values.shape[0] - 1)
     who = a.treatment or "all dyads"
     return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"standardised mean change ({a.effect}) in {a.instrument} from "
@@ -531,23 +631,27 @@ def _run_ema(inp: AnalysisInput, a) -> Estimate:
         est = _pick(d["arm_effect"])
     else:
         est = _pick(d["relative_difference"], d["arm_effect"])
-    tip = _ema_tipping_point(inp, a, sub)
+    tip = _ema_tipping_point(inp, a, sub, d) if inp.sensitivity else None
     return Estimate(*est, estimand=f"{a.effect.replace('_', ' ')} in mean EMA "
                     f"{a.instrument} over the EMA period ({a.treatment} vs {a.control})",
                     missing_data="all answered prompts, likelihood-based (MAR); "
-                    "delta-adjusted MI tipping point of the weekly means in 'sensitivity'",
+                    "delta-adjusted tipping point in 'sensitivity' (delta 0: this analysis; "
+                    "other rows: MI of the weekly means, contrast of per-dyad means)",
                     detail=d, sensitivity=tip,
                     flags={"converged": d["converged"], "boundary": d["boundary"],
                            "fallback": d["fallback_reason"] is not None})
 
 
-def _ema_tipping_point(inp: AnalysisInput, a, sub: pd.DataFrame) -> dict[str, Any] | None:
+def _ema_tipping_point(inp: AnalysisInput, a, sub: pd.DataFrame,
+                       reported: Mapping[str, Any]) -> dict[str, Any] | None:
     """Delta-adjusted tipping point of an EMA contrast: each dyad's weekly mean over the
     EMA period (NaN for a week without an answered prompt, e.g. after dropout) and the
     baseline of the other instruments are multiply imputed within arm; the imputed weekly
     means of the treatment arm are shifted against it; each completed set is analysed as
     the contrast (the method's effect: difference, or ratio for relative_difference) of the
-    per-dyad period means. None when no week is missing."""
+    per-dyad period means. The delta 0 row is the reported MLM result (``reported``, the
+    :func:`.analysis.ema_mlm` output); the MI at delta 0 is ``mi_at_mar``. None when no
+    week is missing."""
     block = next(b for b in inp.spec.ema if a.instrument in b.instruments)
     weeks = (block.to_day - block.from_day) // 7 + 1
     rows = np.isin(inp.arms, [a.treatment, a.control])
@@ -578,16 +682,28 @@ def _ema_tipping_point(inp: AnalysisInput, a, sub: pd.DataFrame) -> dict[str, An
 
     rng = np.random.default_rng(inp.seed)
     targets = list(range(weeks))
+    df_complete = w.values.shape[0] - 2
     mar = mi_estimate(w.values, w.arms, targets, analyse, m=a.imputations, rng=rng,
-                      alpha=inp.alpha)
+                      alpha=inp.alpha, df_complete=df_complete)
     back = (lambda x: math.exp(x) - 1.0) if ratio else float
     favourable = _favourable(a, back(mar["estimate"]), 0.0)
     sd = float(np.nanstd(np.nanmean(values[:, :weeks], axis=1)))
     if not sd > 0:
         return None
+    arm_effect = reported["arm_effect"]
+    if ratio:
+        rel = reported["relative_difference"]
+        if min(rel["ci_lower"], rel["estimate"]) <= -1.0:
+            return None
+        primary = {"estimate": math.log1p(rel["estimate"]),
+                   "ci_lower": math.log1p(rel["ci_lower"]),
+                   "ci_upper": math.log1p(rel["ci_upper"]), "p": arm_effect["p"]}
+    else:
+        primary = arm_effect
     out = tipping_point(w.values, w.arms, targets, analyse, treatment=a.treatment,
                         unfavourable=-favourable, scale=sd, completed=mar["completed"],
-                        alpha=inp.alpha, rng=rng, m=a.imputations, back=back)
+                        alpha=inp.alpha, rng=rng, m=a.imputations, back=back,
+                        df_complete=df_complete, primary=primary)
     out["analysis"] = (f"{'ratio' if ratio else 'difference'} of per-dyad mean weekly "
                        f"{a.instrument} over the EMA period, multiple imputation of "
                        "missing weeks")
@@ -636,7 +752,8 @@ def _run_cox(inp: AnalysisInput, a) -> Estimate:
                (inp.arms[rows] == a.treatment).astype(float), alpha=inp.alpha)
     lost = ~happened & (inp.dropout < last) & (cens == np.minimum(inp.dropout, last))
     tip = _cox_tipping_point(inp, a, time[rows], happened[rows], lost[rows], inp.arms[rows],
-                             horizon=last + 1.0, log_hr=d["hazard_ratio"]["log_estimate"])
+                             horizon=last + 1.0, hr=d["hazard_ratio"]) \
+        if inp.sensitivity else None
     d["n_excluded_not_eligible"] = int((~eligible & in_arms).sum())
     d["competing_events"] = deaths
     h = d["hazard_ratio"]
@@ -657,12 +774,12 @@ COX_TIPPING_STEPS = (0.0, 0.25, 0.5, 1.0, 2.0)
 
 def _cox_tipping_point(inp: AnalysisInput, a, time: np.ndarray, happened: np.ndarray,
                        lost: np.ndarray, arms: np.ndarray, *, horizon: float,
-                       log_hr: float) -> dict[str, Any] | None:
+                       hr: Mapping[str, Any]) -> dict[str, Any] | None:
     """Delta-adjusted tipping point of the hazard ratio: the event times of dyads lost to
     follow-up are multiply imputed from their arm's Kaplan-Meier curve with the treatment
     arm's hazard after loss multiplied by exp(delta) (delta against the treatment; the same
-    imputation draws at every delta), :func:`.missing.event_time_mi`; None when nobody was
-    lost."""
+    imputation draws at every delta), :func:`.missing.event_time_mi`; the delta 0 row is
+    the reported Cox fit (``hr``, its ``hazard_ratio``); None when nobody was lost."""
     from .missing import event_time_mi, tipping_grid
 
     if not lost.any():
@@ -676,11 +793,15 @@ def _cox_tipping_point(inp: AnalysisInput, a, time: np.ndarray, happened: np.nda
     def at(delta: float) -> dict[str, Any]:
         return event_time_mi(time, happened.astype(float), lost, arms, horizon, analyse,
                              m=a.imputations, rng=np.random.default_rng(inp.seed),
-                             alpha=inp.alpha, delta={a.treatment: delta})
+                             alpha=inp.alpha, delta={a.treatment: delta},
+                             df_complete=time.size - 1)
 
+    log_hr = float(hr["log_estimate"])
     unfavourable = -_favourable(a, log_hr, 0.0)  # against the treatment's favoured side
+    primary = {"estimate": log_hr, "ci_lower": math.log(hr["ci_lower"]),
+               "ci_upper": math.log(hr["ci_upper"]), "p": hr["p"]}
     out = tipping_grid(at, unfavourable=unfavourable, scale=1.0, alpha=inp.alpha,
-                       steps=COX_TIPPING_STEPS, back=math.exp,
+                       steps=COX_TIPPING_STEPS, back=math.exp, primary=primary,
                        method="event times after loss to follow-up multiply imputed from "
                        "the arm's Kaplan-Meier curve, the treatment arm's hazard after loss "
                        "multiplied by exp(delta); Cox PH on each; Rubin's rules on log HR",
@@ -715,24 +836,51 @@ def _run_mediation(inp: AnalysisInput, a) -> Estimate:
                    outcome_col="outcome", covariates=covariates, n_boot=a.n_boot,
                    seed=inp.seed, alpha=inp.alpha)
     pooled, tip = _mediation_mi(inp, a, med, covariates)
+    timing = _mediator_timing(inp, a)
+    detail = {"multiple_imputation": pooled, "complete_case": cc,
+              "inference": pooled["inference"]}
+    if timing is not None:
+        detail["warnings"] = [timing]
     return Estimate(pooled["estimate"], pooled["ci_lower"], pooled["ci_upper"], pooled["p"],
                     estimand=f"indirect effect a*b of {a.treatment} vs {a.control} on "
                     f"{a.instrument} at {a.timepoint} through {a.mediator}, adjusted for "
                     f"{', '.join(covariates) or 'nothing at baseline'}, all randomised dyads",
-                    missing_data=MEDIATION_MI,
-                    detail={"multiple_imputation": pooled, "complete_case": cc},
-                    sensitivity=tip)
+                    missing_data=MEDIATION_MI, detail=detail, sensitivity=tip,
+                    flags={"mediator_not_before_outcome": timing is not None})
+
+
+def _mediator_timing(inp: AnalysisInput, a) -> str | None:
+    """A warning when the mediator is not measured before the outcome's visit (the same
+    visit, or an EMA period reaching it): a*b then assumes the mediator precedes the
+    outcome without the design showing it (temporal precedence; Kraemer et al. 2002,
+    Arch Gen Psychiatry 59:877; VanderWeele 2015, ch. 2); None when it is measured before."""
+    days = {x.name: x.day for x in inp.spec.assessments}
+    out_day = days.get(a.timepoint)
+    if a.mediator_timepoint is not None:
+        m_day = days.get(a.mediator_timepoint)
+        where = f"at {a.mediator_timepoint!r}"
+    else:
+        block = next((b for b in inp.spec.ema if a.mediator in b.instruments), None)
+        m_day = None if block is None else block.to_day
+        where = "over its EMA period"
+    if out_day is None or m_day is None:  # postpartum-day visits: no common clock
+        return None
+    if m_day < out_day:
+        return None
+    return (f"mediator {a.mediator} is measured {where}, not before the outcome's visit "
+            f"({a.timepoint!r}, day {out_day}): the indirect effect assumes the mediator "
+            "precedes the outcome")
 
 
 #: Bootstrap resamples per completed data set for the variance of a*b (MI Boot).
 MEDIATION_MI_BOOT = 200
 MEDIATION_MI = ("multiple imputation under MAR of outcome, mediator and their baselines "
-                "given arm and the baseline of the other instruments (chained equations, "
-                "predictive mean matching, within arm); a*b and its bootstrap variance in "
-                "each completed set pooled by Rubin's rules (MI Boot, Schomaker & Heumann "
-                "2018); delta-adjusted tipping point for MNAR (imputed mediator and outcome "
-                "of the treatment arm shifted against it) in 'sensitivity'; the "
-                "complete-case BCa analysis in 'detail'")
+                f"given arm and the baseline of the other instruments ({IMPUTATION_METHOD}); "
+                "a*b and its bootstrap variance in each completed set pooled by Rubin's "
+                "rules (MI Boot, Schomaker & Heumann 2018; Barnard-Rubin df from the b "
+                "path's residual df); delta-adjusted tipping point for MNAR (imputed "
+                "mediator and outcome of the treatment arm shifted against it) in "
+                "'sensitivity'; the complete-case BCa analysis in 'detail'")
 
 
 def _mediation_paths(t: np.ndarray, m: np.ndarray, y: np.ndarray,
@@ -785,10 +933,17 @@ def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
 
     rng = np.random.default_rng(seed)
     targets = [mediator, outcome]
-    mar = mi_estimate(v, arms, targets, analyse, m=m, rng=rng, alpha=alpha)
+    df_complete = n - 3 - len(covariates)  # the b path's residual df
+    mar = mi_estimate(v, arms, targets, analyse, m=m, rng=rng, alpha=alpha,
+                      df_complete=df_complete)
     pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
-                                  "fraction_missing_information", "n_imputed")}
+                                  "df_complete", "fraction_missing_information",
+                                  "n_imputed")}
     pooled["bootstrap_per_imputation"] = MEDIATION_MI_BOOT
+    pooled["inference"] = ("Rubin-pooled t test of a*b: the MI point estimate over the "
+                           "pooled SE (bootstrap variance within each completed set), "
+                           "Barnard-Rubin df; the complete-case BCa bootstrap CI is in "
+                           "'detail'")
     if not tipping or mar["n_imputed"] == 0:
         return pooled, None
     sds = np.array([np.nanstd(v[:, j]) for j in targets])
@@ -802,7 +957,7 @@ def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
     tip = tipping_point(v, arms, targets, analyse, treatment=treatment,
                         unfavourable=[-favourable * (1.0 if b_mar >= 0 else -1.0),
                                       -favourable], scale=sds, completed=mar["completed"],
-                        alpha=alpha, rng=rng, m=m, names=names)
+                        alpha=alpha, rng=rng, m=m, names=names, df_complete=df_complete)
     tip["analysis"] = "indirect effect a*b, multiple imputation, Rubin's rules"
     tip["b_path_under_mar"] = b_mar
     return pooled, tip
@@ -830,7 +985,7 @@ def _mediation_mi(inp: AnalysisInput, a, med: np.ndarray, covariates: list[str]
     return indirect_effect_mi(values, w.arms, treatment=a.treatment, mediator=m_col,
                               outcome=w.target, covariates=cov_cols, m=a.imputations,
                               seed=inp.seed, alpha=inp.alpha, direction=a.direction,
-                              names=(a.mediator, a.instrument))
+                              names=(a.mediator, a.instrument), tipping=inp.sensitivity)
 
 
 def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:
@@ -870,9 +1025,10 @@ def _proportion_cc(inp: AnalysisInput, a, y: np.ndarray) -> dict[str, Any]:
     if expected.min() < 5:
         p, test = float(stats.fisher_exact(table)[1]), "Fisher's exact test"
     else:
-        pool = (t["events"] + c["events"]) / (t["n"] + c["n"])
-        se = math.sqrt(pool * (1 - pool) * (1 / t["n"] + 1 / c["n"]))
-        p, test = (_z_p(diff, se) if se > 0 else 1.0), "two-proportion z test (pooled)"
+        from ..stats import two_proportion_test
+
+        p = two_proportion_test(t["events"], t["n"], c["events"], c["n"])
+        test = "two-proportion z test (pooled; statsmodels test_proportions_2indep, score)"
     detail["difference"] = {"estimate": diff, "ci_lower": float(lo), "ci_upper": float(hi),
                             "p": p, "ci_method": "Newcombe hybrid score", "test": test}
     return detail
@@ -909,6 +1065,7 @@ def _run_proportion(inp: AnalysisInput, a) -> Estimate:
                     f"{a.treatment or 'all dyads'}, all randomised dyads")
         treatment = None
     pooled, tip = _multiply_imputed(inp, a, w, analyse, treatment=treatment, score_sign=sign,
+                                    df_complete=w.values.shape[0] - (2 if a.control else 1),
                                     tipping=a.category is None and treatment is not None)
     p = pooled["p"] if a.control is not None else None
     return Estimate(pooled["estimate"], max(pooled["ci_lower"], -1.0),
@@ -934,6 +1091,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("change_d", ("d", "hedges_g"), frozenset({"instrument", "timepoint"}),
            _check_change, lambda inp, a: _run_between_d(inp, a, change=True),
            "standardised difference between arms in change from baseline"),
+    Method("ancova", ("difference",), frozenset({"instrument", "timepoint"}), _check_change,
+           _run_ancova, "difference at the timepoint adjusted for baseline (ANCOVA)"),
     Method("pre_post", ("d_av", "d_z"), frozenset({"instrument", "timepoint"}),
            _check_change, _run_pre_post, "standardised within-arm change",
            within_arm=True),

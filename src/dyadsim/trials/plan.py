@@ -160,6 +160,8 @@ def _nodes(spec: TrialSpec, instruments: Mapping[str, Any]) -> tuple[str, ...]:
     from .methods import METHODS
 
     nodes = {"opioid_use", "moud"}
+    if any(inst.subject != "mother" for inst in instruments.values()):
+        nodes.add("foster_placement")  # who cares for the infant (.measurement)
     for inst in instruments.values():
         nodes.update(r for r in inst.reads if r in NODE_BY_ID)
     nodes.update(spec.randomization.strata)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from .analysis import _jsonable
 from .measurement import apply_dropout, dropout_days, measure
-from .methods import METHODS, AnalysisInput
+from .methods import METHODS, AnalysisInput, intercurrent_strategy
 from .plan import OUTCOME_READS, Plan, plan_trial
 from .randomisation import randomize, stratum_codes
 from .spec import TrialSpec, TrialSpecError, load_spec
@@ -284,6 +284,7 @@ def analyse(spec: TrialSpec, a, inp: AnalysisInput) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             est = METHODS[a.method].run(inp, a)
         res.update(est.to_dict(inp.alpha))
+        res["intercurrent_events"] = intercurrent_strategy(inp, a)
         res["error"] = None
     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
         res.update({"estimate": None, "ci_lower": None, "ci_upper": None, "p": None,
@@ -293,8 +294,11 @@ def analyse(spec: TrialSpec, a, inp: AnalysisInput) -> dict[str, Any]:
 
 def analyse_replicate(spec: TrialSpec, replicate: int, pay: Mapping[str, Any],
                analyses: Sequence[str] | None = None, keep_data: bool = True,
-               plan: Plan | None = None) -> dict[str, Any]:
-    """Measure, lose to follow-up and analyse one replicate (runs in a worker)."""
+               plan: Plan | None = None, sensitivity: bool | None = None) -> dict[str, Any]:
+    """Measure, lose to follow-up and analyse one replicate (runs in a worker).
+    ``sensitivity``: run the tipping-point analyses (default: only when the data are kept,
+    i.e. for a single trial; replicate runs for power report the primary analyses)."""
+    sensitivity = keep_data if sensitivity is None else sensitivity
     plan = plan or plan_trial(spec)
     st = _streams(spec.seed, replicate)
     data, days = measure(spec, plan, pay, st["measurement"])
@@ -312,14 +316,19 @@ def analyse_replicate(spec: TrialSpec, replicate: int, pay: Mapping[str, Any],
         inp = AnalysisInput(spec=spec, plan=plan, data=data, ids=pay["ids"], arms=arms,
                             dropout=dropout, nodes=pay["nodes"],
                             seed=_analysis_seed(spec.seed, replicate, a.name),
-                            alpha=spec.trial.alpha, deaths=deaths)
+                            alpha=spec.trial.alpha, deaths=deaths, sensitivity=sensitivity)
         results[a.name] = analyse(spec, a, inp)
     last = max(days.values(), key=lambda d: float(np.mean(d)))
     lost = dropout < last
     results["arms"] = {name: int((arms == name).sum()) for name in spec.arm_names}
+    died = np.zeros(arms.shape[0], bool) if deaths is None else (
+        np.nan_to_num(deaths, nan=np.inf) <= last)
     results["dropout"] = _jsonable({
-        "definition": "share of dyads lost to follow-up before the assessment",
+        "definition": "share of dyads lost to follow-up before the assessment (a mother's "
+                      "death is an intercurrent event, counted in 'maternal_deaths', not a "
+                      "loss)",
         "overall": float(lost.mean()),
+        "maternal_deaths": float(died.mean()),
         "by_arm": {name: float(lost[arms == name].mean()) if (arms == name).any() else None
                    for name in spec.arm_names},
         "by_timepoint": {tp: float((dropout < d).mean()) for tp, d in days.items()},

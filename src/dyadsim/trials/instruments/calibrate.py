@@ -270,6 +270,9 @@ class CheckRow:
     declared: dict[str, Any]
     note: str
     remark: str = ""
+    floor_share: float | None = None
+    ceiling_share: float | None = None
+    latent_too_flat: bool = False
 
     def as_json(self) -> dict[str, Any]:
         tr = self.published_test_retest
@@ -284,6 +287,10 @@ class CheckRow:
             "published_mean": self.published_mean,
             "realised_mean": self.realised_mean,
             "reference_population": self.population,
+            "population": self.population,
+            "floor_share": self.floor_share,
+            "ceiling_share": self.ceiling_share,
+            "latent_too_flat": self.latent_too_flat,
             "declared": self.declared,
             "note": self.note,
         }
@@ -305,6 +312,10 @@ def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float 
     inputs = run.inputs(inst, end)
     obs = np.asarray(inst.measure(inputs, _rng(seed, inst.name, 0)), dtype=np.float64)
     true = np.asarray(inst.true_score(inputs), dtype=np.float64)
+    seen = obs[np.isfinite(obs)]
+    lo, hi = inst.scale
+    floor = float(np.mean(seen <= lo)) if seen.size else None
+    ceiling = float(np.mean(seen >= hi)) if seen.size else None
     if isinstance(inst, ScaleScore) and inst.link == "log":
         obs, true = np.log(obs), np.log(true)
     r = _corr(true, obs)
@@ -316,6 +327,8 @@ def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float 
         "sd": float(kept.std(ddof=1)) if kept.size > 1 else None,
         "mean": float(kept.mean()) if kept.size else None,
         "test_retest": None,
+        "floor_share": floor,
+        "ceiling_share": ceiling,
     }
     if norm.retest_days is not None:
         later = run.inputs(inst, end + norm.retest_days)
@@ -327,6 +340,12 @@ def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float 
         out["mean"] = math.exp(out["mean"])  # geometric mean, as the norm states it
     return out
 
+
+#: A latent (a 0-1 node composite) whose SD in the reference population is below this is
+#: flagged by the check (issue 20 item 4): stretched to the instrument's published SD, an
+#: effect on it is set by how little the model varies, not by the intervention. Guess: 2% of
+#: the latent's range (ASQ-3 domains, EPDS, PSI-SF and infant cortisol had 0.003-0.018).
+FLAT_LATENT_SD = 0.02
 
 #: Tolerances of the check (issue 7): reliability +-0.05, SD +-20%, retest in its range.
 RELIABILITY_TOLERANCE = 0.05
@@ -380,10 +399,16 @@ def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
     if declared:
         parts.append("declared: " + ", ".join(declared))
     remarks = []
+    flat = (isinstance(inst, ScaleScore) and inst.latent is not None
+            and inst.latent.sd < FLAT_LATENT_SD)
     if isinstance(inst, ScaleScore) and inst.latent is not None and \
             inst.latent.sd < MIN_LATENT_SD:
         remarks.append(f"the model gives the latent no spread in {norm.population}; "
                        f"assumed latent SD {inst.assumed_latent_sd}")
+    elif flat:
+        remarks.append(f"latent too flat to carry the published SD: SD {inst.latent.sd:.3g} "
+                       f"in {norm.population}, so {inst.latent.sd:.3g} latent units are "
+                       "stretched to one instrument SD")
     off = off_target(norm, got or {})
     if off:
         remarks.append("outside tolerance: " + ", ".join(off))
@@ -403,6 +428,9 @@ def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
         declared=declared,
         note="; ".join(parts),
         remark=remark,
+        floor_share=g.get("floor_share"),
+        ceiling_share=g.get("ceiling_share"),
+        latent_too_flat=bool(flat),
     )
 
 

@@ -139,6 +139,16 @@ class NotCalibratedError(ValueError):
 MIN_LATENT_SD = 1e-4
 
 
+#: Whom an instrument reads (issue 18 item 4; ICH E9(R1) intercurrent events): ``mother``,
+#: her own state or report (missing after her death); ``care``, the care the infant gets,
+#: observed with its caregiver (e.g. KIPS: missing after her death and while the infant is
+#: placed, when the substitute caregiver would be observed instead); ``infant``, the child
+#: itself (measured whoever cares for it; the row says who the caregiver was).
+SUBJECTS = {"mother": "the mother's own state or report",
+            "care": "the mother's care of her infant, observed with the infant",
+            "infant": "the infant, whoever cares for it"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Instrument:
     """A measurement instrument (base class; concrete kinds are its subclasses).
@@ -149,7 +159,8 @@ class Instrument:
     error model is not a reliability), ``error_model`` (text), ``missing_rate`` (probability
     an observation is missing at an attended assessment), ``source`` (citation), ``guess``
     (what in the map and error model is a declared guess; "" if none), ``series``,
-    ``norm`` (the figures of its reference population, where it has one).
+    ``norm`` (the figures of its reference population, where it has one), ``subject``
+    (whom it reads: :data:`SUBJECTS`).
     """
 
     name: str
@@ -166,10 +177,14 @@ class Instrument:
     guess: str
     series: bool = False
     norm: Norm | None = None
+    subject: str = "mother"
 
     def __post_init__(self) -> None:
         if not self.reads:
             raise ValueError(f"instrument {self.name!r}: reads must not be empty")
+        if self.subject not in SUBJECTS:
+            raise ValueError(f"instrument {self.name!r}: subject must be one of "
+                             f"{', '.join(SUBJECTS)}")
         if int(self.window_days) != self.window_days or self.window_days < 1:
             raise ValueError(f"instrument {self.name!r}: window_days must be a positive int")
         lo, hi = self.scale
