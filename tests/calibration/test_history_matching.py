@@ -56,10 +56,24 @@ def test_screening_finds_the_inputs_that_move_an_output():
     assert screen(u, y, max_active=6, seed=0) == (2, 7)
 
 
+def _exact_posterior_sd(obs: list[Observation], j: int, n: int = 400_000) -> float:
+    """Posterior SD of input j under the true toy and the observations' own noise, by
+    importance sampling from the uniform prior (Monte Carlo SE well below 1%)."""
+    u = np.random.default_rng(123).random((n, 3))
+    z = np.array([o.value for o in obs])
+    w = np.exp(-0.5 * np.sum((_toy(u) - z) ** 2, axis=1) / SIGMA**2)
+    w /= w.sum()
+    mean = np.sum(w * u[:, j])
+    return float(np.sqrt(np.sum(w * (u[:, j] - mean) ** 2)))
+
+
 def test_recovery_posterior_covers_the_truth_and_learns():
     """Observations simulated at a known point: the 95% posterior interval of each input
-    the outputs inform covers it, and the posterior of a (informed by both outputs) is at
-    most half as wide as its prior (prior SD 0.289)."""
+    the outputs inform covers it, and the posterior SD of a (informed by both outputs) is
+    compared with the exact posterior of the true toy (0.085 here; prior SD 0.289): no
+    narrower than it, and at most twice as wide (the emulators' replicate variance and
+    model-discrepancy term widen it; a calibration that learned nothing would sit at
+    3.4 times)."""
     truth = np.array([0.3, 0.6, 0.5])
     obs = _observe(truth, np.random.default_rng(11))
     hm = history_match(_simulator(1), obs, UNIT, settings=SMALL, seed=5)
@@ -72,7 +86,8 @@ def test_recovery_posterior_covers_the_truth_and_learns():
         assert lo <= truth[j] <= hi, (j, lo, hi)
     mean = np.sum(w * u[:, 0])
     sd = np.sqrt(np.sum(w * (u[:, 0] - mean) ** 2))
-    assert sd < 0.5 * np.sqrt(1 / 12), sd
+    exact = _exact_posterior_sd(obs, 0)
+    assert 0.9 * exact <= sd <= 2.0 * exact, (sd, exact)
     assert hm.ess > 50
 
 
