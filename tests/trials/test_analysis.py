@@ -21,6 +21,7 @@ from scipy import stats
 from dyadsim.trials import analysis as A
 
 TREAT, CTRL = "MORE", "TAU"
+CS = "compound_symmetry"  # the random-intercept model (the MMRM is the default)
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_lmm_recovers_known_effect_under_mar_dropout():
     extra = sim_long(np.random.default_rng(1), 10, 0.0).assign(
         arm="WAITLIST", dyad_id=lambda d: d["dyad_id"] + 10_000
     )
-    res = A.lmm_arm_by_time(pd.concat([df, extra]), "PHQ9", treatment=TREAT, control=CTRL)
+    res = A.lmm_arm_by_time(pd.concat([df, extra]), "PHQ9", treatment=TREAT, control=CTRL, covariance=CS)
     assert_plain_json(res)
     assert res["method"] == "mixedlm_reml"
     assert res["converged"] is True
@@ -190,7 +191,7 @@ def test_lmm_null_group_by_time_rejects_at_nominal_rate():
     contrast = 0
     for rep in range(n_rep):
         df = sim_long(np.random.default_rng(10_000 + rep), 20, 0.0)
-        res = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL)
+        res = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL, covariance=CS)
         rejections += res["group_by_time"]["p"] < 0.05
         contrast += res["contrasts"]["3mo"]["p"] < 0.05
     lo, hi = binomial_window(n_rep, 0.05)
@@ -200,7 +201,7 @@ def test_lmm_null_group_by_time_rejects_at_nominal_rate():
 
 def test_lmm_nonconvergence_is_recorded_not_hidden():
     df = sim_long(np.random.default_rng(5), 30, -1.0)
-    res = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL, maxiter=1)
+    res = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL, covariance=CS, maxiter=1)
     assert_plain_json(res)
     assert res["converged"] is False
     assert res["method"] == "mixedlm_reml"  # estimates still reported, flagged
@@ -208,7 +209,7 @@ def test_lmm_nonconvergence_is_recorded_not_hidden():
     assert all(w.startswith("ConvergenceWarning") for w in res["convergence_warnings"])
     assert set(res["convergence_warnings"]) <= set(res["warnings"])
     assert any("failed" in w for w in res["warnings"])
-    ok = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL)
+    ok = A.lmm_arm_by_time(df, "PHQ9", treatment=TREAT, control=CTRL, covariance=CS)
     assert ok["converged"] is True
 
 
@@ -230,7 +231,7 @@ def test_lmm_degenerate_exact_fit_falls_back_to_ols():
             "value": value,
         }
     )
-    res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL)
+    res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL, covariance=CS)
     assert_plain_json(res)
     assert res["method"] == "ols_cluster_robust"
     assert "exact fit" in res["fallback_reason"]
@@ -260,7 +261,7 @@ def test_lmm_degenerate_fit_detected_before_statsmodels(monkeypatch, dyad_offset
     df = pd.DataFrame({"dyad_id": dyad, "arm": arm, "timepoint": tp,
                        "day": np.select([tp == "post", tp == "3mo"], [56, 146], 0),
                        "instrument": "X", "value": value})
-    res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL)
+    res = A.lmm_arm_by_time(df, "X", treatment=TREAT, control=CTRL, covariance=CS)
     assert res["method"] == "ols_cluster_robust"
     assert "exact fit" in res["fallback_reason"]
     assert res["contrasts"]["3mo"]["estimate"] == pytest.approx(1.5, abs=1e-9)
@@ -268,7 +269,7 @@ def test_lmm_degenerate_fit_detected_before_statsmodels(monkeypatch, dyad_offset
     # a tiny amount of within-dyad noise is a proper fit again (MixedLM is called)
     noisy = df.assign(value=value + np.random.default_rng(1).normal(0, 0.5, len(df)))
     with pytest.raises(AssertionError, match="MixedLM.fit called"):
-        A.lmm_arm_by_time(noisy, "X", treatment=TREAT, control=CTRL)
+        A.lmm_arm_by_time(noisy, "X", treatment=TREAT, control=CTRL, covariance=CS)
 
 
 def test_lmm_fit_raising_falls_back_to_cluster_robust_ols(monkeypatch):
@@ -276,7 +277,8 @@ def test_lmm_fit_raising_falls_back_to_cluster_robust_ols(monkeypatch):
 
     df = sim_long(np.random.default_rng(7), 40, -2.0)  # complete & balanced
     # the unconstrained model: there GLS and OLS coincide with complete balanced data
-    kw = {"treatment": TREAT, "control": CTRL, "constrained_baseline": False}
+    kw = {"treatment": TREAT, "control": CTRL, "constrained_baseline": False,
+          "covariance": CS}
     ref = A.lmm_arm_by_time(df, "PHQ9", **kw)
 
     def boom(self, *args, **kwargs):

@@ -399,7 +399,8 @@ def _run_lmm(inp: AnalysisInput, a) -> Estimate:
     c = d["contrasts"].get(tp)
     if c is None:
         raise ValueError(f"no contrast at timepoint {tp!r}")
-    tip = _lmm_tipping_point(inp, a, tp, c) if inp.sensitivity else None
+    tip = (_lmm_tipping_point(inp, a, tp, c, mmrm=d["method"].startswith("mmrm"))
+           if inp.sensitivity else None)
     return Estimate(*_pick(c), estimand=f"difference in mean change from baseline to {tp} "
                     f"({a.treatment} - {a.control}), all randomised dyads with a baseline",
                     missing_data=LIKELIHOOD_MAR + "; delta-adjusted tipping point of the same "
@@ -411,9 +412,10 @@ def _run_lmm(inp: AnalysisInput, a) -> Estimate:
                            "df": d["df"]})
 
 
-def _lmm_tipping_point(inp: AnalysisInput, a, tp: str,
-                       primary: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Delta-adjusted tipping point of the reported cLDA contrast at ``tp``: the outcome at
+def _lmm_tipping_point(inp: AnalysisInput, a, tp: str, primary: Mapping[str, Any], *,
+                       mmrm: bool) -> dict[str, Any] | None:
+    """Delta-adjusted tipping point of the reported cLDA contrast at ``tp`` (MMRM, or the
+    random-intercept model when the MMRM fell back to it: ``mmrm``): the outcome at
     every assessment (and the other instruments' baselines) multiply imputed under MAR, the
     imputed follow-up values of the treatment arm shifted against it by delta SD of the
     outcome at ``tp``, the same constrained LMM (:func:`.analysis.lmm_arm_by_time`) refitted
@@ -443,7 +445,8 @@ def _lmm_tipping_point(inp: AnalysisInput, a, tp: str,
     def analyse(v: np.ndarray, arms: np.ndarray) -> tuple[float, float]:
         frame = long.assign(value=v[:, cols].T.reshape(-1))
         r = lmm_arm_by_time(frame, a.instrument, treatment=a.treatment, control=a.control,
-                            baseline=inp.spec.baseline, alpha=inp.alpha)
+                            baseline=inp.spec.baseline, alpha=inp.alpha,
+                            covariance="unstructured" if mmrm else "compound_symmetry")
         c = r["contrasts"][tp]
         return float(c["estimate"]), float(c["se"]) ** 2
 
@@ -455,7 +458,10 @@ def _lmm_tipping_point(inp: AnalysisInput, a, tp: str,
 
     completed = impute(w.values, a.imputations, rng, arm=w.arms)
     favourable = _favourable(a, float(primary["estimate"]), 0.0)
-    df_complete = float(n * len(tps) - n - 2 * (len(tps) - 1))
+    # complete-data df for Barnard-Rubin: the MMRM's Satterthwaite df with no missing
+    # values, n - 2 (exact for the saturated model: the t test on change scores); the
+    # random-intercept fallback's between-within df otherwise
+    df_complete = float(n - 2) if mmrm else float(n * len(tps) - n - 2 * (len(tps) - 1))
     out = tipping_point(w.values, w.arms, follow, analyse, treatment=a.treatment,
                         unfavourable=-favourable, scale=sd, completed=completed,
                         alpha=inp.alpha, rng=rng, m=a.imputations, df_complete=df_complete,
