@@ -137,7 +137,8 @@ def test_lmm_recovers_known_effect_under_mar_dropout():
     extra = sim_long(np.random.default_rng(1), 10, 0.0).assign(
         arm="WAITLIST", dyad_id=lambda d: d["dyad_id"] + 10_000
     )
-    res = A.lmm_arm_by_time(pd.concat([df, extra]), "PHQ9", treatment=TREAT, control=CTRL, covariance=CS)
+    res = A.lmm_arm_by_time(pd.concat([df, extra]), "PHQ9", treatment=TREAT, control=CTRL,
+                            covariance=CS)
     assert_plain_json(res)
     assert res["method"] == "mixedlm_reml"
     assert res["converged"] is True

@@ -8,11 +8,11 @@ fails; 17 is the 0.5% quantile at 3% (P(fail | 4%) = 1e-5), so a test that has s
 rejecting fails too. Multiple imputation with Barnard-Rubin df is conservative at small n
 (4.0% at 20 per arm in the benchmark), hence the lower end below 5%.
 
-The binary primary (risk ratio of a thresholded score, the score imputed with its
-baseline and an auxiliary the risk ratio does not adjust for) is far more conservative:
-0.8% in this cell (0.25-0.75% in 400-trial probes with Barnard-Rubin or Rubin df; 3.75%
-with no missing data): Rubin's variance overstates when the imputation model holds
-predictors the analysis leaves out (uncongeniality; Meng 1994, Stat Sci 9:538). Only its
+The binary primary (risk ratio of a thresholded score standardised over its baseline, the
+score imputed from its post visit, an auxiliary and the baseline) is far more
+conservative: 0.7% in this cell (0.8% before the baseline adjustment; 5.25% with no
+missing data): Rubin's variance overstates when the imputer uses information the analysis
+does not (the continuous score behind a dichotomy; Meng 1994, Stat Sci 9:538). Only its
 upper end is tested; docs/trial-statistics.md states it."""
 
 from __future__ import annotations

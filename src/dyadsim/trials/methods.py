@@ -516,14 +516,28 @@ def _table(y: np.ndarray, treated: np.ndarray):
     return Table2x2(cells, shift_zeros=False), e1, n1, e0, n0
 
 
-def _binary_effect(effect: str, cutoff_event):
-    """(values, arms) -> (effect on its analysis scale, variance) for a 2x2 table."""
+def _binary_effect(effect: str, cutoff_event, adjust: int | None):
+    """(values, arms) -> (effect on its analysis scale, variance). With ``adjust`` (the
+    column of the outcome's baseline) the marginal effect standardised over a logistic
+    model on arm and that baseline (:func:`dyadsim.stats.binary.standardized_binary_effect`:
+    the same estimand, congenial with the imputation model, which uses the baseline);
+    the 2x2 table where that model cannot be fitted, or without a baseline."""
+    from ..stats.binary import standardized_binary_effect
+
+    scale = {"risk_ratio": "log_risk_ratio", "relative_reduction": "log_risk_ratio",
+             "odds_ratio": "log_odds_ratio"}.get(effect, "risk_difference")
+
     def analyse(values: np.ndarray, arms: np.ndarray, treatment: str) -> tuple[float, float]:
         y = cutoff_event(values)
+        if adjust is not None:
+            adjusted = standardized_binary_effect(y, arms == treatment, values[:, adjust],
+                                                  scale)
+            if adjusted is not None:
+                return adjusted
         t, e1, n1, e0, n0 = _table(y, arms == treatment)
-        if effect in ("risk_ratio", "relative_reduction"):
+        if scale == "log_risk_ratio":
             return float(t.log_riskratio), float(t.log_riskratio_se) ** 2
-        if effect == "odds_ratio":
+        if scale == "log_odds_ratio":
             return float(t.log_oddsratio), float(t.log_oddsratio_se) ** 2
         r1, r0 = e1 / n1, e0 / n0
         return r1 - r0, r1 * (1 - r1) / n1 + r0 * (1 - r0) / n0
@@ -543,7 +557,8 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
         def event(v): return ((v[:, w.target] < a.cutoff) if a.below
                               else (v[:, w.target] >= a.cutoff)).astype(float)
         sign = -1.0 if a.below else 1.0
-    analyse = _binary_effect(a.effect, event)
+    adjust = w.baseline if w.baseline is not None and w.baseline != w.target else None
+    analyse = _binary_effect(a.effect, event, adjust)
     ratio = a.effect != "risk_difference"
     back = (lambda x: 1.0 - math.exp(x)) if a.effect == "relative_reduction" else (
         math.exp if ratio else float)
@@ -552,13 +567,15 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
     pooled, tip = _multiply_imputed(
         inp, a, w, lambda v, arms: analyse(v, arms, a.treatment), treatment=a.treatment,
         score_sign=sign, back=back, tipping=a.category is None,
-        df_complete=w.values.shape[0] - 2,
+        df_complete=w.values.shape[0] - (2 if adjust is None else 3),
         null=METHODS["binary"].null(a.effect))
     lo, hi = back(pooled["ci_lower"]), back(pooled["ci_upper"])
     detail = {"multiple_imputation": pooled, "complete_case": cc}
     return Estimate(back(pooled["estimate"]), min(lo, hi), max(lo, hi), pooled["p"],
                     estimand=f"{a.effect.replace('_', ' ')} of {_outcome_text(a)} at "
-                    f"{a.timepoint} ({a.treatment} vs {a.control}), all randomised dyads",
+                    f"{a.timepoint} ({a.treatment} vs {a.control}), all randomised dyads"
+                    + ("; marginal effect standardised over a logistic model on arm and "
+                       f"baseline {a.instrument} (g-computation)" if adjust is not None else ""),
                     missing_data=MULTIPLE_IMPUTATION, detail=detail, sensitivity=tip,
                     flags={"zero_cell_correction": cc["haldane_correction"]})
 
