@@ -11,9 +11,8 @@ rejecting fails too. Multiple imputation with Barnard-Rubin df is conservative a
 The binary primary (risk ratio of a thresholded score standardised over its baseline, the
 score imputed from its post visit, an auxiliary and the baseline) is far more
 conservative: 0.7% in this cell (0.8% before the baseline adjustment; 5.25% with no
-missing data): Rubin's variance overstates when the imputer uses information the analysis
-does not (the continuous score behind a dichotomy; Meng 1994, Stat Sci 9:538). Only its
-upper end is tested; docs/trial-statistics.md states it."""
+missing data; the cause is open, docs/trial-statistics.md lists what was ruled out). Only
+its upper end is tested."""
 
 from __future__ import annotations
 
