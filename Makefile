@@ -39,7 +39,7 @@ docs: $(STAMP)
 # README.md's and docs/guide.md's generated regions: counts from the code, the demo table
 # as `dyadsim demo` prints it (about a minute); rerun after a model change.
 readme: $(STAMP)
-	$(BIN)/python -m dyadsim.reports.readme
+	$(BIN)/python -m dyadsim.readme
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000

@@ -17,8 +17,8 @@ user set that flag): on a CPU with AVX-512 XLA otherwise emits 256-bit vectors, 
 (benchmarks/README.md, "Issue 10, fourth pass"); a CPU without AVX-512 ignores the hint.
 
 These settings take effect only if made before JAX starts its CPU backend (dyadsim makes them
-when ``dyadsim.engine.rng`` is imported). On another backend (a GPU) chunks run one after
-another on the default device."""
+when an entry point calls :func:`dyadsim.engine.configure_jax`, never on import). On another
+backend (a GPU) chunks run one after another on the default device."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ from ..model.initial import init_spec
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
+from ..timepoints import ScenarioError, parse_horizon, parse_start, total_days
 from ._engine import check_chunk_size, run_chunk
+from ._jax import configure_jax
 from ._threads import check_threads, map_in_order
 from .burn_in import enrolment_states
 
@@ -62,8 +64,6 @@ class Setting:
                         schedule: Schedule | None = None,
                         do: Mapping[str, float] | None = None) -> Setting:
         """Start and horizon as :func:`dyadsim.simulate` reads them (total days likewise)."""
-        from ..simulation import ScenarioError, parse_horizon, parse_start, total_days
-
         pop = get_population(population) if isinstance(population, str) else population
         start_gd, start_pp = parse_start(start, pop.pregnancy, pop.default_start)
         horizon_days = parse_horizon(horizon)
@@ -121,6 +121,7 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     compiled call (default :func:`~dyadsim.engine._engine.pick_chunk`'s); results depend on
     neither.
     Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
+    configure_jax()  # before the first JAX computation (an entry point; never on import)
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")
     if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
