@@ -27,6 +27,7 @@ test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: chromium could not be installed; the browser tests will skip"
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(STAMP)
@@ -49,4 +50,4 @@ lock: $(STAMP)
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .jax_cache
+	rm -rf $(VENV) .pytest_cache .jax_cache .mypy_cache

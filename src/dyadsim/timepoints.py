@@ -15,7 +15,8 @@ class ScenarioError(ValueError):
 
 
 class _HasPregnancy(Protocol):
-    pregnancy: bool
+    @property
+    def pregnancy(self) -> bool: ...
 
 
 _PATTERN = re.compile(r"(gw|pp|day)(\d+)(w?)")

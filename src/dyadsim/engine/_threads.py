@@ -69,8 +69,9 @@ def configure_xla_cpu() -> None:
              if f"--{name}=" not in flags]
     if added:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
-    if jax.config.jax_num_cpu_devices in (None, -1) and not os.environ.get(
-            "JAX_NUM_CPU_DEVICES"):
+    # jax.config's options are attributes made at run time, unknown to a type checker
+    devices = jax.config.jax_num_cpu_devices  # type: ignore[attr-defined]
+    if devices in (None, -1) and not os.environ.get("JAX_NUM_CPU_DEVICES"):
         try:
             jax.config.update("jax_num_cpu_devices", engine_threads())
         except (RuntimeError, ValueError):  # the backend has started: keep what it has
