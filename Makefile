@@ -27,6 +27,7 @@ test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: chromium could not be installed; the browser tests will skip"
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(STAMP)
@@ -39,7 +40,7 @@ docs: $(STAMP)
 # README.md's and docs/guide.md's generated regions: counts from the code, the demo table
 # as `dyadsim demo` prints it (about a minute); rerun after a model change.
 readme: $(STAMP)
-	$(BIN)/python -m dyadsim.reports.readme
+	$(BIN)/python -m dyadsim.readme
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py --dyads 100000
@@ -49,4 +50,4 @@ lock: $(STAMP)
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .jax_cache
+	rm -rf $(VENV) .pytest_cache .jax_cache .mypy_cache

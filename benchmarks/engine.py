@@ -111,8 +111,11 @@ def _median(xs: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     if args.cold_cache:
-        # Must be set before dyadsim is imported (it enables the cache at import).
+        # Must be set before configure_jax() below (it enables the cache).
         os.environ["DYADSIM_JAX_CACHE"] = tempfile.mkdtemp(prefix="dyadsim-bench-jax-")
+    from dyadsim.engine import configure_jax
+
+    configure_jax()  # an entry point: JAX's settings before the first computation
 
     import jax
     import jax.numpy as jnp

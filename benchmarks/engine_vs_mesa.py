@@ -146,6 +146,9 @@ def mesa_outputs(n: int, days: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
+    from dyadsim.engine import configure_jax
+
+    configure_jax()  # an entry point: JAX's settings before the first computation
     ap = argparse.ArgumentParser()
     ap.add_argument("--dyads", default="1000,10000")
     ap.add_argument("--days", type=int, default=30, help="simulated days (from birth)")

@@ -1,5 +1,5 @@
 """The initial draws of a padded chunk, side by side in one process: beta variates for the
-beta-distributed init targets only as the engine draws them (``engine/_beta.beta_at``: every
+beta-distributed init targets only as the engine draws them (``model/_beta.beta_at``: every
 dyad's variates in one vectorised first proposal, JAX's rejection loop only for the rejected
 ones), as the engine drew them before issue 10's fourth pass (the same columns, but
 ``_gamma_one``'s loop per dyad and shape parameter, vmapped over the dyads), and
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jax._src.random.core import _gamma_one
 
 from dyadsim.engine import CHUNK, rng
-from dyadsim.engine._beta import beta_at
+from dyadsim.model._beta import beta_at
 from dyadsim.model.graph import NODE_IDS
 from dyadsim.model.initial import INIT_NAMES, init_spec, initial_state
 from dyadsim.model.params import Parameters
@@ -56,6 +56,9 @@ def loops_per_dyad(key, a, b, cols):
 
 
 def main() -> None:
+    from dyadsim.engine import configure_jax
+
+    configure_jax()  # an entry point: JAX's settings before the first computation
     ap = argparse.ArgumentParser()
     ap.add_argument("--population", default="pregnant_oud_moud")
     ap.add_argument("--chunk", type=int, default=CHUNK, help="dyads per chunk")

@@ -25,10 +25,10 @@ os.environ["DYADSIM_THREADS"] = "1"
 from dask.distributed import Client, LocalCluster  # noqa: E402
 
 from dyadsim.analysis.knockout import plan_knockouts, run_knockouts  # noqa: E402
-from dyadsim.analysis.scale import executor  # noqa: E402
 from dyadsim.engine.batch import Setting  # noqa: E402
 from dyadsim.engine.burn_in import clear_cache  # noqa: E402
 from dyadsim.model.graph import EDGES  # noqa: E402
+from dyadsim.parallel import executor  # noqa: E402
 
 
 def main() -> None:

@@ -12,6 +12,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+from dyadsim.engine import configure_jax  # noqa: E402
+
+# The suite is an entry point: JAX's settings before any test computes, as the CLI and
+# simulate() apply them (dyadsim changes nothing on import; tests/test_layers.py).
+configure_jax()
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_programs():

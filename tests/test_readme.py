@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dyadsim.reports import readme
+from dyadsim import readme
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

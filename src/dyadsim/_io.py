@@ -47,7 +47,7 @@ def _marked_files(folder: Path) -> set[str] | None:
 
 
 def _write_marker(folder: Path, files: list[str]) -> None:
-    from . import __version__
+    from ._version import __version__
 
     text = json.dumps({"written_by": f"dyadsim {__version__}", "files": sorted(files),
                        "note": "dyadsim --force replaces this folder only while it holds "

@@ -45,9 +45,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
 from ._io import atomic_dir, check_out_dir, note_output
 from ._io import git_commit as _git_commit
+from ._version import __version__
 from .model.graph import EDGES, NODES, graph_dict
 from .model.params import PARAMS
 from .model.populations import PRESETS
@@ -144,6 +144,9 @@ def _root(
     = False,
 ) -> None:
     """Simulate opioid-exposed mother-infant dyads (Reese et al. 2021 model)."""
+    from .engine import configure_jax
+
+    configure_jax()  # JAX's settings at the entry point, before any command computes
 
 
 # --------------------------------------------------------------------------- graph
@@ -705,7 +708,7 @@ def simulate(
             if source is None:
                 ds = run_simulation(sc, **common)
             else:
-                from .uncertainty import simulate_over_draws
+                from .simulation import simulate_over_draws
 
                 sd = seed if seed is not None else sc.get("seed", 0)
                 if isinstance(sd, bool) or not isinstance(sd, int) or sd < 0:
@@ -847,7 +850,8 @@ def check(
             tick = lambda name: prog.update(task, advance=1, description=name)  # noqa: E731
             rows = run_checks(dyads, seed, overrides or None, progress=tick)
             if source is not None:
-                from .uncertainty import check_over_draws, summarize_draws
+                from .reports.draws import check_over_draws
+                from .uncertainty import summarize_draws
 
                 by_draw = check_over_draws(source.draws(posterior_draws, seed), per_draw, seed,
                                            overrides or None,
@@ -1090,7 +1094,7 @@ def power(
             raise InputError(f"--alpha must be in (0, 1), got {alpha}")
         source = _parameter_source(posterior)
         thetas = None if source is None else source.draws(replicates, s.seed)
-        from .analysis.scale import executor
+        from .parallel import executor
 
         with _stage_progress(_console(stderr=True), quiet) as prog, \
                 executor(scheduler, 1, 1) as pool:
@@ -1406,7 +1410,7 @@ def knockout(
     --posterior averaged over parameter draws."""
     from .analysis.knockout import BLOCK, plan_knockouts, rank, run_knockouts
     from .analysis.output import manifest, write_folder
-    from .analysis.scale import executor
+    from .parallel import executor
 
     with _input_errors():
         _check_out(out, force)
@@ -1491,7 +1495,7 @@ def sensitivity(
     from .analysis import posterior as pa
     from .analysis import sensitivity as sa
     from .analysis.output import manifest, write_folder
-    from .analysis.scale import executor
+    from .parallel import executor
 
     with _input_errors():
         _check_out(out, force)
@@ -1650,11 +1654,11 @@ def validate(
     prior; pass = observed value inside the 90% posterior-predictive interval. Resumable:
     finished replications are kept in OUT.store/ until OUT is written."""
     from ._io import atomic_text
-    from .analysis.scale import executor
     from .calibration import load_posterior, load_targets, run_validation
-    from .calibration.prior import ess_problem
     from .calibration.replicate import ReplicationStore
     from .calibration.validate import write_figure
+    from .parallel import executor
+    from .uncertainty.prior import ess_problem
 
     with _input_errors():
         if isinstance(draws, bool) or draws < 2:
@@ -1737,13 +1741,13 @@ def calibrate(
     OUT.store/ until OUT is written; rerun the same command to resume."""
 
     from ._io import atomic_text
-    from .analysis.scale import executor
     from .calibration import load_targets
     from .calibration.fit import MCMCSettings, settings_for_budget
     from .calibration.fit import calibrate as run_calibration
-    from .calibration.prior import ess_problem
     from .calibration.replicate import ReplicationStore
     from .model.params import PARAMS
+    from .parallel import executor
+    from .uncertainty.prior import ess_problem
 
     with _input_errors(resumable=True):
         _check_out(out, force)

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from .calibration.prior import prior_draws
 from .model.params import PARAMS
 from .trials.spec import TrialSpec, TrialSpecError
 from .uncertainty import ParameterSource, summarize_draws
+from .uncertainty.prior import prior_draws
 
 __all__ = ["OUTCOMES", "PREGNANCY_NODES", "plot_prediction", "predict",
            "pregnancy_only_parameters"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -20,25 +19,29 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from ._version import __version__
 from .engine._engine import check_chunk_size, run_chunk
+from .engine._jax import configure_jax
 from .engine._threads import check_threads, map_in_order
 from .engine.burn_in import enrolment_states
 from .model import outcomes
 from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
 from .model.initial import init_spec
-from .model.params import Parameters
-from .model.populations import Population, get_population
+from .model.params import PARAMS, Parameters
+from .model.populations import get_population
 from .model.schedule import Schedule
-from .timepoints import parse_time_point
+from .timepoints import (
+    ScenarioError,
+    parse_horizon,
+    parse_start,
+    total_days,
+)
+from .uncertainty import draw_of_dyad
+from .uncertainty.prior import apply_to_population
 
 RECORD_PERIODS = {"daily": 1, "weekly": 7, "monthly": 30}
 SCENARIO_KEYS = {"population", "params", "do", "start", "horizon", "record", "dyads", "seed",
                  "name", "description", "interventions"}
-
-
-class ScenarioError(ValueError):
-    """A scenario, start, horizon, record option or do-intervention is invalid."""
 
 
 def load_scenario(path: str | Path) -> dict:
@@ -49,62 +52,6 @@ def load_scenario(path: str | Path) -> dict:
         return tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"malformed TOML in {p}: {exc}") from None
-
-
-def parse_start(start: str | None, pregnancy: bool, default: str) -> tuple[int, int]:
-    """Return (gestational day at start, postpartum day at start); one of them is -1."""
-    text = start or default
-    point = parse_time_point(text)
-    if point is None:
-        raise ScenarioError(f"start {text!r} must look like 'gw20' (gestational week), "
-                            "'pp42' or 'pp6w' (postpartum day/week) or 'day0'")
-    kind, num = point
-    if kind == "gw":
-        if not pregnancy:
-            raise ScenarioError("start in gestation needs a population with a pregnancy")
-        if not 4 <= num <= 36:
-            raise ScenarioError(f"gestational week {num} at start must be within 4-36")
-        return num * 7, -1
-    if kind == "pp":
-        if not pregnancy:
-            raise ScenarioError("a postpartum start needs a population with a pregnancy")
-        return -1, num
-    if pregnancy:
-        raise ScenarioError("start 'dayN' is for populations without a pregnancy; use gwN or ppN")
-    return -1, -1
-
-
-def parse_horizon(horizon: int | str | None) -> int:
-    """Days (int) or '24m', '40w', '90d'; months are 365.25/12 days."""
-    if horizon is None:
-        horizon = "24m"
-    if isinstance(horizon, bool):
-        raise ScenarioError("horizon must be days or a string like '24m'")
-    if isinstance(horizon, int):
-        days = horizon
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*([dwm]?)\s*", str(horizon))
-        if not m:
-            raise ScenarioError(f"horizon {horizon!r} must be days or like '24m', '40w', '90d'")
-        n, unit = int(m.group(1)), m.group(2) or "d"
-        days = round(n * {"d": 1, "w": 7, "m": 365.25 / 12}[unit])
-    if not 1 <= days <= 20 * 365:
-        raise ScenarioError(f"horizon of {days} days must be within 1 day and 20 years")
-    return int(days)
-
-
-def total_days(pop: Population, start_gd: int, start_pp: int, horizon_days: int) -> int:
-    """Days simulated: from a gestational start through the latest possible birth (42 weeks)
-    to the horizon, from a postpartum start to the horizon, or the horizon itself for a
-    population without a pregnancy."""
-    if pop.pregnancy and start_gd >= 0:
-        return 42 * 7 - start_gd + horizon_days + 1
-    if pop.pregnancy:
-        total = horizon_days - start_pp + 1
-        if total < 1:
-            raise ScenarioError("horizon ends before the postpartum start")
-        return total
-    return horizon_days
 
 
 def _validate_do(do: Mapping[str, Any] | None) -> dict[str, float]:
@@ -167,6 +114,7 @@ def simulate(
     under the population's own conditions so the run starts near its stationary
     distribution; 0: start from the drawn initial state).
     """
+    configure_jax()  # before the first JAX computation (an entry point; never on import)
     sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
     unknown = set(sc) - SCENARIO_KEYS
     if unknown:
@@ -331,6 +279,60 @@ def simulate(
         "parameters": json.dumps(pars.to_dict()),
         "changed_parameters": json.dumps(pars.changed()),
     }
+    return ds
+
+
+def _explicit_and_base(sc: Mapping[str, Any], population: str | None,
+                       params: Mapping[str, float] | None
+                       ) -> tuple[dict[str, float], dict[str, float]]:
+    """The population's own parameter values (preset plus scenario overrides) and the values
+    the run sets explicitly (interventions, scenario ``[params]``, ``params``)."""
+    from .interventions import get_intervention
+    from .interventions.library import combined_params
+
+    entry = sc.get("population", "pregnant_oud_moud")
+    own: Mapping[str, Any] = {}
+    name = entry
+    if isinstance(entry, Mapping):
+        name = entry.get("preset", "pregnant_oud_moud")
+        own = entry.get("params", {}) if isinstance(entry.get("params", {}), Mapping) else {}
+    name = population or name
+    if not isinstance(name, str):
+        raise ScenarioError("population must be a preset name")
+    base = {**get_population(name).params, **own}
+    ivs = sc.get("interventions", [])
+    names = [e["name"] for e in ivs if isinstance(e, Mapping) and isinstance(e.get("name"), str)] \
+        if isinstance(ivs, Sequence) and not isinstance(ivs, str) else []
+    own_params = sc.get("params", {})
+    explicit = {**combined_params([get_intervention(k) for k in names]),
+                **(own_params if isinstance(own_params, Mapping) else {}), **(params or {})}
+    return base, explicit
+
+
+def simulate_over_draws(scenario: str | Path | Mapping[str, Any] | None,
+                        thetas: Sequence[Mapping[str, float]], *, dyads: int | None = None,
+                        population: str | None = None,
+                        params: Mapping[str, float] | None = None, **kwargs: Any):
+    """:func:`simulate` with the dyads split across ``thetas`` (see
+    :mod:`dyadsim.uncertainty`: dyad ``i`` runs under draw ``i * K // N``, each draw applied to
+    the population as calibration replicates a study); the Dataset gains a per-dyad
+    ``posterior_draw`` (the draw's index)."""
+
+    sc = dict(load_scenario(scenario) if isinstance(scenario, str | Path) else (scenario or {}))
+    n = dyads if dyads is not None else sc.get("dyads", 1000)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ScenarioError(f"dyads must be a positive integer, got {n!r}")
+    draw = draw_of_dyad(n, len(thetas))
+    base, explicit = _explicit_and_base(sc, population, params)
+    full = [{**apply_to_population(t, base), **explicit} for t in thetas]
+    table = np.array([[f.get(k, p.default) for k, p in PARAMS.items()] for f in full],
+                     np.float32)
+    rows = {k: table[draw, j] for j, k in enumerate(PARAMS)}
+    ds = simulate(sc, dyads=n, population=population, params=params, row_params=rows,
+                  **kwargs)
+    ds["posterior_draw"] = ("dyad", draw)
+    ds["posterior_draw"].attrs = {"long_name": "index of the parameter draw this dyad ran "
+                                               "under"}
     return ds
 
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from dyadsim.analysis.knockout import plan_knockouts, run_knockouts
 from dyadsim.analysis.mechanisms import MORE_PATHS, TrialWorlds, decompose
 from dyadsim.analysis.posterior import draw_interval, marginal_ppf, point_values
-from dyadsim.calibration.prior import parse_posterior
 from dyadsim.cli import app
 from dyadsim.engine.batch import Setting
 from dyadsim.model.params import PARAMS
 from dyadsim.uncertainty import ParameterSource
+from dyadsim.uncertainty.prior import parse_posterior
 
 POSTERIOR = {"format": "dyadsim-posterior", "format_version": 1, "dyadsim_version": "0.1.0",
              "method": "test", "targets_hash": "abc", "others": "prior",

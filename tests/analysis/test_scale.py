@@ -7,8 +7,8 @@ import pytest
 
 from dyadsim.analysis import sensitivity as sa
 from dyadsim.analysis.knockout import plan_knockouts, run_knockouts
-from dyadsim.analysis.scale import executor
 from dyadsim.engine.batch import Setting
+from dyadsim.parallel import executor
 
 SETTING = Setting.from_population("pregnant_oud_moud", start="gw20", horizon="2m")
 

@@ -189,8 +189,8 @@ def test_recovery_on_the_model_posterior_covers_the_truth(tmp_path):
     is narrower than the prior's."""
     import numpy as np
 
-    from dyadsim.calibration.prior import prior_interval
     from dyadsim.calibration.replicate import replicate_study, studies_of
+    from dyadsim.uncertainty.prior import prior_interval
 
     truth = {"moud.stop_logit": -5.5}
     p = tmp_path / "truth.toml"

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dyadsim.calibration.prior import (
+from dyadsim.model.params import PARAMS
+from dyadsim.uncertainty import ParameterSource
+from dyadsim.uncertainty.prior import (
     Posterior,
     PosteriorError,
     effective_size,
     ess_problem,
     parse_posterior,
 )
-from dyadsim.model.params import PARAMS
-from dyadsim.uncertainty import ParameterSource
 
 
 def _post(diagnostics=None, others="default", weights=None) -> Posterior:

@@ -9,7 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from dyadsim.calibration.prior import (
+from dyadsim.calibration.statistics import Groups, compute_statistic
+from dyadsim.calibration.targets import parse_targets
+from dyadsim.calibration.validate import crps_fair, interval_90, passes, score_target
+from dyadsim.model.params import PARAMS
+from dyadsim.uncertainty.prior import (
     PosteriorError,
     apply_to_population,
     load_posterior,
@@ -17,10 +21,6 @@ from dyadsim.calibration.prior import (
     prior_draws,
     prior_scale,
 )
-from dyadsim.calibration.statistics import Groups, compute_statistic
-from dyadsim.calibration.targets import parse_targets
-from dyadsim.calibration.validate import crps_fair, interval_90, passes, score_target
-from dyadsim.model.params import PARAMS
 
 
 def test_crps_fair_matches_a_hand_computed_value():

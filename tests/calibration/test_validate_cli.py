@@ -13,11 +13,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dyadsim.calibration import prior as prior_module
 from dyadsim.calibration import validate as validate_module
 from dyadsim.calibration.replicate import ReplicationStore
 from dyadsim.calibration.targets import load_targets
 from dyadsim.cli import app
+from dyadsim.uncertainty import prior as prior_module
 
 runner = CliRunner()
 
@@ -303,7 +303,7 @@ def test_the_real_shipped_posterior_loads_and_reports_its_ess():
     weights (recomputed here from the file)."""
     import numpy as np
 
-    from dyadsim.calibration.prior import effective_size, load_posterior
+    from dyadsim.uncertainty.prior import effective_size, load_posterior
 
     post = load_posterior("shipped")
     ess, how = effective_size(post)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dyadsim.engine import rng
-from dyadsim.engine._beta import BLOCK, beta_at, beta_columns
+from dyadsim.model._beta import BLOCK, beta_at, beta_columns
 from dyadsim.model.initial import init_spec
 from dyadsim.model.populations import PRESETS
 
@@ -61,7 +61,7 @@ def test_log_gamma_equals_jaxs_loop_with_and_without_the_loop_over_all():
     import pytest
     from jax._src.random.core import _gamma_one
 
-    from dyadsim.engine import _beta
+    from dyadsim.model import _beta
 
     keys = jax.random.split(jax.random.key(5), 4000)
     alpha = jnp.tile(jnp.asarray([1e-3, 0.3, 1.0, 1.64, 12.0, 500.0, 2.0, 0.9], jnp.float32), 500)

@@ -138,9 +138,9 @@ def test_two_devices_in_a_fresh_interpreter_give_the_one_thread_result():
 
     code = (
         "import jax, numpy as np, dyadsim\n"
-        "assert len(jax.devices()) == 2, jax.devices()\n"
         "kw = dict(dyads=600, seed=3, horizon='2m', record='monthly', chunk_size=256)\n"
         "a = dyadsim.simulate(**kw, threads=1)\n"
+        "assert len(jax.devices()) == 2, jax.devices()  # simulate() configured JAX first\n"
         "from dyadsim.engine.burn_in import clear_cache\n"
         "clear_cache()\n"
         "b = dyadsim.simulate(**kw, threads=2)\n"

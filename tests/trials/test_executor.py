@@ -11,7 +11,7 @@ import time
 
 PARENT = """
 import os, sys, time
-from dyadsim.trials.executor import owned_executor
+from dyadsim.parallel import owned_executor
 
 def pid(_):
     time.sleep(0.5)

@@ -18,9 +18,9 @@ import pandas as pd
 
 from ..engine.batch import Setting, simulate_batch
 from ..model.graph import EDGE_BY_WEIGHT, EDGES, LOOP_BY_NAME
+from ..parallel import map_tasks
 from .mechanisms import estimate
 from .outcomes import get_outcome
-from .scale import map_tasks
 
 #: Knock-outs per engine call (a task of the scale-out).
 BLOCK = 16

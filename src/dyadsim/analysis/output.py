@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
 from .._io import atomic_dir, git_commit
+from .._version import __version__
 
 
 def manifest(command: str, options: Mapping[str, Any]) -> dict[str, Any]:

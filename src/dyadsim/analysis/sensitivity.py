@@ -30,8 +30,8 @@ import pandas as pd
 
 from ..engine.batch import Setting, simulate_batch
 from ..model.params import PARAMS
+from ..parallel import map_tasks
 from .outcomes import get_outcome
-from .scale import map_tasks
 
 METHODS = ("sobol", "morris")
 #: Parameter sets per engine call (a task and a checkpoint).
@@ -154,7 +154,7 @@ class ModelBlock:
     """Picklable evaluator: mean outcomes over the same dyads for a block of parameter sets
     (one engine batch). ``shift``: the values are draws of a posterior, applied to the
     population as calibration applies them (a value the population sets itself moves by the
-    draw's departure from the default, :func:`dyadsim.calibration.prior.apply_to_population`).
+    draw's departure from the default, :func:`dyadsim.uncertainty.prior.apply_to_population`).
     """
 
     def __init__(self, setting: Setting, names: Sequence[str], outcomes: Sequence[str],
@@ -165,7 +165,7 @@ class ModelBlock:
         self.dyads, self.seed, self.shift = dyads, seed, shift
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from ..calibration.prior import apply_to_population
+        from ..uncertainty.prior import apply_to_population
 
         own = {k: v for k, v in self.setting.population.params.items() if k in self.names} \
             if self.shift else {}

@@ -3,13 +3,13 @@ each target's emulator screened inside the parameters that can reach it in the g
 (:mod:`dyadsim.calibration.active`; :mod:`dyadsim.calibration.history_matching`), then a
 posterior by NUTS on the validated emulators and real simulator runs at its draws
 (:mod:`dyadsim.calibration.mcmc`), written in the posterior file format of
-:mod:`dyadsim.calibration.prior` with its diagnostics; parameters the fit does not inform
+:mod:`dyadsim.uncertainty.prior` with its diagnostics; parameters the fit does not inform
 are held at their defaults.
 
 A simulator run is one parameter set: every study of the target set replicated once as it
 was run (published N, time points, instruments), run ``i`` with simulation seed
 ``replication_seed(seed, i)``. The (study, run) replications are the tasks; they go to a
-local process pool or a Dask cluster (:func:`dyadsim.analysis.scale.executor`) and, as each
+local process pool or a Dask cluster (:func:`dyadsim.parallel.executor`) and, as each
 finishes, to the append-only :class:`~dyadsim.calibration.replicate.ReplicationStore`: a
 calibration that is killed and started again recomputes nothing it finished, and since
 the waves' designs and the emulator fits are deterministic given the seed, it ends with the
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..model.params import PARAMS
+from ..uncertainty.prior import Posterior, _pert_ppf
 from .active import ActiveSet, active_sets
 from .history_matching import HistoryMatch, Observation, PriorSpace, Settings, history_match
 from .mcmc import (
@@ -38,7 +39,6 @@ from .mcmc import (
     posterior_runs,
     sample_posterior,
 )
-from .prior import Posterior, _pert_ppf
 from .replicate import (
     ReplicationStore,
     Study,
@@ -65,7 +65,7 @@ MIN_DEFINED_SHARE = 0.5
 
 
 def prior_space(names: Sequence[str] | None = None) -> PriorSpace:
-    """The prior of :mod:`dyadsim.calibration.prior` (PERT between the declared bounds,
+    """The prior of :mod:`dyadsim.uncertainty.prior` (PERT between the declared bounds,
     mode at the default) over ``names`` (default: every declared parameter)."""
     names = tuple(PARAMS) if names is None else tuple(names)
 
@@ -190,7 +190,7 @@ class _Simulator:
         self.seconds = 0.0
 
     def __call__(self, values: np.ndarray, run_ids: np.ndarray) -> np.ndarray:
-        from ..analysis.scale import map_tasks
+        from ..parallel import map_tasks
 
         t0 = time.perf_counter()
         thetas = [{k: float(v) for k, v in zip(self.names, row, strict=True)}
@@ -295,7 +295,7 @@ class Calibration:
     def widths(self, level: float = 0.9) -> dict[str, dict[str, Any]]:
         """Per calibrated parameter: its prior and posterior central ``level`` intervals
         and the ratio of their widths (how much the targets inform it)."""
-        from .prior import prior_interval
+        from ..uncertainty.prior import prior_interval
 
         post = self.posterior
         out = {}

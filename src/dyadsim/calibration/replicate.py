@@ -27,25 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from .prior import apply_to_population
+from ..timepoints import cohort_day
+from ..uncertainty.prior import apply_to_population
 from .statistics import Groups, compute_statistic
 from .targets import Measure, Read, Target, TargetSet
 
 __all__ = ["ReplicationStore", "Study", "cohort_day", "code_hash", "replicate_batch",
            "replication_seed", "replicate_study", "studies_of"]
-
-
-def cohort_day(text: str) -> tuple[str, int] | None:
-    """A cohort time point: 'enrolment' (= day 0), 'dayN' (study day) or 'ppN' / 'ppNw'
-    (postpartum day / week); None if malformed."""
-    from ..timepoints import parse_time_point
-
-    if text == "enrolment":
-        return "day", 0
-    point = parse_time_point(text)
-    if point is None or point[0] == "gw":
-        return None
-    return point
 
 
 def replication_seed(seed: int, draw: int) -> int:

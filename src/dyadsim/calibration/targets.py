@@ -352,7 +352,7 @@ def _check_read(t: Target, r: Read, where: str, spec, cohort: Cohort | None) -> 
                     raise _fail(t.id, f"{where}.timepoint", f"assessment {tp!r} does not "
                                 f"measure {r.instrument!r}")
         else:
-            from .replicate import cohort_day
+            from ..timepoints import cohort_day
 
             for key, tp in (("timepoint", r.timepoint), ("change_from", r.change_from)):
                 if tp is not None and cohort_day(tp) is None:
@@ -369,7 +369,7 @@ def _check_read(t: Target, r: Read, where: str, spec, cohort: Cohort | None) -> 
             raise _fail(t.id, f"{where}.node", f"unknown node {r.node!r}")
         if r.timepoint is None:
             raise _fail(t.id, f"{where}.timepoint", "a node needs a timepoint")
-        from .replicate import cohort_day
+        from ..timepoints import cohort_day
 
         if cohort_day(r.timepoint) is None:
             raise _fail(t.id, f"{where}.timepoint", f"{r.timepoint!r} must be 'enrolment', "
@@ -388,7 +388,7 @@ def _check_target(t: Target, spec) -> None:
             pop = get_population(t.cohort.preset)
         except PopulationError as exc:
             raise _fail(t.id, "cohort.preset", str(exc)) from None
-        from ..simulation import ScenarioError, parse_horizon, parse_start
+        from ..timepoints import ScenarioError, parse_horizon, parse_start
 
         try:
             parse_start(t.cohort.start, pop.pregnancy, pop.default_start)

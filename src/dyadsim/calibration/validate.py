@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .prior import Posterior, prior_draws
+from ..uncertainty.prior import Posterior, prior_draws
 from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
 from .targets import Target, TargetSet, observed_se
 
@@ -191,7 +191,7 @@ def _ensembles(studies: Sequence[Study], draws: list[dict[str, float]], seed: in
     """Draw i of every study replicated with seed ``replication_seed(seed, i)``; finished
     replications from ``store`` are reused; the rest run on ``pool`` (None: here), a cohort
     study's draws batched in one engine call (the same numbers as one by one)."""
-    from ..analysis.scale import map_tasks
+    from ..parallel import map_tasks
     from .fit import BATCH
 
     results: dict[tuple[int, int], Any] = {}

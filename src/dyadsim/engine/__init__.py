@@ -3,5 +3,6 @@ random streams (one per (seed, dyad id))."""
 
 from ..model.schedule import Schedule as Schedule
 from ._engine import CHUNK as CHUNK
+from ._jax import configure_jax as configure_jax
 
-__all__ = ["CHUNK", "Schedule"]
+__all__ = ["CHUNK", "Schedule", "configure_jax"]

@@ -9,7 +9,6 @@ depends on how many dyads run beside it (XLA may round differently per array sha
 from __future__ import annotations
 
 import math
-import os
 from functools import partial
 
 import jax
@@ -36,20 +35,6 @@ CHUNK_BYTES = 64 * 2**20
 #: thread: each new size is one more compilation (~10 s), worth it only for large runs.
 CHUNKS_PER_THREAD = 4
 EVENT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "event")
-
-
-def enable_compilation_cache() -> None:
-    """Persistent XLA cache (tests and repeated CLI runs skip recompilation)."""
-    path = os.environ.get("DYADSIM_JAX_CACHE",
-                          os.path.join(os.path.expanduser("~"), ".cache", "dyadsim", "jax"))
-    try:
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-    except Exception:  # noqa: BLE001 - an unwritable cache only costs speed
-        pass
-
-
-enable_compilation_cache()
 
 
 _POSITION = {node: i for i, (node, _) in enumerate(ORDER)}

@@ -17,8 +17,8 @@ user set that flag): on a CPU with AVX-512 XLA otherwise emits 256-bit vectors, 
 (benchmarks/README.md, "Issue 10, fourth pass"); a CPU without AVX-512 ignores the hint.
 
 These settings take effect only if made before JAX starts its CPU backend (dyadsim makes them
-when ``dyadsim.engine.rng`` is imported). On another backend (a GPU) chunks run one after
-another on the default device."""
+when an entry point calls :func:`dyadsim.engine.configure_jax`, never on import). On another
+backend (a GPU) chunks run one after another on the default device."""
 
 from __future__ import annotations
 
@@ -69,8 +69,9 @@ def configure_xla_cpu() -> None:
              if f"--{name}=" not in flags]
     if added:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
-    if jax.config.jax_num_cpu_devices in (None, -1) and not os.environ.get(
-            "JAX_NUM_CPU_DEVICES"):
+    # jax.config's options are attributes made at run time, unknown to a type checker
+    devices = jax.config.jax_num_cpu_devices  # type: ignore[attr-defined]
+    if devices in (None, -1) and not os.environ.get("JAX_NUM_CPU_DEVICES"):
         try:
             jax.config.update("jax_num_cpu_devices", engine_threads())
         except (RuntimeError, ValueError):  # the backend has started: keep what it has

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,9 @@ from ..model.initial import init_spec
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
+from ..timepoints import ScenarioError, parse_horizon, parse_start, total_days
 from ._engine import check_chunk_size, run_chunk
+from ._jax import configure_jax
 from ._threads import check_threads, map_in_order
 from .burn_in import enrolment_states
 
@@ -62,8 +65,6 @@ class Setting:
                         schedule: Schedule | None = None,
                         do: Mapping[str, float] | None = None) -> Setting:
         """Start and horizon as :func:`dyadsim.simulate` reads them (total days likewise)."""
-        from ..simulation import ScenarioError, parse_horizon, parse_start, total_days
-
         pop = get_population(population) if isinstance(population, str) else population
         start_gd, start_pp = parse_start(start, pop.pregnancy, pop.default_start)
         horizon_days = parse_horizon(horizon)
@@ -121,6 +122,7 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     compiled call (default :func:`~dyadsim.engine._engine.pick_chunk`'s); results depend on
     neither.
     Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
+    configure_jax()  # before the first JAX computation (an entry point; never on import)
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")
     if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
@@ -166,8 +168,9 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     names_init, spec = init_spec(setting.population)
     # numpy values go to the compiled call as they are: its dispatch moves them to the device
     # (one jax.device_put of these ~600 scalars cost ~10 ms a call)
-    do_mask = {k: np.bool_(k in setting.do) for k in NODE_IDS}
-    do_value = {k: np.float32(setting.do.get(k, 0.0)) for k in NODE_IDS}
+    # (numpy scalars, not Python bool/float: typed Any for the Mapping[str, bool/float] callees)
+    do_mask: dict[str, Any] = {k: np.bool_(k in setting.do) for k in NODE_IDS}
+    do_value: dict[str, Any] = {k: np.float32(setting.do.get(k, 0.0)) for k in NODE_IDS}
     scalars = {k: np.float32(v) for k, v in full[0].items() if k not in per_set}
     record = tuple(record_daily)
 
@@ -198,11 +201,10 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
         ids_c, p = pad(row_ids), {k: pad(v[row_set]) for k, v in per_set.items()}
         sched_c = {k: pad(v) for k, v in row_sched.items()}
         enrolled_c = None if enrolled is None else {k: pad(v) for k, v in enrolled.items()}
-        edge_p = edge_p or None
         traj, acc, state = run_chunk(
             ids_c, seed, {**scalars, **p}, spec, bool(setting.population.pregnancy),
             float(setting.start_gest_day), int(setting.start_pp_day),
-            sched_c, do_mask, do_value, days, node_p, edge_p, enrolled_c,
+            sched_c, do_mask, do_value, days, node_p, edge_p or None, enrolled_c,
             n_periods=days if record else 1, period=1 if record else days, record=record)
         return ({k: np.asarray(v)[:m] for k, v in acc.items()},
                 {k: np.asarray(v)[:m] for k, v in state.items()},

@@ -29,9 +29,6 @@ from jax import lax
 from scipy.special import ndtri
 
 from ..model.step import N_NORMAL, N_UNIFORM
-from ._threads import configure_xla_cpu
-
-configure_xla_cpu()  # before the first computation starts JAX's CPU backend
 
 INIT_STREAM = 0
 BURN_IN_STREAM = 2**31 - 1  # beyond any run's days (day t uses t + 1)

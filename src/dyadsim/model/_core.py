@@ -99,7 +99,7 @@ def relax_asym(x: Array, target: Array, tau_up: Array, tau_down: Array) -> Array
     return x + (target - x) * jnp.where(target > x, rate(tau_up), rate(tau_down))
 
 
-def fast(node: str, s: State, p: P, dyad: State, clock: State, z: Array,
+def fast(node: str, s: State, p: P, dyad: State, clock: State, z: Array | float,
          extra: Array | float = 0.0) -> Array:
     """Relax ``node`` towards logistic(bias + parent drive + extra + noise)."""
     logit = p[f"{node}.bias"] + drive(node, s, p, dyad, clock) + extra

@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..engine._beta import beta_at, beta_columns
 from . import addiction, infant, outcomes, placement
+from ._beta import beta_at, beta_columns
 from .graph import NODE_BY_ID, NODE_IDS, SKILLS
 from .populations import GESTATION_RANGE_WEEKS, INIT_TARGETS, Population
 from .schedule import FAR

@@ -20,7 +20,7 @@ from typing import Any
 
 import xarray as xr
 
-from .. import __version__
+from .._version import __version__
 from ..model.params import PARAMS
 from . import figures
 from .diagram import build_diagram, diagram_svg

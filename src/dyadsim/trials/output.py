@@ -39,7 +39,7 @@ def replicates_table(rep: Mapping[str, Any]) -> pd.DataFrame:
 def manifest(result: TrialResult, *, replicates: Mapping[str, Any] | None = None,
              files: Sequence[str] = (), command: str | None = None,
              posterior: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    from .. import __version__
+    from .._version import __version__
 
     m = {
         "dyadsim_version": __version__,

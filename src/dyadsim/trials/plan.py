@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .spec import TrialSpec
+if TYPE_CHECKING:  # annotations only: spec.py runs validate() on every parsed spec
+    from .spec import TrialSpec
 
 __all__ = ["DAYS_PER_MONTH", "OUTCOME_READS", "Plan", "Window", "plan_trial", "study_window"]
 
@@ -67,7 +68,7 @@ def study_window(spec: TrialSpec) -> Window:
     """The population and the study window of ``spec`` (raises ValueError on a bad preset,
     override, start or horizon; :mod:`.validation` names the field)."""
     from ..model.populations import get_population
-    from ..simulation import parse_horizon, parse_start
+    from ..timepoints import parse_horizon, parse_start
 
     ps = spec.population
     pop = get_population(ps.preset).with_overrides(ps.init, ps.params)

@@ -97,7 +97,7 @@ def power_curve(spec: TrialSpec | str | Path | Mapping[str, Any],
         raise TrialSpecError(f"replicates must be a positive integer, got {replicates!r}")
     specs = {n: base.with_changes(n=n, alpha=float(alpha)) for n in sorted(ns)}
 
-    from .executor import owned_executor
+    from ..parallel import owned_executor
 
     points = []
     with owned_executor(executor, workers, replicates) as (ex, ex_workers):

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_text
+from ..parallel import default_workers, owned_executor
 from .analysis import _jsonable, summarize_replicates, wilson_ci
-from .executor import default_workers, owned_executor
 from .methods import METHODS
 from .plan import Plan, plan_trial
 from .spec import TrialSpec, TrialSpecError
@@ -116,7 +116,7 @@ def _checkpoint_open(folder: str | Path, spec: TrialSpec, names: Sequence[str],
     atomically, so a crash loses at most the replicates in flight."""
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    from .. import __version__
+    from .._version import __version__
 
     ident = {"spec": spec.to_dict(), "analyses": list(names), "version": __version__}
     if draws is not None:

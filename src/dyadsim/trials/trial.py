@@ -133,9 +133,9 @@ Thetas = Mapping[int, Mapping[str, float]]
 def draw_parameters(plan: Plan, theta: Mapping[str, float], arm: int | None) -> dict[str, float]:
     """The parameters an arm runs with under parameter draw ``theta`` (a posterior draw):
     the population's own values shifted by the draw's departure from the defaults
-    (:func:`dyadsim.calibration.prior.apply_to_population`, as calibration replicates a
+    (:func:`dyadsim.uncertainty.prior.apply_to_population`, as calibration replicates a
     study), then the arm's interventions' parameters."""
-    from ..calibration.prior import apply_to_population
+    from ..uncertainty.prior import apply_to_population
 
     out = apply_to_population(theta, plan.population.params)
     return {**out, **({} if arm is None else plan.arm_params[arm])}

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .spec import TrialSpec
+if TYPE_CHECKING:  # annotations only: spec.py runs validate() on every parsed spec
+    from .spec import TrialSpec
 
 __all__ = ["SpecContext", "validate"]
 
@@ -124,7 +125,7 @@ def _check_names_and_randomisation(spec: TrialSpec) -> None:
 def _check_window(spec: TrialSpec):
     from ..model.params import Parameters
     from ..model.populations import get_population
-    from ..simulation import parse_horizon, parse_start
+    from ..timepoints import parse_horizon, parse_start
     from .plan import study_window
 
     ps = spec.population

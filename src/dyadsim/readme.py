@@ -2,9 +2,12 @@
 the demo table as ``dyadsim demo`` prints it, so the documents cannot drift from the model.
 
 A region is ``<!-- gen:NAME -->...<!-- /gen:NAME -->`` (inline for a count, around a code
-block for the demo). ``python -m dyadsim.reports.readme`` (``make readme``) rewrites every
+block for the demo). ``python -m dyadsim.readme`` (``make readme``) rewrites every
 region in place; ``--check`` only says which are stale (exit 1). The demo takes about a
 minute; ``--counts-only`` leaves it as it is. Tests: ``tests/test_readme.py``.
+
+It sits on the top floor, beside the CLI, because it runs the CLI's demo (it lived in
+``reports/`` until issue 21, an import from the reports floor up to the CLI).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 FILES = ("README.md", "docs/guide.md")
 REGION = re.compile(r"<!-- gen:(?P<name>[\w-]+) -->(?P<body>.*?)<!-- /gen:(?P=name) -->",
                     re.DOTALL)
@@ -22,12 +25,12 @@ REGION = re.compile(r"<!-- gen:(?P<name>[\w-]+) -->(?P<body>.*?)<!-- /gen:(?P=na
 
 def counts() -> dict[str, str]:
     """Every count the documents quote, from the registries."""
-    from ..interventions.library import LIBRARY
-    from ..model.graph import EDGES, NODES
-    from ..model.params import PARAMS
-    from ..model.populations import PRESETS
-    from ..trials.instruments import INSTRUMENTS
-    from ..trials.methods import METHODS
+    from .interventions.library import LIBRARY
+    from .model.graph import EDGES, NODES
+    from .model.params import PARAMS
+    from .model.populations import PRESETS
+    from .trials.instruments import INSTRUMENTS
+    from .trials.methods import METHODS
 
     basis = {b: sum(e.basis == b for e in EDGES) for b in ("stated", "implied", "external")}
     return {
@@ -45,7 +48,7 @@ def demo_output() -> str:
     """What ``dyadsim demo`` prints into a pipe (120 columns), as the README shows it."""
     from typer.testing import CliRunner
 
-    from ..cli import app
+    from .cli import app
 
     res = CliRunner().invoke(app, ["demo", "--quiet"], env={"COLUMNS": None})
     if res.exit_code != 0:
