@@ -25,10 +25,10 @@ demo: $(STAMP)
 # The browser tests drive Debian's chromium (Playwright cannot download browsers here).
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
-		|| echo "warning: chromium could not be installed; the browser tests will skip"
+		|| echo "warning: chromium could not be installed; the browser tests will fail"
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	DYADSIM_REQUIRE_BROWSER=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(STAMP)
 	$(BIN)/dyadsim check --out checks --force

@@ -152,9 +152,9 @@ def fit_mmrm(Y: np.ndarray, X: np.ndarray, *, reml: bool = True,
     # converged: the optimiser says so, or it stopped on precision loss (BFGS's usual
     # message at a REML optimum) where the gradient is flat
     flat = bool(np.max(np.abs(_gradient(data.neg2_loglik, theta))) < _GRADIENT_TOL)
-    info = data.information(theta)
+    info, xty, _, _ = data._parts(theta)
     cov = np.linalg.inv(info)
-    beta = cov @ data.score_y(theta)
+    beta = cov @ xty
     return MMRMFit(params=beta, cov=cov, sigma=_from_theta(theta, k),
                    converged=bool(res.success) or flat, message=str(res.message),
                    neg2_loglik=float(res.fun), n_subjects=n, theta=theta, _data=data)
@@ -216,12 +216,6 @@ class _Patterns:
                     T[i, j] += x.shape[0] * np.trace(B[i] @ B[j])
                     Q[i, j] += np.einsum("st,sptq->pq", B[i] @ B[j] @ vinv, xx)
         return P, Q, T
-
-    def information(self, theta: np.ndarray) -> np.ndarray:
-        return self._parts(theta)[0]
-
-    def score_y(self, theta: np.ndarray) -> np.ndarray:
-        return self._parts(theta)[1]
 
     def neg2_loglik(self, theta: np.ndarray) -> float:
         try:
