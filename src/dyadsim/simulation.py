@@ -205,8 +205,9 @@ def simulate(
     # numpy values go to the compiled call as they are: its dispatch moves them to the device
     # (one jax.device_put of these ~600 scalars cost ~10 ms a call; one jnp.float32 per
     # value ~50 us each)
-    do_mask = {k: np.bool_(k in do_) for k in NODE_IDS}
-    do_value = {k: np.float32(do_.get(k, 0.0)) for k in NODE_IDS}
+    # numpy scalars, not Python bool/float: typed Any for the Mapping[str, bool/float] callee
+    do_mask: dict[str, Any] = {k: np.bool_(k in do_) for k in NODE_IDS}
+    do_value: dict[str, Any] = {k: np.float32(do_.get(k, 0.0)) for k in NODE_IDS}
 
     enrolled = None
     if pop.burn_in_days:
