@@ -835,8 +835,11 @@ def check(
     """Simulate the population presets at default parameters and compare the perinatal
     course with published ranges (docs/model-checks.md): writes checks.json and checks.md
     and prints the table. With --posterior every row also gets the median and 90% interval
-    over --posterior-draws parameter draws (each draw one simulation of every run)."""
+    over --posterior-draws parameter draws (each draw one simulation of every run). Then
+    the direction table (data/directions.toml: do()-contrasts with the direction the
+    literature states) at --dyads / 4 dyads per world, written as directions.md."""
     from .model.params import Parameters
+    from .reports import directions as dirs
     from .reports.checks import RUNS, run_checks, write_checks
 
     with _input_errors():
@@ -846,7 +849,8 @@ def check(
         source = _parameter_source(posterior)
         per_draw = posterior_dyads or max(10, dyads // posterior_draws)
         with _progress(_console(stderr=True), quiet) as prog:
-            task = prog.add_task("check", total=len(RUNS) * (1 + (source is not None)))
+            task = prog.add_task("check", total=len(RUNS) * (1 + (source is not None))
+                                 + len(dirs.load()))
             tick = lambda name: prog.update(task, advance=1, description=name)  # noqa: E731
             rows = run_checks(dyads, seed, overrides or None, progress=tick)
             if source is not None:
@@ -858,6 +862,8 @@ def check(
                                            progress=lambda name: tick(f"{name} (draws)"))
                 for i, r in enumerate(rows):
                     r["posterior"] = summarize_draws([d[i]["value"] for d in by_draw])
+            direction_rows = dirs.evaluate_rows(
+                [dict(Parameters(overrides))], max(10, dyads // 4), seed, progress=tick)
         meta = {"dyads": dyads, "seed": seed, "params": overrides,
                 "dyadsim_version": __version__, "git_commit": _git_commit()}
         if source is not None:
@@ -865,12 +871,12 @@ def check(
                                  "dyads_per_draw": per_draw,
                                  "assignment": "each draw one simulation of every run; "
                                                "rows' posterior: median and 5-95% over draws"}
-        write_checks(rows, out, meta, force)
+        write_checks(rows, out, meta, force, directions=direction_rows)
     table = Table(title=Text(f"dyadsim check: {dyads} dyads per run, seed {seed}"),
                   caption=Text(f"wrote {out}: checks.json, checks.md"), title_justify="left",
                   caption_justify="left")
-    cols = ("quantity", "model", *(("posterior median (90%)",) if source else ()),
-            "published", "inside", "source")
+    cols = ("quantity", "model", "MC 95%", *(("posterior median (90%)",) if source else ()),
+            "published", "inside", "range set a parameter", "source")
     for col in cols:
         table.add_column(col)
     for r in rows:
@@ -879,9 +885,12 @@ def check(
         extra = () if post is None else (
             "n/a" if post["median"] is None else
             f"{post['median']:.3g} ({post['q05']:.3g}-{post['q95']:.3g})",)
-        table.add_row(r["quantity"], value, *extra, f"{r['low']:.3g}-{r['high']:.3g}",
-                      "yes" if r["inside"] else "no", r["source"])
+        mc = "n/a" if r["mc_low"] != r["mc_low"] else f"{r['mc_low']:.3g}-{r['mc_high']:.3g}"
+        table.add_row(r["quantity"], value, mc, *extra, f"{r['low']:.3g}-{r['high']:.3g}",
+                      "yes" if r["inside"] else "no", r["used_for"] or "no (evidence)",
+                      r["source"])
     _console().print(table)
+    _console().print(dirs.rich_table(direction_rows))
 
 
 def _stage_progress(console: Console, quiet: bool = False) -> Progress:

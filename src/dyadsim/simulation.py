@@ -416,6 +416,7 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
         "cps_report_day": ("dyad", day_or_nan(o["cps_report_day"])),
         "moud_days": ("dyad", o["moud_days"]),
         "moud_share": ("dyad", o["moud_days"] / obs),
+        "moud_stop_day": ("dyad", day_or_nan(o["moud_off_day"])),
         "birth_day": ("dyad", np.where(o["birth_day"] > 1e7, np.nan, o["birth_day"])),
     }
     if pregnancy:
@@ -423,6 +424,12 @@ def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
         codes = o["attachment_class"].astype(int)
         v.update({
             "moud_at_12m": ("dyad", np.where(o["moud_at_12m"] < 0, np.nan, o["moud_at_12m"])),
+            # Continuous retention: on MOUD every day from enrolment to 12 months postpartum
+            # (NaN when the run ends before then); moud_at_12m is point prevalence.
+            "moud_retained_12m": ("dyad", np.where(
+                o["moud_at_12m"] < 0, np.nan,
+                ((o["moud_off_day"] < 0) | (o["moud_off_day"] > o["birth_day"] + round(
+                    outcomes.AGES_MONTHS[0] * outcomes.DAYS_PER_MONTH))).astype(float))),
             "nows": ("dyad", o["nows_diagnosed"]),
             "parenting_mean": ("dyad", o["parenting_postpartum_sum"] / pp_days),
             "attachment_class": ("dyad", np.array(outcomes.ATTACHMENT_CLASSES, dtype=object)[codes]

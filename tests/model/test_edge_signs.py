@@ -45,6 +45,8 @@ def _levels(node):
     if n.dynamics == "event":
         return 1.0, 0.0, 0.5
     span = n.hi - n.lo
+    if node == "moud":  # 0 off, > 0 on: the low level is off (a low dose is still on MOUD)
+        return n.lo + 0.9 * span, n.lo, n.lo + 0.5 * span
     return n.lo + 0.9 * span, n.lo + 0.1 * span, n.lo + 0.5 * span
 
 
@@ -167,6 +169,6 @@ def test_unresponsive_care_makes_insecure_infants_avoidant_rather_than_resistant
 def test_intoxicated_days_make_insecure_infants_resistant_rather_than_avoidant():
     """opioid_use -> attachment_classification (care_pattern): use days make care inconsistent."""
     a = _classes((), use_bias=-1.5)
-    b = _classes((), use_bias=-11.0)
+    b = _classes((), use_bias=-10.0)
     _check((a == "resistant").astype(float) - (b == "resistant").astype(float), 1.0,
            "opioid_use->attachment_classification (resistant)")

@@ -63,6 +63,7 @@ def _world(seed=0):
         "opioid_use.trait": jnp.asarray(rng.normal(0, 1, N), jnp.float32),
         "cognitive_appraisal.trait": jnp.asarray(rng.normal(0, 0.5, N), jnp.float32),
         "child_wellbeing.physical_trait": jnp.asarray(rng.normal(0, 0.6, N), jnp.float32),
+        "attachment.temperament": jnp.asarray(rng.normal(0, 0.6, N), jnp.float32),
         "mindfulness.trait": jnp.asarray(rng.uniform(0.1, 0.6, N), jnp.float32),
         "reappraisal.trait": jnp.asarray(rng.uniform(0.1, 0.6, N), jnp.float32),
         "moud.buprenorphine": jnp.asarray(rng.integers(0, 2, N), jnp.float32),

@@ -119,7 +119,9 @@ def test_a_mother_who_dies_uses_and_parents_no_more():
 def test_placement_changes_the_caregiver():
     """A CPS report leads to removal; the placed infant's care moves to the substitute
     caregiver's level; reunification is recorded when the infant returns."""
-    params = {"cps_report.bias": -3.0, "caregiver.substitute_parenting_mean": 0.95,
+    # one removal decision per investigation: a high removal weight so most dyads move
+    params = {"cps_report.bias": -3.0, "cps_report->foster_placement": 1.7,
+              "caregiver.substitute_parenting_mean": 0.95,
               "caregiver.substitute_parenting_sd": 0.0,
               "foster_placement.reunification_logit": -4.0}
     ds = simulate(dyads=512, seed=4, population="postpartum_oud", start="pp0", horizon="60d",
@@ -152,11 +154,15 @@ def _first_year(parenting_by_day, placed_on=None, n=2000, use=0.0):
     p = {k: jnp.float32(v.default) for k, v in PARAMS.items()}
     s = {k: jnp.zeros(n, jnp.float32) for k in (
         "attachment", "attachment_disorganization", "attachment_classification",
-        "attachment_disorganization.caregiver", "attachment_classification.availability",
-        "attachment_classification.inconsistency", "dyadic_synchrony", "aces")}
+        "attachment_disorganization.caregiver", "attachment_disorganization.care",
+        "attachment_disorganization.disruption", "attachment_classification.availability",
+        "attachment_classification.inconsistency", "dyadic_synchrony", "aces",
+        "neonatal_withdrawal")}
     rng = np.random.default_rng(0)
     dyad = {k: jnp.asarray(rng.uniform(size=n), jnp.float32)
             for k in ("u.attach_d", "u.attach_s", "u.attach_ar")}
+    dyad["attachment.temperament"] = jnp.asarray(
+        rng.normal(size=n) * float(p["attachment.temperament_sd"]), jnp.float32)
     z = {k: jnp.zeros(n, jnp.float32) for k in ("attachment", "attachment_disorganization")}
     s["dyadic_synchrony"] = jnp.full(n, 0.4)
     for day, level in enumerate(parenting_by_day):
@@ -192,8 +198,8 @@ def test_early_months_count_for_security():
 
 
 def test_class_depends_on_early_care():
-    poor_start = _classes(_first_year([0.1] * 90 + [0.7] * (YEAR - 90)))
-    good_start = _classes(_first_year([0.7] * YEAR))
+    poor_start = _classes(_first_year([0.1] * 90 + [0.85] * (YEAR - 90)))
+    good_start = _classes(_first_year([0.85] * YEAR))
     assert good_start["secure"] > poor_start["secure"] + 0.05, (good_start, poor_start)
 
 
@@ -201,6 +207,20 @@ def test_class_depends_on_caregiver_disruption():
     stable = _classes(_first_year([0.7] * YEAR))
     disrupted = _classes(_first_year([0.7] * YEAR, placed_on=120))
     assert disrupted["disorganized"] > stable["disorganized"] + 0.05, (stable, disrupted)
+
+
+def test_disruption_depends_on_timing_and_fades_rather_than_on_being_recent():
+    """A placement at 6-11 months does not give far more disorganization than one in the
+    first 60 days (it gave 92% vs 41% when a disruption counted by recency in a running
+    mean); both give more than no placement; the disruption fades after the event."""
+    stable = _classes(_first_year([0.7] * YEAR))["disorganized"]
+    early = _classes(_first_year([0.7] * YEAR, placed_on=30))["disorganized"]
+    late = _classes(_first_year([0.7] * YEAR, placed_on=270))["disorganized"]
+    assert early > stable + 0.2 and late > stable + 0.2, (stable, early, late)
+    assert late < 1.5 * early, (early, late)
+    soon = _first_year([0.7] * 40, placed_on=30)["attachment_disorganization.disruption"]
+    later = _first_year([0.7] * YEAR, placed_on=30)["attachment_disorganization.disruption"]
+    assert float(later.mean()) < 0.8 * float(soon.mean())
 
 
 def test_subtype_follows_the_pattern_of_care():

@@ -28,10 +28,12 @@ def test_an_adequate_dose_lowers_withdrawal():
 
 def _retention_by_start(params=None):
     """12-month postpartum retention among mothers on MOUD at birth, for MOUD begun at
-    gestational week 20 vs week 36 (Schiff 2021: 80% vs 34%)."""
+    gestational week 20 vs week 36 (Schiff 2021: 80% vs 34%): begun at enrolment, so
+    no time on treatment carried in (``moud.days_on`` 0; issue 18 item 5)."""
     out = {}
+    pop = {"preset": "pregnant_oud_moud", "init": {"moud.days_on": 0.0}}
     for start in ("gw20", "gw36"):
-        ds = simulate(dyads=N, seed=42, population="pregnant_oud_moud", start=start,
+        ds = simulate({"population": pop}, dyads=N, seed=42, start=start,
                       horizon="12m", record="weekly", nodes=("moud",), params=params)
         pp, m = ds["postpartum_day"].values, ds["moud"].values
         at_birth = m[np.arange(m.shape[0]), np.argmax(pp >= 0, axis=1)] > 0

@@ -83,7 +83,8 @@ OUTCOME_NODES: dict[str, str] = {
     "mme_per_use_day": "opioid_use", "overdoses": "overdose",
     "overdose_fatal_day": "overdose", "maternal_death_day": "maternal_death",
     "cps_report_day": "cps_report", "moud_days": "moud", "moud_share": "moud",
-    "moud_at_12m": "moud", "nows": "neonatal_withdrawal", "parenting_mean":
+    "moud_at_12m": "moud", "moud_retained_12m": "moud", "moud_stop_day": "moud",
+    "nows": "neonatal_withdrawal", "parenting_mean":
     "parenting_behavior", "attachment_class": "attachment_classification",
     "attachment_security_12m": "attachment", "placement_day": "foster_placement",
     "reunification_day": "foster_placement", "birth_day": "neonatal_withdrawal",

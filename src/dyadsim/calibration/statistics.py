@@ -23,7 +23,8 @@ __all__ = ["OUTCOMES", "STATISTIC_FUNCTIONS", "Groups", "compute_statistic"]
 OUTCOMES: tuple[str, ...] = (
     "use_days", "use_share", "use_days_pregnancy", "use_days_postpartum", "first_use_day",
     "overdoses", "overdose_fatal_day", "cps_report_day", "moud_days", "moud_share",
-    "moud_at_12m", "nows", "parenting_mean", "attachment_class", "attachment_security_12m",
+    "moud_at_12m", "moud_retained_12m", "moud_stop_day", "nows", "parenting_mean",
+    "attachment_class", "attachment_security_12m",
     *(f"wellbeing_{d}_{m}m" for m in AGES_MONTHS for d in DOMAINS),
 )
 

@@ -53,7 +53,7 @@ def burn_in(s0, p, dyad, keys, spec, do_mask, do_value, days):
         z, u = unpack_draws(*rng.day_draws(bkeys, day))
         return step(s, p, {**dyad_b, "birth_day": day - held}, day, z, u, mask, value)
 
-    return at_enrolment(s0, jax.lax.fori_loop(0, days, one_day, s0), spec, INIT_NAMES)
+    return at_enrolment(s0, jax.lax.fori_loop(0, days, one_day, s0), spec, INIT_NAMES, days)
 
 
 @jax.jit

@@ -50,17 +50,34 @@ def level(node: str, x: Array) -> Array:
     return (x - n.lo) / (n.hi - n.lo)
 
 
+def gain_reference(moderator: str, p: P) -> Array | float:
+    """The level of a moderator at which the edges it gains carry their own weight
+    (issue 18 item 1): executive control at its resting level (logistic of its bias), trait
+    mindfulness at the population's untrained level (``skill.baseline``). The weights of
+    the edges these two moderate come from odds ratios measured in people at their typical
+    control and mindfulness (Tsui 2014, McHugh 2014: treatment samples, untrained), so the
+    cited odds ratio holds there and the moderator scales the edge around it. Other
+    moderators (impediments, hormones, savoring, programmes) are 0 when absent: reference 0."""
+    if moderator == "executive_control":
+        return sigmoid(p["executive_control.bias"])
+    if moderator == "mindfulness":
+        return p["skill.baseline"]
+    return 0.0
+
+
 def gain(source: str, target: str, s: State, p: P) -> Array | float:
     """Product of the moderators declared on the edge ``source -> target``.
 
-    A moderator with the same sign as the edge strengthens it (``exp(+w x)``); one with the
-    opposite sign weakens it (``exp(-w x)``).
+    A moderator with the same sign as the edge strengthens it (``exp(+w (x - x0))``); one
+    with the opposite sign weakens it (``exp(-w (x - x0))``), ``x0`` its reference level
+    (:func:`gain_reference`; 0 for most moderators).
     """
     g: Array | float = 1.0
     edge = _EDGE[(source, target)]
     for m in _GAINS.get((source, target), ()):
         k = 1.0 if m.sign == edge.sign else -1.0
-        g = g * jnp.exp(k * p[m.weight_name] * level(m.source, s[m.source]))
+        x = level(m.source, s[m.source]) - gain_reference(m.source, p)
+        g = g * jnp.exp(k * p[m.weight_name] * x)
     return g
 
 
@@ -101,8 +118,12 @@ def relax_asym(x: Array, target: Array, tau_up: Array, tau_down: Array) -> Array
 
 def fast(node: str, s: State, p: P, dyad: State, clock: State, z: Array | float,
          extra: Array | float = 0.0) -> Array:
-    """Relax ``node`` towards logistic(bias + parent drive + extra + noise)."""
+    """Relax ``node`` towards logistic(bias + person intercept + parent drive + extra +
+    noise); the intercept (``<node>.intercept``) exists for the nodes of
+    :data:`dyadsim.model.initial.PERSON_INTERCEPTS`."""
     logit = p[f"{node}.bias"] + drive(node, s, p, dyad, clock) + extra
+    if f"{node}.intercept" in dyad:
+        logit = logit + dyad[f"{node}.intercept"]
     if f"{node}.noise" in p:
         logit = logit + p[f"{node}.noise"] * z
     target = sigmoid(logit)

@@ -212,7 +212,7 @@ NODES: tuple[Node, ...] = (
       tau_source="mechanisms.md: daily AR(1) 0.3-0.85 (wide prior) -> tau 1-6 d; 1.5 d a guess"),
     N("opioid_use", "Opioid use", "maternal", "event",
       "A day of non-medical opioid use / misuse (beyond prescription)", ALLOSTASIS,
-      bias=-3.0, unit="event (0/1 per day)", draws=("opioid_use",)),
+      bias=-2.0, unit="event (0/1 per day)", draws=("opioid_use",)),
     N("tolerance", "Tolerance", "maternal", "relax",
       "Pharmacological tolerance to opioids", ALLOSTASIS, tau=5.0, bias=-4.0,
       tau_source="mechanisms.md s1b: builds over days, lost over 3-14 days (weak sources)"),
@@ -558,12 +558,16 @@ EDGES: tuple[Edge, ...] = (
     E("chronic_pain", "craving", "+", 0, "external", MMT,
       "Garland 2014 (pain-related opioid craving in LTOT)", 1.0),
     E("craving", "opioid_use", "+", 1, "stated", ALLOSTASIS,
-      "Tsui 2014 (OR 1.27/point); McHugh 2014 (OR 1.17/point)", 1.5,
+      "Tsui 2014 (OR 1.27/point); McHugh 2014 (OR 1.17/point)", 3.0,
       weight_source="external, converted: the node spans the instrument's range, so the "
       "weight is log(OR per point) x points in the range: McHugh 2014 0-10 scale, "
-      "10 x ln 1.17 = 1.57; Tsui 2014 Penn Craving Scale 0-6, 6 x ln 1.27 = 1.43; default "
-      "1.5 (their mean). Both ORs are for any use in the next 1-2 weeks; a daily log-odds "
-      "slope is at least as large (weekly any-use compresses it), so the bounds reach 4x"),
+      "10 x ln 1.17 = 1.57; Tsui 2014 Penn Craving Scale 0-6, 6 x ln 1.27 = 1.43 (mean 1.5). "
+      "Both ORs are for any use in the next 1-2 weeks; a daily log-odds slope is at least "
+      "as large (weekly any-use compresses it), so the bounds reach 4x. Default 3.0 (2x, "
+      "issue 18 item 1): the daily slope, chosen with the untreated use-day share and the "
+      "dynamic share of the use logit in view (benchmarks/use_decomposition.py), so the "
+      "use_share_untreated check row is not evidence for it. The weight holds at typical "
+      "executive control and mindfulness (model/_core.gain_reference)"),
     E("executive_control", "opioid_use", "-", 1, "stated", ALLOSTASIS,
       "Koob & Volkow 2016 (PFC control)", 1.0, type="gain",
       modulates=("craving", "drug_cue"),
@@ -774,6 +778,13 @@ EDGES: tuple[Edge, ...] = (
       "Ainsworth 1978; De Wolff & van IJzendoorn 1997 (r=.24)", 3.0),
     E("dyadic_synchrony", "attachment", "+", 0, "implied", INFANT,
       "Harrist & Waugh 2002 (synchrony as the context of attachment)", 1.0),
+    E("neonatal_withdrawal", "attachment", "-", 0, "implied", INFANT,
+      "Reese 2021 (NOWS: an infant hard to soothe and to read); Conradt 2019 (NOWS infants' "
+      "poorer regulation)", 2.0,
+      note="The withdrawing infant's dysregulation lowers the security its care builds "
+      "while it lasts (the NOWS weeks count in the first-year consolidation).",
+      weight_source="guess: of the order of the synchrony edge; no published "
+      "NOWS-attachment effect size found"),
     E("attachment", "child_wellbeing", "+", 1, "stated", ATTACH,
       "Bowlby 1988; Fearon 2010 (insecure d=0.31)", 2.0, term="domains"),
     E("infant_stress_reactivity", "child_wellbeing", "-", 1, "stated", ATTACH,
@@ -814,7 +825,19 @@ EDGES: tuple[Edge, ...] = (
     E("opioid_use", "foster_placement", "+", 0, "external", INTRO,
       "Reunification requires recovery: continued use lowers it (Grella 2009; Hall 2016)",
       2.0, term="reunification",
-      note="A use day lowers the day's reunification hazard (keeps the infant placed)."),
+      note="Recent use (the use-day share over the past weeks) lowers the day's "
+      "reunification hazard (keeps the infant placed)."),
+    E("moud", "foster_placement", "-", 0, "external", INTRO,
+      "Hall 2016, J Subst Abuse Treat (MOUD in child-welfare families: more reunification, "
+      "fewer days in care); plans of safe care keep infants with mothers in treatment "
+      "(CAPTA 2016)", 1.2, term="removal_reunification",
+      note="On MOUD: removal after a report less likely (rate ratio exp(-w)) and "
+      "reunification more likely (logit + w).",
+      weight_source="guess, set with a direction row in view (directions.toml "
+      "moud_does_not_raise_placement is therefore weak evidence): MOUD doubles the NOWS "
+      "that triggers notification, so removal per investigation must fall by more than "
+      "that for MOUD not to raise placement; Hall 2016 reports about twice the odds of "
+      "reunification with MOUD (3.3 at 1.2)"),
     E("foster_placement", "parenting_behavior", "+", 0, "external", INTRO,
       "Salo 2009 (foster mothers more sensitive than biological mothers with OUD)", 3.0,
       term="substitute_caregiver",

@@ -127,38 +127,65 @@ def infant_stress_reactivity(s, p, dyad, clock, z, u):
     return {"infant_stress_reactivity": _after_birth(clock, new, s["infant_stress_reactivity"])}
 
 
-def _consolidate(node, s, p, dyad, clock, z, extra=0.0):
-    """Move ``node`` towards logistic(bias + drive + extra + noise) at the consolidating rate
-    of the first year; held before birth."""
+def _consolidate(node, s, p, dyad, clock, z, extra=0.0, x=None):
+    """Move ``node`` (or the state ``x`` that stands for it) towards logistic(bias + drive +
+    extra + noise) at the consolidating rate of the first year; held before birth."""
     logit_ = p[f"{node}.bias"] + drive(node, s, p, dyad, clock) + extra + p[f"{node}.noise"] * z
-    x = s[node]
+    x = s[node] if x is None else x
     new = x + (sigmoid(logit_) - x) * consolidating_rate(clock["postpartum_day"], p[f"{node}.tau"])
     return _after_birth(clock, new, x)
 
 
 def attachment(s, p, dyad, clock, z, u):
-    """Security consolidates from engaged parenting and synchrony: every day since birth
-    counts alike in the first year, the NOWS weeks included (De Wolff & van IJzendoorn
-    1997)."""
-    return {"attachment": _consolidate("attachment", s, p, dyad, clock, z["attachment"])}
+    """The infant's own latent security: formed from early care (engaged parenting and
+    synchrony, less the dysregulation of the NOWS weeks) over the first year, every day since
+    birth counting alike (De Wolff & van IJzendoorn 1997), on top of the infant's own
+    constitution (``attachment.temperament``, a per-infant draw with SD
+    ``attachment.temperament_sd``), so security has its own between-dyad variance and care
+    moves it without fixing it (the transmission gap, van IJzendoorn 1995)."""
+    return {"attachment": _consolidate("attachment", s, p, dyad, clock, z["attachment"],
+                                       extra=dyad["attachment.temperament"])}
+
+
+def disruption_timing(postpartum_day, p):
+    """Weight of a change of caregiver by the infant's age: ``disruption_early_weight`` at
+    birth, rising linearly to 1 at ``disruption_sensitive_day`` (clear-cut attachment to a
+    particular figure, Bowlby 1969), 1 after."""
+    age = jnp.maximum(postpartum_day, 0).astype(jnp.float32)
+    early = p["attachment_disorganization.disruption_early_weight"]
+    ramp = jnp.minimum(age / p["attachment_disorganization.disruption_sensitive_day"], 1.0)
+    return early + (1.0 - early) * ramp
 
 
 def attachment_disorganization(s, p, dyad, clock, z, u):
-    """Disorganizing care consolidates like security: intoxicated care days (a use day while
-    the infant is with the mother), frightening care from the mother's unresolved trauma
-    (ACEs) against sensitive care; each change of caregiver (removal, the mother's death,
-    reunification) adds a pulse (van IJzendoorn 1999; van den Dries 2009)."""
+    """Disorganizing care consolidates like security (substate ``.care``): intoxicated care
+    days (a use day while the infant is with the mother), frightening care from the mother's
+    unresolved trauma (ACEs) against sensitive care. Each change of caregiver (removal, the
+    mother's death, reunification) adds a disruption (substate ``.disruption``) weighed by
+    the infant's age at the event (:func:`disruption_timing`) that then decays with time
+    constant ``disruption_tau`` (van IJzendoorn 1999; van den Dries 2009; Dozier 2001): a
+    disruption's effect depends on when it happened and how long ago, not on being the
+    latest day of a running mean. The node is care + (1 - care) x disruption."""
     placed = s["foster_placement"]
+    pp = clock["postpartum_day"]
     intoxicated = (weight("opioid_use", "attachment_disorganization", s, p, dyad)
                    * s["opioid_use"] * (1.0 - placed))
-    new = _consolidate("attachment_disorganization", s, p, dyad, clock,
-                       z["attachment_disorganization"], extra=intoxicated)
+    care = _consolidate("attachment_disorganization", s, p, dyad, clock,
+                        z["attachment_disorganization"], extra=intoxicated,
+                        x=s["attachment_disorganization.care"])
     change = jnp.abs(placed - s["attachment_disorganization.caregiver"])
-    pulse = 1.0 - jnp.exp(-weight("foster_placement", "attachment_disorganization", s, p, dyad)
-                          * change)
-    new = new + (1.0 - new) * pulse
+    pulse = (1.0 - jnp.exp(-weight("foster_placement", "attachment_disorganization", s, p, dyad)
+                           * change)) * disruption_timing(pp, p)
+    disruption = s["attachment_disorganization.disruption"] * (
+        1.0 - rate(p["attachment_disorganization.disruption_tau"]))
+    disruption = disruption + (1.0 - disruption) * pulse
+    held = pp < 0
+    disruption = jnp.where(held, s["attachment_disorganization.disruption"], disruption)
+    new = care + (1.0 - care) * disruption
     return {"attachment_disorganization": _after_birth(clock, new,
                                                        s["attachment_disorganization"]),
+            "attachment_disorganization.care": care,
+            "attachment_disorganization.disruption": disruption,
             "attachment_disorganization.caregiver": placed}
 
 
@@ -166,9 +193,10 @@ def attachment_classification(s, p, dyad, clock, z, u):
     """The pattern of care (availability = parenting on a sober day, less on a use day;
     inconsistency = mean absolute deviation from its running mean) consolidates over the
     first year; at ``attachment.classification_day`` the Strange Situation class is drawn:
-    disorganized from disorganization; else secure from security; else avoidant when care
-    was consistently unresponsive, resistant when it was inconsistent (Ainsworth 1978;
-    Cassidy & Berlin 1994)."""
+    disorganized from disorganization; else secure when the latent security passes its
+    threshold (``-secure_logit / w``, w the attachment -> classification weight); else
+    avoidant when care was consistently unresponsive, resistant when it was inconsistent
+    (Ainsworth 1978; Cassidy & Berlin 1994)."""
     pp = clock["postpartum_day"]
     r = consolidating_rate(pp, p["attachment.tau"])
     availability = s["parenting_behavior"] * jnp.exp(
@@ -180,15 +208,17 @@ def attachment_classification(s, p, dyad, clock, z, u):
     p_d = sigmoid(p["attachment_classification.disorganized_logit"]
                   + weight("attachment_disorganization", "attachment_classification", s, p, dyad)
                   * s["attachment_disorganization"])
-    p_secure = sigmoid(p["attachment_classification.secure_logit"]
-                       + weight("attachment", "attachment_classification", s, p, dyad)
-                       * s["attachment"])
+    # A threshold on the infant's latent security (no coin flip: the latent carries the
+    # infant's own variance): secure when secure_logit + w x security > 0.
+    secure = (p["attachment_classification.secure_logit"]
+              + weight("attachment", "attachment_classification", s, p, dyad)
+              * s["attachment"]) > 0
     p_avoidant = sigmoid(p["attachment_classification.avoidant_logit"]
                          - weight("parenting_behavior", "attachment_classification", s, p, dyad)
                          * mean
                          - p["attachment_classification.inconsistency_weight"] * spread)
     code = jnp.where(dyad["u.attach_d"] < p_d, CLASS_CODE["disorganized"],
-                     jnp.where(dyad["u.attach_s"] < p_secure, CLASS_CODE["secure"],
+                     jnp.where(secure, CLASS_CODE["secure"],
                                jnp.where(dyad["u.attach_ar"] < p_avoidant,
                                          CLASS_CODE["avoidant"], CLASS_CODE["resistant"])))
     due = (pp >= p["attachment.classification_day"]) & (s["attachment_classification"] < 1)

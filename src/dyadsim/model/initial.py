@@ -14,17 +14,26 @@ import numpy as np
 
 from . import addiction, infant, outcomes, placement
 from ._beta import beta_at, beta_columns
+from ._core import drive
 from .graph import NODE_BY_ID, NODE_IDS, SKILLS
 from .populations import GESTATION_RANGE_WEEKS, INIT_TARGETS, Population
 from .schedule import FAR
 from .skills import trait_levels, untrained_level
-from .step import STATE_KEYS
+from .step import STATE_KEYS, make_clock
 
 # Per-dyad covariates a population may draw besides the nodes (populations.INIT_TARGETS).
 COVARIATE_NAMES = [k for k in INIT_TARGETS if k not in NODE_BY_ID]
 INIT_NAMES = list(NODE_IDS) + COVARIATE_NAMES
 _DIST_CODE = {"fixed": 0, "beta": 1, "bernoulli": 2, "normal": 3}
 PAIN_CLIP = 1e-3  # keeps the logit of a drawn pain of exactly 0 or 1 finite
+#: Nodes with a persistent person-level intercept (issue 18 item 6; DESIGN.md s2: "person-level
+#: intercepts set levels and stay through the burn-in"): where the population draws the node,
+#: the mother's own logit offset is set so that the level her inputs at the drawn start call
+#: for is her drawn level. The dynamics then move her around her own level (a mother drawn
+#: depressed stays more depressed than one drawn well), instead of every mother relaxing to
+#: the same level over the burn-in. No new number: the offset is read off her draw.
+PERSON_INTERCEPTS: tuple[str, ...] = ("maternal_depression", "stress_sensitization",
+                                      "employment")
 
 
 def init_spec(pop: Population):
@@ -34,8 +43,8 @@ def init_spec(pop: Population):
     a = np.zeros(len(names), np.float32)
     b = np.zeros(len(names), np.float32)
     rnd = np.zeros(len(names), bool)
-    lo = np.array([NODE_BY_ID[n].lo if n in NODE_BY_ID else 0.0 for n in names], np.float32)
-    hi = np.array([NODE_BY_ID[n].hi if n in NODE_BY_ID else 1.0 for n in names], np.float32)
+    lo = np.array([INIT_TARGETS[n][0] for n in names], np.float32)
+    hi = np.array([INIT_TARGETS[n][1] for n in names], np.float32)
     given = np.zeros(len(names), bool)
     imposed = np.array([n in pop.at_enrolment for n in names], bool)
     for i, n in enumerate(names):
@@ -113,6 +122,9 @@ def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day
     for d in outcomes.DOMAINS:
         s[f"child_wellbeing.{d}"] = jnp.full(c, jax.nn.sigmoid(
             p[f"child_wellbeing.{d}_bias"]))
+    # Her own state before any do()-clamp: the person intercepts are read off it, so a
+    # clamp on a parent moves her from her own level instead of being absorbed into it.
+    natural = dict(s)
     for n in NODE_IDS:
         s[n] = jnp.where(do_mask[n], do_value[n], s[n]).astype(jnp.float32)
     offered_pop = vals[:, names.index("moud.offered")] > 0.5
@@ -160,16 +172,38 @@ def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day
         dyad[f"{k}.sessions"] = sched[f"{k}.sessions"]
     dyad["prenatal.use_share"] = vals[:, names.index("prenatal.use_share")]
     dyad["caregiver.parenting"] = placement.substitute_parenting(p, u[:, 4])
+    # The infant's own share of attachment security (temperament; infant.attachment): its
+    # own stream, so the other draws keep their meaning.
+    z_infant = jax.vmap(lambda k: jax.random.normal(k, (1,)))(_fold(sub[:, 2], 2))
+    dyad["attachment.temperament"] = p["attachment.temperament_sd"] * z_infant[:, 0]
     s["neonatal_withdrawal.exposure"] = infant.prenatal_exposure(s, p, dyad)
+    # Time on MOUD at enrolment (issue 18 item 5): the population's draw for a mother on it
+    # (0 where it draws none: a run without a burn-in has no treatment history; with a
+    # burn-in, at_enrolment carries the burn-in's length).
+    i_on = names.index("moud.days_on")
+    s["moud.days_on"] = jnp.where((s["moud"] > 0) & spec["given"][i_on], vals[:, i_on],
+                                  0.0).astype(jnp.float32)
+    clock0 = make_clock(0, dyad)
+    for node in PERSON_INTERCEPTS:
+        x = jnp.clip(natural[node], PAIN_CLIP, 1 - PAIN_CLIP)
+        own = p[f"{node}.bias"] + drive(node, natural, p, dyad, clock0)
+        dyad[f"{node}.intercept"] = jnp.where(
+            spec["given"][names.index(node)], jnp.log(x) - jnp.log1p(-x) - own,
+            0.0).astype(jnp.float32)
     return s, dyad
 
 
 #: States a burn-in sets: the mother's own dynamic states (and the habitual amount she
-#: takes). Context, treatment, infant and event-history states keep their drawn start.
+#: takes, her recent use-day share that CPS weighs, her time on MOUD and the fetal exposure
+#: her own use and MOUD sustained before enrolment: the burn-in holds the pregnancy at the
+#: enrolment week, so the exposure is the average of her own pre-enrolment opioid level;
+#: issue 18 item 7). Context, treatment, infant and event-history states keep their drawn
+#: start.
 BURNED_IN: tuple[str, ...] = tuple(
     n.id for n in NODE_BY_ID.values()
     if n.kind == "maternal" and n.dynamics in ("relax", "derived", "event")
-    and n.id != "overdose") + ("opioid_dose.habitual",)
+    and n.id != "overdose") + ("opioid_dose.habitual", "moud.days_on",
+                               "neonatal_withdrawal.exposure", "foster_placement.recent_use")
 
 
 def before_enrolment(s0, dyad, do_mask, do_value):
@@ -191,11 +225,17 @@ def before_enrolment(s0, dyad, do_mask, do_value):
     return dyad_b, mask, value, held
 
 
-def at_enrolment(s0, s_burn, spec, names):
-    """The state a run starts from after a burn-in: the burned-in maternal states, except
-    those the population imposes at enrolment (``Population.at_enrolment``)."""
+def at_enrolment(s0, s_burn, spec, names, days=0):
+    """The state a run starts from after a burn-in of ``days`` days: the burned-in maternal
+    states, except those the population imposes at enrolment (``Population.at_enrolment``).
+    A mother on MOUD at enrolment has been held on it through the burn-in, so she carries
+    ``days`` days on treatment (or the population's own draw of ``moud.days_on``): she does
+    not behave as a new starter (issue 18 item 5)."""
     s = dict(s0)
     for k in BURNED_IN:
         imposed = spec["at_enrolment"][names.index(k)] if k in names else False
         s[k] = jnp.where(imposed, s0[k], s_burn[k])
+    given = spec["given"][names.index("moud.days_on")]
+    s["moud.days_on"] = jnp.where(s0["moud"] > 0, jnp.where(given, s0["moud.days_on"], days),
+                                  0.0).astype(jnp.float32)
     return s

@@ -18,7 +18,7 @@ AGES_MONTHS = (12, 24)  # ages of the well-being assessments; the first is also 
 DAYS_PER_MONTH = 365.25 / 12  # unit conversion
 
 DAY_OUTCOMES = ("first_use_day", "overdose_fatal_day", "cps_report_day", "maternal_death_day",
-                "placement_day", "reunification_day")
+                "placement_day", "reunification_day", "moud_off_day")
 ACCUMULATORS: tuple[str, ...] = (
     "use_days", "use_days_pregnancy", "use_days_postpartum", "misuse_amount", "overdoses",
     "moud_days",
@@ -69,6 +69,10 @@ def update(acc, s, p, dyad, day, u, active):
     returned = (acc["placement_day"] >= 0) & ~placed & (active > 0)
     a["reunification_day"] = _first(acc["reunification_day"], returned, dayf)
     a["moud_days"] = acc["moud_days"] + (s["moud"] > 0) * active
+    # The first day off MOUD (day 0 for a mother not on it at enrolment): continuous
+    # retention, apart from point prevalence (a restart after a stop counts in moud_at_12m,
+    # not here; issue 18 item 5).
+    a["moud_off_day"] = _first(acc["moud_off_day"], (s["moud"] <= 0) & (active > 0), dayf)
     a["moud_at_12m"] = jnp.where(_at_age(pp, AGES_MONTHS[0]),
                                  (s["moud"] > 0).astype(jnp.float32), acc["moud_at_12m"])
     a["parenting_postpartum_sum"] = (acc["parenting_postpartum_sum"]

@@ -192,12 +192,51 @@ _MECHANISM: tuple[Param, ...] = (
           "Daily hazard of reunification with a living mother who did not use that day",
           "guess: about half of US children leaving foster care are reunified, after a "
           "median stay of about a year (AFCARS reports); -6.5 gives ~0.15%/day"),
+    Param("foster_placement.use_tau", 30.0, 7.0, 180.0, "days",
+          "Time constant of the recent use-day share that a CPS investigation and a "
+          "reunification review weigh", "guess: investigations and case reviews look at "
+          "the past weeks (toxicology, treatment records)"),
+    Param("foster_placement.investigation_days", 45.0, 7.0, 120.0, "days",
+          "Days an investigation stays open after the last report (reports inside it join it: "
+          "one removal decision per episode)", "guess: CPS investigations are to close within "
+          "30-60 days in most US states (Child Welfare Information Gateway)"),
+    Param("foster_placement.removal_use_log_rr", 1.5, 0.0, 4.0, "log rate ratio",
+          "Log rate ratio of removal after a report for a mother using every day vs one "
+          "not using", "guess: continued parental substance use is the main reason for "
+          "removal after a substance-related report (Grella 2009; Lloyd 2017)"),
+    Param("foster_placement.repeat_report_log_rr", 0.5, 0.0, 2.0, "log rate ratio per report",
+          "Log rate ratio of removal per earlier CPS report", "guess: re-reported families "
+          "are more often substantiated and removed (Fluke 2008)"),
     Param("caregiver.substitute_parenting_mean", 0.72, 0.05, 0.95, "0-1",
           "Mean parenting (sensitivity) of substitute caregivers", "external: Salo 2009 "
           "(foster mothers above biological mothers with OUD on sensitivity, near controls); "
           "set at the low-risk mothers' mean parenting (~0.72 in this model)"),
     Param("caregiver.substitute_parenting_sd", 0.5, 0.0, 2.0, "logit SD",
           "Between-caregiver SD of substitute parenting (logit-normal)", "guess"),
+    # the infant's own attachment (infant.py)
+    Param("attachment.temperament_sd", 0.25, 0.0, 3.0, "logit SD",
+          "Between-infant SD of the infant's own contribution to attachment security "
+          "(temperament, regulation) on the logit scale of the security the first year's care "
+          "builds", "set with a row in view (check sensitivity_security_r is therefore not "
+          "evidence): the transmission gap (van IJzendoorn 1995; De Wolff & van IJzendoorn "
+          "1997, observed r=.24, about .3 disattenuated for the reliability of both "
+          "measures) leaves most of the latent's variance to the infant; 0.25 makes care "
+          "about 15% of it in low-risk dyads (r~.39); temperament alone relates weakly "
+          "(Groh 2017)"),
+    Param("attachment_disorganization.disruption_tau", 730.0, 90.0, 1825.0, "days",
+          "Time constant over which the disorganizing effect of a change of caregiver fades",
+          "guess: more disorganization persists in adoptees placed in infancy when assessed "
+          "in the second year (van den Dries 2009), while foster infants organise an "
+          "attachment to a sensitive new caregiver within months (Dozier 2001)"),
+    Param("attachment_disorganization.disruption_early_weight", 0.8, 0.0, 1.0, "fraction",
+          "Weight of a change of caregiver at birth relative to one after clear-cut "
+          "attachment (disruption_sensitive_day)", "guess: age at adoption moderated "
+          "security more than disorganization (van den Dries 2009), so an early change "
+          "still counts for most of a later one"),
+    Param("attachment_disorganization.disruption_sensitive_day", 210.0, 90.0, 365.0,
+          "postpartum days", "Age from which a change of caregiver is the loss of a "
+          "clear-cut attachment figure (full weight)", "Bowlby 1969; Schaffer & Emerson "
+          "1964: clear-cut attachment to particular figures from about 7 months"),
     # attachment classification (Strange Situation)
     Param("attachment.classification_day", 365.0, 240.0, 600.0, "postpartum days",
           "Age at the Strange Situation", "Reese 2021 / SSP at 12-20 months"),
@@ -205,9 +244,12 @@ _MECHANISM: tuple[Param, ...] = (
           "Logit of a disorganized classification with no disorganizing care",
           "fitted: set so low-risk dyads come out near 15% disorganized (van IJzendoorn "
           "1999); calibrated later"),
-    Param("attachment_classification.secure_logit", -9.1, -20.0, 5.0, "logit",
-          "Logit of secure (vs insecure-organized) at zero security", "fitted: set so "
-          "low-risk dyads fall in Ainsworth's 57-73% secure range"),
+    Param("attachment_classification.secure_logit", -9.78, -20.0, 5.0, "logit",
+          "Threshold of the secure class on the latent security: secure when secure_logit + "
+          "w x security > 0 (w the attachment -> classification weight; threshold "
+          "-secure_logit / w = 0.815)", "fitted: set so low-risk dyads come out near 60% "
+          "secure inside Ainsworth's 57-73% (check secure_low_risk is therefore not "
+          "evidence)"),
     Param("attachment_classification.avoidant_logit", 4.0, -5.0, 8.0, "logit",
           "Logit of avoidant (vs resistant) among insecure-organized infants with "
           "consistent, unresponsive care", "fitted: set so low-risk dyads (after the "
@@ -275,12 +317,18 @@ _MECHANISM: tuple[Param, ...] = (
     Param("individual.neuroadaptation_sd", 0.4, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log weight of use -> stress sensitization and reward "
           "dysregulation", "Reese 2021 abstract: 'for some mothers'; size a guess"),
-    Param("individual.use_propensity_sd", 2.0, 0.0, 4.0, "logit SD",
-          "Between-person SD of the daily logit of use (a random intercept: frailty)",
-          "guess: people differ widely in how readily they use (Burgess-Hull & Epstein 2021; "
-          "person-specific craving-use models, Neuropsychopharmacology 2022); with a "
-          "homogeneous propensity the relapse hazard after detox is flat, and Smyth 2010's "
-          "falling hazard (59% in week 1, 71% by a month) needs an SD of >= ~1.5"),
+    Param("individual.use_propensity_sd", 0.6, 0.0, 1.5, "logit SD",
+          "Between-person SD of the daily logit of use (a random intercept: frailty, the "
+          "residual beyond the person's own states)",
+          "guess: people differ in how readily they use (Burgess-Hull & Epstein 2021; "
+          "person-specific craving-use models, Neuropsychopharmacology 2022), but use is "
+          "a state process (issue 18 item 1; DESIGN.md s2: courses come from the "
+          "mechanisms): the between-mother differences are carried by her drawn and "
+          "persistent states (habit, salience, sensitization, depression), so the residual "
+          "intercept is bounded at 1.5 (an odds ratio of 4.5 per SD) and set at 0.6 so "
+          "that the dynamic mechanisms carry >= 60% of the logit's variance in untreated "
+          "pregnancy (benchmarks/use_decomposition.py). Was 2.0 for Smyth 2010's falling "
+          "relapse hazard, which it still shows (relapse_shape)"),
     Param("individual.skill_responsiveness_sd", 0.3, 0.0, 1.5, "log multiplier SD",
           "Between-mother SD of the log skill gain", "guess"),
     Param("individual.appraisal_sd", 0.5, 0.0, 2.0, "logit SD",

@@ -42,20 +42,51 @@ def maternal_death(s, p, dyad, clock, z, u):
 
 def foster_placement(s, p, dyad, clock, z, u):
     """Removal (after a CPS report, or on the mother's death) and reunification (a daily
-    hazard for a living mother, lowered on a use day). State 1 placed, 0 with mother."""
+    hazard for a living mother). State 1 placed, 0 with mother.
+
+    What CPS weighs is the mother's course, not the report alone: her recent use (substate
+    ``.recent_use``, the use-day share relaxed with time constant ``use_tau``), her MOUD
+    engagement (``moud -> foster_placement``) and the report history (substate
+    ``.reports``, earlier investigations). A report opens an investigation unless one is
+    open (substate ``.open``: days left; reports inside ``investigation_days`` of the last
+    one join it), and the investigation leads to removal with probability
+    1 - exp(-w_report x exp(removal_use_log_rr x recent use + repeat_report_log_rr x
+    earlier investigations - w_moud x on MOUD)): one decision per episode, so the days a
+    NOWS course keeps generating reports do not each draw a removal. Reunification's daily
+    logit falls with recent use (``opioid_use -> foster_placement``) and rises on MOUD
+    (Hall 2016)."""
     placed = s["foster_placement"]
+    pp = clock["postpartum_day"]
+    recent = s["foster_placement.recent_use"]
+    recent = recent + (s["opioid_use"] - recent) * rate(p["foster_placement.use_tau"])
+    reports = s["foster_placement.reports"]
+    is_open = s["foster_placement.open"]
+    report = s["cps_report"]
+    investigation = report * (is_open < 1.0)  # fewer than one day left: closed
+    on_moud = (s["moud"] > 0).astype(jnp.float32)
+    w_moud = weight("moud", "foster_placement", s, p, dyad)
+    risk = jnp.exp(p["foster_placement.removal_use_log_rr"] * recent
+                   + p["foster_placement.repeat_report_log_rr"] * reports - w_moud * on_moud)
     removal = 1.0 - ((1.0 - _chance(weight("cps_report", "foster_placement", s, p, dyad)
-                                    * s["cps_report"]))
+                                    * investigation * risk))
                      * (1.0 - _chance(weight("maternal_death", "foster_placement", s, p, dyad)
                                       * s["maternal_death"])))
     hazard = sigmoid(p["foster_placement.reunification_logit"]
-                     - weight("opioid_use", "foster_placement", s, p, dyad) * s["opioid_use"])
+                     - weight("opioid_use", "foster_placement", s, p, dyad) * recent
+                     + w_moud * on_moud)
     reunify = hazard * (1.0 - s["maternal_death"])
     draw = u["placement"]
     enter = (draw < removal).astype(jnp.float32)
     leave = (draw < reunify).astype(jnp.float32)
     new = placed * (1.0 - leave) + (1.0 - placed) * enter
-    return {"foster_placement": jnp.where(clock["postpartum_day"] >= 0, new, placed)}
+    born = pp >= 0
+    return {"foster_placement": jnp.where(born, new, placed),
+            "foster_placement.recent_use": recent.astype(jnp.float32),
+            "foster_placement.reports": jnp.where(born, reports + investigation,
+                                                  reports).astype(jnp.float32),
+            "foster_placement.open": jnp.where(
+                born, jnp.where(report > 0, p["foster_placement.investigation_days"],
+                                jnp.maximum(is_open - 1.0, 0.0)), is_open).astype(jnp.float32)}
 
 
 def with_substitute_caregiver(mechanism):

@@ -101,6 +101,8 @@ INIT_TARGETS: dict[str, tuple[float, float]] = {n: (v.lo, v.hi) for n, v in NODE
 COVARIATES: dict[str, tuple[float, float, str]] = {
     "moud.offered": (0.0, 1.0, "1: MOUD available from the start (start events possible)"),
     "moud.buprenorphine": (0.0, 1.0, "1: the mother's MOUD is buprenorphine, 0: methadone"),
+    "moud.days_on": (0.0, 3650.0, "days on MOUD at enrolment for a mother on it (default: "
+                     "the burn-in's length, held on it throughout; issue 18 item 5)"),
     "prenatal.use_share": (0.0, 1.0, "prenatal history: share of pregnancy days with illicit "
                            "opioid use before enrolment (sets the fetal exposure carried in)"),
 }

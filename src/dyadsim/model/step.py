@@ -103,7 +103,11 @@ SUBSTATES: dict[str, tuple[str, ...]] = {
     "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed",
                             "neonatal_withdrawal.onset", "neonatal_withdrawal.duration",
                             "neonatal_withdrawal.peak"),
-    "attachment_disorganization": ("attachment_disorganization.caregiver",),
+    "attachment_disorganization": ("attachment_disorganization.caregiver",
+                                   "attachment_disorganization.care",
+                                   "attachment_disorganization.disruption"),
+    "foster_placement": ("foster_placement.recent_use", "foster_placement.reports",
+                         "foster_placement.open"),
     "attachment_classification": ("attachment_classification.availability",
                                   "attachment_classification.inconsistency"),
     "child_wellbeing": ("child_wellbeing.nows_history",)

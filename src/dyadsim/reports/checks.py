@@ -1,9 +1,13 @@
 """Model checks: the perinatal course at default parameters against published ranges.
 
 :func:`run_checks` simulates the population presets a check needs and returns one row per
-quantity: the model's value, the published range with its source, and whether the value
-lies inside. Defaults need not pass every row (calibration fits levels); every row is
-reachable by some parameter setting inside the declared bounds (tests/reports/test_checks.py).
+quantity: the model's value with its Monte Carlo 95% interval (a percentile bootstrap over
+the simulated dyads, :data:`BOOTSTRAP`), the published range with its source, whether the
+value lies inside, and whether the range was used to set a parameter (``used_for``: such a
+row is not evidence; it shows only that the setting still holds). Each row's range is for
+the same quantity as its source. Defaults need not pass every row (calibration fits
+levels); every row is reachable by some parameter setting inside the declared bounds
+(tests/reports/test_checks.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from .._io import atomic_dir
 from ..model.populations import PRESETS
 
 DAYS_PER_YEAR = 365.25
+#: Bootstrap resamples for each row's Monte Carlo interval (percentile, 95%).
+BOOTSTRAP = 200
+#: Consecutive use days that count as a return to daily use (Smyth 2010 reports relapse as
+#: a return to daily use, not a single lapse); a definition of the check, not model science.
+DAILY_RUN_DAYS = 3
 
 
 class CheckError(ValueError):
@@ -36,10 +45,12 @@ class Run:
     start: str
     horizon: str
     init: Mapping[str, Any] | None = None
+    record: str = "none"
+    nodes: tuple[str, ...] | None = None
 
     def scenario(self) -> dict:
         return {"population": {"preset": self.population, "init": dict(self.init or {})},
-                "start": self.start, "horizon": self.horizon, "record": "none"}
+                "start": self.start, "horizon": self.horizon, "record": self.record}
 
 
 RUNS: dict[str, Run] = {
@@ -48,9 +59,14 @@ RUNS: dict[str, Run] = {
     "stable_gw36": Run("pregnant_oud_no_moud", "gw36", "13m", {"moud.offered": 0.0}),
     "methadone_gw20": Run("pregnant_oud_moud", "gw20", "13m", {"moud.buprenorphine": 0.0}),
     "buprenorphine_gw20": Run("pregnant_oud_moud", "gw20", "13m", {"moud.buprenorphine": 1.0}),
-    "moud_gw36": Run("pregnant_oud_moud", "gw36", "13m"),
+    # Schiff 2021's late starters began MOUD in the last month of pregnancy: time on
+    # treatment at gw36 uniform over 0-30 days (mean 15, SD 30/sqrt(12) = 8.7); without it
+    # the preset's women carry the burn-in's year on MOUD (issue 18 item 5).
+    "moud_gw36": Run("pregnant_oud_moud", "gw36", "13m",
+                     {"moud.days_on": {"dist": "normal", "mean": 15.0, "sd": 8.7}}),
     "low_risk_gw20": Run("low_risk_mothers", "gw20", "13m"),
-    "after_detox": Run("adult_after_detox", "day0", "60d"),
+    "after_detox": Run("adult_after_detox", "day0", "60d", record="daily",
+                       nodes=("opioid_use",)),
 }
 
 
@@ -63,6 +79,8 @@ class Check:
     source: str
     runs: tuple[str, ...]
     value: Callable[..., float]
+    #: Parameters set with this row's range in view ("" when the row is evidence).
+    used_for: str = ""
 
 
 def _share(x) -> float:
@@ -115,6 +133,20 @@ def _placement_nows_30d(ds) -> float:
     return float(placed[nows].mean()) if nows.any() else math.nan
 
 
+def _nows_medicaid_mix(untreated, methadone, buprenorphine) -> float:
+    """NOWS share over births to mothers with OUD in Pennsylvania Medicaid: the model's
+    untreated, methadone and buprenorphine runs weighted by that population's treatment
+    shares (:data:`KRANS_MOUD_SHARES`)."""
+    w = KRANS_MOUD_SHARES
+    return (w["untreated"] * _nows(untreated) + w["methadone"] * _nows(methadone)
+            + w["buprenorphine"] * _nows(buprenorphine))
+
+
+#: Treatment during pregnancy among Pennsylvania Medicaid pregnancies with OUD (Krans 2019:
+#: buprenorphine 27.1%, methadone 28.8%, the rest none), the population of Krans 2021.
+KRANS_MOUD_SHARES = {"buprenorphine": 0.271, "methadone": 0.288, "untreated": 1 - 0.271 - 0.288}
+
+
 def _class_share(name):
     def value(*dss) -> float:
         cls = np.concatenate([d["attachment_class"].values for d in dss])
@@ -148,16 +180,32 @@ def _sensitivity_security_r(ds) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 2 else math.nan
 
 
+def _daily_use_day(ds) -> np.ndarray:
+    """Per dyad, the first day of a run of :data:`DAILY_RUN_DAYS` consecutive use days (a
+    return to daily use), inf when there is none (from the daily opioid_use record)."""
+    use = ds["opioid_use"].transpose("dyad", "time").values > 0.5
+    n, t = use.shape
+    k = DAILY_RUN_DAYS
+    if t < k:
+        return np.full(n, np.inf)
+    run = np.ones((n, t - k + 1), bool)
+    for j in range(k):
+        run &= use[:, j:t - k + 1 + j]
+    first = np.where(run.any(axis=1), run.argmax(axis=1), -1)
+    days = ds["time"].values
+    return np.where(first >= 0, days[np.maximum(first, 0)] - days[0], np.inf).astype(float)
+
+
 def _relapse_by(days):
     def value(ds) -> float:
-        d = ds["first_use_day"].values
-        return float(np.mean(np.isfinite(d) & (d < days)))
+        return float(np.mean(_daily_use_day(ds) < days))
     return value
 
 
 def _relapse_hazard_ratio(ds) -> float:
-    """Daily hazard of a first use in week 1 over that in weeks 2-4 (> 1: falling hazard)."""
-    d = np.nan_to_num(ds["first_use_day"].values, nan=np.inf)
+    """Daily hazard of a return to daily use in week 1 over that in weeks 2-4 (> 1: falling
+    hazard)."""
+    d = _daily_use_day(ds)
     week, month = 7, 28
 
     def hazard(a, b):
@@ -170,9 +218,12 @@ def _relapse_hazard_ratio(ds) -> float:
 
 S5 = "mechanisms.md s5"
 CHECKS: tuple[Check, ...] = (
-    Check("nows_untreated", "NOWS share, untreated prenatal exposure", 0.30, 0.95,
-          f"{S5}: up to 96% show signs (SOGC 2011); treated share 23-91% across cohorts",
-          ("untreated_gw20",), _nows),
+    Check("nows_medicaid_mix", "NOWS share, births to mothers with OUD (Medicaid mix of "
+          "untreated, methadone, buprenorphine)", 0.479, 0.679,
+          "Krans 2021 (Pennsylvania Medicaid, 13,320 pregnancies with OUD): 57.9% (point; "
+          "+-0.1 tolerance); treatment shares Krans 2019 (the old untreated-only row took its "
+          "lower bound from MOUD cohorts)", ("untreated_gw20", "methadone_gw20",
+                                             "buprenorphine_gw20"), _nows_medicaid_mix),
     Check("nows_methadone", "NOWS share, methadone", 0.45, 0.65,
           f"{S5}: MOTHER 56.9% (Gaalema 2012); prior range 0.45-0.65", ("methadone_gw20",),
           _nows),
@@ -181,9 +232,9 @@ CHECKS: tuple[Check, ...] = (
           ("buprenorphine_gw20",), _nows),
     Check("nows_enrolment_gap", "NOWS share, enrolment gw20 minus gw36 (absolute)", 0.0, 0.03,
           "issue 6: the week a study enrols must not change NOWS (< 3 points); the same "
-          "untreated population (no MOUD entry in the window, so those still untreated at gw36 "
-          "are those untreated at gw20)", ("stable_gw20", "stable_gw36"),
-          lambda a, b: abs(_nows(a) - _nows(b))),
+          "untreated population (no MOUD entry in the window, so those still untreated at "
+          "gw36 are those untreated at gw20)", ("stable_gw20", "stable_gw36"),
+          lambda a, b: abs(_nows(a) - _nows(b)), used_for="prenatal.use_share (populations)"),
     Check("use_share_untreated", "Use-day share in pregnancy, untreated OUD", 0.50, 1.0,
           "guess: untreated OUD is mostly daily use (DSM-5; heroin 56% of admissions, "
           "Bachhuber 2017); no published use-day share found", ("untreated_gw20",),
@@ -199,11 +250,14 @@ CHECKS: tuple[Check, ...] = (
     Check("moud_12m_late_start", "On MOUD 12 months postpartum, MOUD from the last month",
           0.24, 0.44, "Schiff 2021: 34% (point; +-0.1 tolerance)", ("moud_gw36",),
           lambda d: _share(d["moud_at_12m"].values)),
-    Check("relapse_1w", "Relapse after detox within 1 week", 0.49, 0.69,
-          "Smyth 2010: 59% (point; +-0.1 tolerance)", ("after_detox",), _relapse_by(7)),
-    Check("relapse_1m", "Relapse after detox within 1 month", 0.61, 0.81,
-          "Smyth 2010: 71% (point; +-0.1 tolerance)", ("after_detox",), _relapse_by(30)),
-    Check("relapse_shape", "Relapse hazard week 1 / weeks 2-4 (shape: falling)", 1.0, math.inf,
+    Check("relapse_1w", "Return to daily use after detox within 1 week", 0.49, 0.69,
+          "Smyth 2010: 59% (point; +-0.1 tolerance); model: first run of 3 use days",
+          ("after_detox",), _relapse_by(7)),
+    Check("relapse_1m", "Return to daily use after detox within 1 month", 0.61, 0.81,
+          "Smyth 2010: 71% (point; +-0.1 tolerance); model: first run of 3 use days",
+          ("after_detox",), _relapse_by(30)),
+    Check("relapse_shape", "Return-to-daily-use hazard week 1 / weeks 2-4 (shape: falling)",
+          1.0, math.inf,
           "Smyth 2010: 59% in week 1 but 71% by a month: the hazard falls", ("after_detox",),
           _relapse_hazard_ratio),
     Check("overdose_py", "Overdoses per person-year, untreated OUD", 0.02, 0.30,
@@ -217,17 +271,22 @@ CHECKS: tuple[Check, ...] = (
           "(Deutsch 2020)", ("untreated_gw20",), _cps_12m),
     Check("foster_after_nows", "Placement within 30 days among NOWS infants, untreated OUD",
           0.20, 0.50, "mechanisms.md s6: discharge to foster care after NAS 20-50% "
-          "(Lisonkova 2024)", ("untreated_gw20",), _placement_nows_30d),
+          "(Lisonkova 2024)", ("untreated_gw20",), _placement_nows_30d,
+          used_for="cps_report->foster_placement (0.43 gives 35%)"),
     Check("secure_low_risk", "Secure, low-risk dyads", 0.57, 0.73,
           "Ainsworth 1978; shared/targets attachment_lowrisk_distribution",
-          ("low_risk_gw20",), _class_share("secure")),
+          ("low_risk_gw20",), _class_share("secure"),
+          used_for="attachment_classification.secure_logit (threshold on latent security)"),
     Check("avoidant_low_risk", "Avoidant, low-risk dyads", 0.15, 0.32,
-          "Ainsworth 1978; shared/targets", ("low_risk_gw20",), _class_share("avoidant")),
+          "Ainsworth 1978; shared/targets", ("low_risk_gw20",), _class_share("avoidant"),
+          used_for="attachment_classification.avoidant_logit"),
     Check("resistant_low_risk", "Resistant, low-risk dyads", 0.04, 0.22,
-          "Ainsworth 1978; shared/targets", ("low_risk_gw20",), _class_share("resistant")),
+          "Ainsworth 1978; shared/targets", ("low_risk_gw20",), _class_share("resistant"),
+          used_for="attachment_classification.avoidant_logit (the A:C split)"),
     Check("disorganized_low_risk", "Disorganized, low-risk dyads", 0.10, 0.20,
           "van IJzendoorn 1999: about 15% in normative samples", ("low_risk_gw20",),
-          _class_share("disorganized")),
+          _class_share("disorganized"),
+          used_for="attachment_classification.disorganized_logit"),
     Check("disorganized_ratio_oud", "Disorganized share, OUD / low-risk", 2.0, 3.0,
           "van IJzendoorn 1999: 2-3 times higher in clinical groups",
           ("low_risk_gw20", "untreated_gw20", "methadone_gw20", "buprenorphine_gw20"),
@@ -238,7 +297,7 @@ CHECKS: tuple[Check, ...] = (
           _sensitivity_gap),
     Check("sensitivity_security_r", "Sensitivity-security correlation, low-risk", 0.20, 0.30,
           "Madigan 2024: r=.25 (.22-.28); De Wolff 1997 r=.24", ("low_risk_gw20",),
-          _sensitivity_security_r),
+          _sensitivity_security_r, used_for="attachment.temperament_sd (disattenuated r)"),
 )
 CHECK_BY_ID = {c.id: c for c in CHECKS}
 
@@ -246,18 +305,56 @@ CHECK_BY_ID = {c.id: c for c in CHECKS}
 def simulate_run(run: Run, dyads: int, seed: int, params: Mapping[str, float] | None = None):
     from ..simulation import simulate
 
-    return simulate(run.scenario(), dyads=dyads, seed=seed, params=params)
+    kw = {"nodes": list(run.nodes)} if run.nodes else {}
+    return simulate(run.scenario(), dyads=dyads, seed=seed, params=params, **kw)
 
 
-def evaluate(check: Check, datasets: Mapping[str, Any]) -> dict:
-    """One row: the model value of ``check`` from the named runs, the range, inside or not."""
-    missing = [r for r in check.runs if r not in datasets]
-    value = math.nan if missing else check.value(*(datasets[r] for r in check.runs))
+def _value(check: Check, datasets: Mapping[str, Any]) -> float:
+    if any(r not in datasets for r in check.runs):
+        return math.nan
+    with np.errstate(all="ignore"):
+        return float(check.value(*(datasets[r] for r in check.runs)))
+
+
+def evaluate(check: Check, datasets: Mapping[str, Any],
+             resamples: list[Mapping[str, Any]] | None = None) -> dict:
+    """One row: the model value of ``check`` from the named runs, the range, inside or not;
+    with ``resamples`` (bootstrap copies of the datasets, :func:`bootstrap_datasets`) the
+    Monte Carlo 95% interval of the value."""
+    value = _value(check, datasets)
     inside = bool(np.isfinite(value) and check.lo <= value <= check.hi) if not (
         value == math.inf and check.hi == math.inf) else True
+    interval = [math.nan, math.nan]
+    if resamples:
+        v = np.array([_value(check, d) for d in resamples], float)
+        v = v[~np.isnan(v)]
+        if v.size:
+            interval = [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
     return {"id": check.id, "quantity": check.quantity, "value": value,
+            "mc_low": interval[0], "mc_high": interval[1],
             "low": check.lo, "high": check.hi, "source": check.source,
-            "inside": inside, "runs": list(check.runs)}
+            "inside": inside, "used_for": check.used_for, "evidence": not check.used_for,
+            "runs": list(check.runs)}
+
+
+def bootstrap_datasets(datasets: Mapping[str, Any], n: int = BOOTSTRAP,
+                       seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` copies of ``datasets``, the dyads resampled with replacement. Runs of the same
+    size share the resampled indices: runs with the same seed are paired (common random
+    numbers, e.g. the enrolment-week contrast), and for independent runs the shared indices
+    leave each run's resampling distribution as it is."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        idx: dict[int, np.ndarray] = {}
+        copy = {}
+        for name, ds in datasets.items():
+            size = ds.sizes["dyad"]
+            if size not in idx:
+                idx[size] = rng.integers(0, size, size)
+            copy[name] = ds.isel(dyad=idx[size])
+        out.append(copy)
+    return out
 
 
 def run_checks(dyads: int = 2000, seed: int = 1,
@@ -275,7 +372,8 @@ def run_checks(dyads: int = 2000, seed: int = 1,
         if progress is not None:
             progress(name)
         datasets[name] = simulate_run(run, dyads, seed, params)
-    return [evaluate(c, datasets) for c in CHECKS]
+    resamples = bootstrap_datasets(datasets, seed=seed)
+    return [evaluate(c, datasets, resamples) for c in CHECKS]
 
 
 def _fmt(x: float) -> str:
@@ -285,19 +383,35 @@ def _fmt(x: float) -> str:
 
 
 def table_markdown(rows: list[dict]) -> str:
-    lines = ["| quantity | model | published range | source | inside |",
-             "|---|---|---|---|---|"]
+    lines = ["| quantity | model | MC 95% | published range | inside | range used to set | "
+             "source |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['quantity']} | {_fmt(r['value'])} | {_fmt(r['low'])}-"
-                     f"{_fmt(r['high'])} | {r['source']} | {'yes' if r['inside'] else 'no'} |")
+        lines.append(f"| {r['quantity']} | {_fmt(r['value'])} | {_fmt(r['mc_low'])}-"
+                     f"{_fmt(r['mc_high'])} | {_fmt(r['low'])}-{_fmt(r['high'])} | "
+                     f"{'yes' if r['inside'] else 'no'} | {r['used_for'] or 'no (evidence)'} | "
+                     f"{r['source']} |")
     return "\n".join(lines) + "\n"
 
 
-def write_checks(rows: list[dict], out: Path, meta: Mapping[str, Any], force: bool) -> None:
-    """Write ``checks.json`` and ``checks.md`` into ``out`` (complete or not at all)."""
-    payload = {**meta, "rows": [{**r, "value": None if not np.isfinite(r["value"]) else
-                                 r["value"], "high": None if r["high"] == math.inf else
-                                 r["high"]} for r in rows]}
+def write_checks(rows: list[dict], out: Path, meta: Mapping[str, Any], force: bool,
+                 directions: list[dict] | None = None) -> None:
+    """Write ``checks.json`` and ``checks.md`` (and, given the direction table's results,
+    ``directions.json`` and ``directions.md``) into ``out`` (complete or not at all)."""
+    def finite(x):
+        return None if x is None or not np.isfinite(x) else x
+
+    payload = {**meta, "interval": f"Monte Carlo 95%: percentile bootstrap over dyads "
+                                   f"({BOOTSTRAP} resamples)",
+               "rows": [{**r, "value": finite(r["value"]), "mc_low": finite(r.get("mc_low")),
+                         "mc_high": finite(r.get("mc_high")),
+                         "high": None if r["high"] == math.inf else r["high"]} for r in rows]}
     with atomic_dir(Path(out), force=force) as tmp:
         (tmp / "checks.json").write_text(json.dumps(payload, indent=2) + "\n")
         (tmp / "checks.md").write_text(table_markdown(rows))
+        if directions is not None:
+            from .directions import results_json
+            from .directions import table_markdown as directions_markdown
+
+            (tmp / "directions.json").write_text(
+                json.dumps({**meta, "rows": results_json(directions)}, indent=2) + "\n")
+            (tmp / "directions.md").write_text(directions_markdown(directions))

@@ -29,8 +29,9 @@ def check_over_draws(thetas: Sequence[Mapping[str, float]], dyads_per_draw: int,
             continue
         if progress is not None:
             progress(name)
+        kw = {"nodes": list(run.nodes)} if run.nodes else {}
         ds = simulate_over_draws(run.scenario(), thetas, dyads=dyads_per_draw * k, seed=seed,
-                                 params=params)
+                                 params=params, **kw)
         draw = ds["posterior_draw"].values
         for i in range(k):
             per_draw[i][name] = ds.isel(dyad=np.flatnonzero(draw == i))

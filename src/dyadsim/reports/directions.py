@@ -1,0 +1,214 @@
+"""The direction table (issue 18 item 10): do()-contrasts with the direction the literature
+states, read from ``src/dyadsim/data/directions.toml``.
+
+Each row names a population, a start and a horizon, two worlds ``a`` and ``b`` (do clamps,
+interventions, parameters; ``a`` defaults to the population as it is) and a metric. Both
+worlds run with the same seed and dyads (common random numbers), so the contrast
+``metric(b) - metric(a)`` carries little Monte Carlo noise; a row holds when its sign is the
+stated ``direction``. :func:`evaluate_rows` runs every row at one or more parameter sets (all
+parameter sets of a world in one simulation, through
+:func:`dyadsim.uncertainty.simulate_over_draws`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PATH = Path(__file__).resolve().parents[1] / "data" / "directions.toml"
+WORLD_KEYS = {"do", "interventions", "params"}
+ROW_KEYS = {"id", "claim", "population", "start", "horizon", "a", "b", "metric", "direction",
+            "citation"}
+
+
+class DirectionError(ValueError):
+    """The direction table is malformed."""
+
+
+def _share(x) -> float:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def _classified(ds):
+    cls = ds["attachment_class"].values
+    return cls[cls != "none"]
+
+
+def _misuse(ds) -> float:
+    """Mean misuse amount (MME) per observed day."""
+    amount = np.nan_to_num(ds["mme_per_use_day"].values) * ds["use_days"].values
+    return float(amount.sum() / max(ds["use_days"].size * ds.attrs["horizon_days"], 1))
+
+
+METRICS: dict[str, Callable[[Any], float]] = {
+    "use_share": lambda ds: _share(ds["use_share"].values),
+    "overdose_risk": lambda ds: _share(ds["overdoses"].values),
+    "misuse": _misuse,
+    "placed": lambda ds: float(np.mean(np.isfinite(ds["placement_day"].values))),
+    "security": lambda ds: _share(ds["attachment_security_12m"].values),
+    "disorganized": lambda ds: (float(np.mean(_classified(ds) == "disorganized"))
+                                if _classified(ds).size else math.nan),
+}
+METRIC_DOC = {
+    "use_share": "mean share of observed days with use",
+    "overdose_risk": "mean overdoses per dyad over the run",
+    "misuse": "mean misuse amount (MME) per observed day",
+    "placed": "share of infants placed out of home during the run",
+    "security": "mean latent attachment security at 12 months",
+    "disorganized": "share disorganized among classified infants",
+    "mean:<node>": "the node's mean over the weekly record and the dyads",
+}
+
+
+def metric_value(name: str, ds) -> float:
+    if name.startswith("mean:"):
+        return _share(ds[name[len("mean:"):]].values)
+    return METRICS[name](ds)
+
+
+@dataclass(frozen=True)
+class Direction:
+    id: str
+    claim: str
+    population: str
+    start: str
+    horizon: str
+    metric: str
+    direction: str
+    citation: str
+    a: Mapping[str, Any] = field(default_factory=dict)
+    b: Mapping[str, Any] = field(default_factory=dict)
+
+    def scenario(self, world: str) -> dict:
+        w = self.a if world == "a" else self.b
+        sc = {"population": self.population, "start": self.start, "horizon": self.horizon,
+              "record": "weekly" if self.metric.startswith("mean:") else "none"}
+        if w.get("do"):
+            sc["do"] = dict(w["do"])
+        if w.get("params"):
+            sc["params"] = dict(w["params"])
+        if w.get("interventions"):
+            sc["interventions"] = [{"name": n} for n in w["interventions"]]
+        return sc
+
+    def holds(self, diff: float) -> bool:
+        return bool(np.isfinite(diff) and (diff < 0 if self.direction == "-" else diff > 0))
+
+
+def load(path: Path = PATH) -> tuple[Direction, ...]:
+    """The rows of the direction table; :class:`DirectionError` on a malformed row."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise DirectionError(f"cannot read the direction table {path}: {e}") from None
+    rows = []
+    for i, r in enumerate(raw.get("direction", [])):
+        where = f"direction[{i}] ({r.get('id', '?')})"
+        missing = (ROW_KEYS - {"a", "b"}) - set(r)
+        if missing or set(r) - ROW_KEYS:
+            raise DirectionError(f"{where}: missing {sorted(missing)} or unknown "
+                                 f"{sorted(set(r) - ROW_KEYS)}")
+        if r["direction"] not in ("+", "-"):
+            raise DirectionError(f"{where}: direction must be '+' or '-'")
+        metric = r["metric"]
+        if not (metric in METRICS or metric.startswith("mean:")):
+            raise DirectionError(f"{where}: unknown metric {metric!r}")
+        for w in ("a", "b"):
+            if set(r.get(w, {})) - WORLD_KEYS:
+                raise DirectionError(f"{where}: world {w} may set only {sorted(WORLD_KEYS)}")
+        if r.get("a", {}) == r.get("b", {}):
+            raise DirectionError(f"{where}: the two worlds are the same")
+        rows.append(Direction(**r))
+    ids = [r.id for r in rows]
+    if len(set(ids)) != len(ids):
+        raise DirectionError("direction ids must be unique")
+    return tuple(rows)
+
+
+def evaluate_row(row: Direction, thetas: Sequence[Mapping[str, float]], dyads_per_draw: int,
+                 seed: int) -> list[dict]:
+    """The contrast of ``row`` under each parameter set in ``thetas`` (one simulation per
+    world, all sets in it, ``dyads_per_draw`` dyads each; the same seed and dyads in both
+    worlds)."""
+    from ..simulation import simulate_over_draws
+
+    k = len(thetas)
+    values = {}
+    for world in ("a", "b"):
+        sc = row.scenario(world)
+        nodes = [row.metric[len("mean:"):]] if row.metric.startswith("mean:") else None
+        kw = {"nodes": nodes} if nodes else {}
+        ds = simulate_over_draws(sc, thetas, dyads=dyads_per_draw * k, seed=seed, **kw)
+        draw = ds["posterior_draw"].values
+        values[world] = [metric_value(row.metric, ds.isel(dyad=np.flatnonzero(draw == i)))
+                         for i in range(k)]
+    out = []
+    for va, vb in zip(values["a"], values["b"], strict=True):
+        diff = vb - va
+        out.append({"a": va, "b": vb, "diff": diff, "holds": row.holds(diff)})
+    return out
+
+
+def evaluate_rows(thetas: Sequence[Mapping[str, float]] | None = None,
+                  dyads_per_draw: int = 200, seed: int = 1,
+                  rows: Sequence[Direction] | None = None,
+                  progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Every row at each parameter set (default: the declared defaults only). Each result
+    row: the table row's fields, ``by_draw`` (per parameter set: a, b, diff, holds) and
+    ``share`` (the share of parameter sets where the direction holds)."""
+    from ..model.params import PARAMS
+
+    thetas = list(thetas) if thetas is not None else [{k: p.default for k, p in PARAMS.items()}]
+    out = []
+    for row in (load() if rows is None else rows):
+        if progress is not None:
+            progress(row.id)
+        by = evaluate_row(row, thetas, dyads_per_draw, seed)
+        out.append({"id": row.id, "claim": row.claim, "metric": row.metric,
+                    "direction": row.direction, "citation": row.citation, "by_draw": by,
+                    "share": float(np.mean([b["holds"] for b in by]))})
+    return out
+
+
+def table_markdown(results: Sequence[dict]) -> str:
+    lines = ["| claim | metric | stated | a | b | holds | source |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        d = r["by_draw"][0]
+        lines.append(f"| {r['claim']} | {r['metric']} | {r['direction']} | {d['a']:.4g} | "
+                     f"{d['b']:.4g} | {'yes' if d['holds'] else 'NO'} | {r['citation']} |")
+    return "\n".join(lines) + "\n"
+
+
+def rich_table(results: Sequence[dict]):
+    """The direction table (first parameter set) as a rich Table for the terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    held = sum(r["by_draw"][0]["holds"] for r in results)
+    table = Table(title=Text(f"direction table: {held} of {len(results)} rows hold "
+                             "(world b vs a, same seed and dyads)"), title_justify="left")
+    for col in ("claim", "metric", "stated", "a", "b", "holds", "source"):
+        table.add_column(col)
+    for r in results:
+        d = r["by_draw"][0]
+        table.add_row(r["claim"], r["metric"], r["direction"], f"{d['a']:.4g}", f"{d['b']:.4g}",
+                      "yes" if d["holds"] else "NO", r["citation"])
+    return table
+
+
+def results_json(results: Sequence[dict]) -> list[dict]:
+    """JSON-ready results (NaN as None)."""
+    def clean(x):
+        return None if isinstance(x, float) and not math.isfinite(x) else x
+
+    return [{**r, "by_draw": [{k: clean(v) for k, v in d.items()} for d in r["by_draw"]]}
+            for r in results]
