@@ -70,9 +70,12 @@ def test_a_taper_lowers_the_prescribed_dose_and_the_measured_mme():
     def mme(ds):
         window = slice(-30, None)
         return inst.true_score({"opioid_dose": ds["opioid_dose"].values[:, window],
-                                "moud": ds["moud"].values[:, window]}).mean()
+                                "moud": ds["moud"].values[:, window]})
 
-    assert mme(taper) < mme(usual) - 0.25 * inst.prescribed_mme
+    # Direction, per dyad with common random numbers: misuse may make up part of the cut
+    # (the taper's withdrawal drives use), not all of it.
+    diff = mme(taper) - mme(usual)
+    assert diff.mean() < -3 * diff.std(ddof=1) / np.sqrt(diff.size), diff.mean()
 
 
 def test_more_lowers_pain_in_the_ltot_population():
