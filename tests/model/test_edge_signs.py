@@ -169,6 +169,6 @@ def test_unresponsive_care_makes_insecure_infants_avoidant_rather_than_resistant
 def test_intoxicated_days_make_insecure_infants_resistant_rather_than_avoidant():
     """opioid_use -> attachment_classification (care_pattern): use days make care inconsistent."""
     a = _classes((), use_bias=-1.5)
-    b = _classes((), use_bias=-10.0)
+    b = _classes((), use_bias=-9.9)
     _check((a == "resistant").astype(float) - (b == "resistant").astype(float), 1.0,
            "opioid_use->attachment_classification (resistant)")

@@ -212,7 +212,7 @@ NODES: tuple[Node, ...] = (
       tau_source="mechanisms.md: daily AR(1) 0.3-0.85 (wide prior) -> tau 1-6 d; 1.5 d a guess"),
     N("opioid_use", "Opioid use", "maternal", "event",
       "A day of non-medical opioid use / misuse (beyond prescription)", ALLOSTASIS,
-      bias=-2.0, unit="event (0/1 per day)", draws=("opioid_use",)),
+      bias=-1.9, unit="event (0/1 per day)", draws=("opioid_use",)),
     N("tolerance", "Tolerance", "maternal", "relax",
       "Pharmacological tolerance to opioids", ALLOSTASIS, tau=5.0, bias=-4.0,
       tau_source="mechanisms.md s1b: builds over days, lost over 3-14 days (weak sources)"),
@@ -678,8 +678,15 @@ EDGES: tuple[Edge, ...] = (
       "Schiff 2018 (overdose fell during MOUD)", 1.0, term="overdose_hazard"),
     # ---------------------------------------------------------- the mother as parent
     E("reward_dysregulation", "salience_of_infant_cues", "-", 1, "stated", SALIENCE,
-      "Rutherford & Mayes 2017; Kim 2017; Landi 2011", 3.0),
-    E("stress_sensitization", "salience_of_infant_cues", "-", 1, "stated", SALIENCE, RM, 2.5),
+      "Rutherford & Mayes 2017; Kim 2017; Landi 2011", 1.0,
+      weight_source="guess, set with the sensitivity_gap check row in view (not evidence "
+      "for it): was 3.0; with use a daily state (issue 18 item 1) the allostatic nodes of "
+      "untreated mothers sit near 0.55-0.6 and 3.0 + 2.5 took salience from 0.79 to 0.23 "
+      "(low-risk vs OUD), so OUD attachment security fell to 2%; the matched-sample "
+      "sensitivity gap is small (d 0.2-0.6, mechanisms.md s4)"),
+    E("stress_sensitization", "salience_of_infant_cues", "-", 1, "stated", SALIENCE, RM, 1.0,
+      weight_source="guess, set with the sensitivity_gap check row in view: was 2.5 (see "
+      "reward_dysregulation -> salience_of_infant_cues)"),
     E("maternal_hormones", "salience_of_infant_cues", "+", 1, "stated", SALIENCE,
       "Numan 2006; Feldman 2007", 1.5),
     E("prenatal_bonding", "salience_of_infant_cues", "+", 1, "implied", SALIENCE,

@@ -214,15 +214,14 @@ _MECHANISM: tuple[Param, ...] = (
     Param("caregiver.substitute_parenting_sd", 0.5, 0.0, 2.0, "logit SD",
           "Between-caregiver SD of substitute parenting (logit-normal)", "guess"),
     # the infant's own attachment (infant.py)
-    Param("attachment.temperament_sd", 0.25, 0.0, 3.0, "logit SD",
+    Param("attachment.temperament_sd", 0.6, 0.0, 3.0, "logit SD",
           "Between-infant SD of the infant's own contribution to attachment security "
           "(temperament, regulation) on the logit scale of the security the first year's care "
           "builds", "set with a row in view (check sensitivity_security_r is therefore not "
           "evidence): the transmission gap (van IJzendoorn 1995; De Wolff & van IJzendoorn "
-          "1997, observed r=.24, about .3 disattenuated for the reliability of both "
-          "measures) leaves most of the latent's variance to the infant; 0.25 makes care "
-          "about 15% of it in low-risk dyads (r~.39); temperament alone relates weakly "
-          "(Groh 2017)"),
+          "1997, observed r=.24) leaves most of the latent's variance to the infant; 0.6 "
+          "gives r=.21 between mean parenting and a secure class in low-risk dyads (0.25 "
+          "gave .41, 1.0 gave .17; 600 dyads); temperament alone relates weakly (Groh 2017)"),
     Param("attachment_disorganization.disruption_tau", 730.0, 90.0, 1825.0, "days",
           "Time constant over which the disorganizing effect of a change of caregiver fades",
           "guess: more disorganization persists in adoptees placed in infancy when assessed "
@@ -244,10 +243,10 @@ _MECHANISM: tuple[Param, ...] = (
           "Logit of a disorganized classification with no disorganizing care",
           "fitted: set so low-risk dyads come out near 15% disorganized (van IJzendoorn "
           "1999); calibrated later"),
-    Param("attachment_classification.secure_logit", -9.78, -20.0, 5.0, "logit",
+    Param("attachment_classification.secure_logit", -9.45, -20.0, 5.0, "logit",
           "Threshold of the secure class on the latent security: secure when secure_logit + "
           "w x security > 0 (w the attachment -> classification weight; threshold "
-          "-secure_logit / w = 0.815)", "fitted: set so low-risk dyads come out near 60% "
+          "-secure_logit / w = 0.79)", "fitted: set so low-risk dyads come out near 60% "
           "secure inside Ainsworth's 57-73% (check secure_low_risk is therefore not "
           "evidence)"),
     Param("attachment_classification.avoidant_logit", 4.0, -5.0, 8.0, "logit",

@@ -292,7 +292,7 @@ PRESETS: dict[str, Population] = {
               "drug_reward_salience": beta(0.1, 0.05),
               "natural_reward_responsiveness": beta(0.75, 0.1),
               "stress_sensitization": beta(0.15, 0.08), "allostatic_load": beta(0.15, 0.08)},
-             params={"opioid_use.bias": -10.0, "drug_cue.bias": -9.0},
+             params={"opioid_use.bias": -9.9, "drug_cue.bias": -9.0},
              sources=("Ainsworth 1978; van IJzendoorn 1999 (attachment base rates)",
                       "guess: ACEs mean 1.2 (SD 1.4), well below the 4.3 of OUD samples",
                       "employment 0.6 (SD 0.2): guess, most women of childbearing age in work")),
