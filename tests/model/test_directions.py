@@ -42,6 +42,12 @@ KNOWN_WRONG: dict[str, str] = {
     "400 dyads, defaults)",
     "use_raises_disorganization": "prior share 0.75: clamped use also leads to removal, and "
     "care by the substitute caregiver carries no intoxicated days",
+    "moud_lowers_use": "prior share 0.85: in the 3 draws where untreated use is rare "
+    "(use share 0.04-0.075) a clamp on MOUD raises it by 0.001-0.04",
+    "moud_lowers_withdrawal": "prior share 0.85: where moud -> withdrawal is drawn low "
+    "(0.24-0.72) the dependence MOUD sustains outweighs the relief it gives",
+    "more_lowers_use": "prior share 0.85 (3 of 20 draws)",
+    "more_lowers_misuse": "prior share 0.85 (3 of 20 draws)",
 }
 
 

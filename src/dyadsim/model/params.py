@@ -243,10 +243,10 @@ _MECHANISM: tuple[Param, ...] = (
           "Logit of a disorganized classification with no disorganizing care",
           "fitted: set so low-risk dyads come out near 15% disorganized (van IJzendoorn "
           "1999); calibrated later"),
-    Param("attachment_classification.secure_logit", -9.45, -20.0, 5.0, "logit",
+    Param("attachment_classification.secure_logit", -9.6, -20.0, 5.0, "logit",
           "Threshold of the secure class on the latent security: secure when secure_logit + "
           "w x security > 0 (w the attachment -> classification weight; threshold "
-          "-secure_logit / w = 0.79)", "fitted: set so low-risk dyads come out near 60% "
+          "-secure_logit / w = 0.80)", "fitted: set so low-risk dyads come out near 60% "
           "secure inside Ainsworth's 57-73% (check secure_low_risk is therefore not "
           "evidence)"),
     Param("attachment_classification.avoidant_logit", 4.0, -5.0, 8.0, "logit",
