@@ -38,13 +38,11 @@ def _on_buprenorphine(dyad):
 
 
 def fetal_opioid_level(use, moud, s, p, dyad):
-    """The day's opioid level reaching the fetus: illicit use (a use day, scaled by the
-    mother's habitual amount relative to ``reference_dose``: issue 18 item 7) plus the MOUD
+    """The day's opioid level reaching the fetus: illicit use (a use day) plus the MOUD
     dose, buprenorphine at its potency relative to methadone (Gaalema 2012)."""
     potency = jnp.where(_on_buprenorphine(dyad), p["neonatal_withdrawal.buprenorphine_potency"],
                         1.0)
-    amount = s["opioid_dose.habitual"] / p["neonatal_withdrawal.reference_dose"]
-    return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use * amount
+    return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use
             + weight("moud", "neonatal_withdrawal", s, p, dyad) * potency * moud)
 
 

@@ -159,15 +159,6 @@ _MECHANISM: tuple[Param, ...] = (
           "Fetal exposure at which half the maximal NOWS share is reached",
           "external, derived: with a full methadone dose (exposure 1) it gives 57% "
           "(MOTHER, Gaalema 2012); calibrated later"),
-    Param("neonatal_withdrawal.reference_dose", 0.33, 0.05, 1.0, "opioid_dose level",
-          "Habitual amount taken on a use day (as a share of the opioid_dose node's 400 "
-          "MME/day) at which a use day carries the opioid_use -> neonatal_withdrawal weight: "
-          "a use day's contribution to fetal exposure scales with the amount over it "
-          "(issue 18 item 7)", "set at the untreated check run's mean amount (133 MME per "
-          "use day, mme_untreated) so the default exposure of untreated mothers is that of "
-          "a use day; that NOWS rises with the maternal dose: Jansson 2012 and Kaltenbach "
-          "2012 report mixed evidence for a methadone dose-NOWS relation, so the "
-          "proportional form is a guess"),
     Param("neonatal_withdrawal.buprenorphine_potency", 0.45, 0.1, 1.0, "x methadone",
           "Fetal exposure of a full buprenorphine dose relative to methadone",
           "external, derived: MOTHER treated 47% vs 57% (Gaalema 2012); meta-analysis RR "
