@@ -47,9 +47,7 @@ KNOWN_WRONG: dict[str, str] = {
     "moud_lowers_withdrawal": "prior share 0.85: where moud -> withdrawal is drawn low "
     "(0.24-0.72) the dependence MOUD sustains outweighs the relief it gives",
     "more_lowers_use": "prior share 0.85 (3 of 20 draws)",
-    "moud_lowers_overdose": "prior share 0.85: in 3 draws (overdose near-saturated or "
-    "moud -> overdose drawn low) a clamp on MOUD leaves overdoses per dyad about equal "
-    "(+0.005 to +0.065 of 2.6-7.5)",
+    "more_lowers_misuse": "prior share 0.85 (3 of 20 draws)",
 }
 
 
