@@ -74,7 +74,7 @@ def _world(seed=0):
         dyad[f"{k}.sessions"] = jnp.full(N, 8, jnp.int32)
     # life course (infant.py, placement.py): prenatal history, substitute caregiver, SSP draws
     dyad.update({k: jnp.asarray(rng.uniform(size=N), jnp.float32) for k in (
-        "prenatal.use_share", "caregiver.parenting", "u.attach_d", "u.attach_s", "u.attach_ar")})
+        "prenatal.use_share", "caregiver.parenting", "u.attach_d", "u.attach_ar")})
     p["foster_placement.reunification_logit"] = jnp.float32(-1.0)
     # half the infants not yet classified, so the 12-month draw happens for some
     s["attachment_classification"] = jnp.where(jnp.asarray(rng.uniform(size=N) < 0.5), 0.0,

@@ -160,7 +160,7 @@ def _first_year(parenting_by_day, placed_on=None, n=2000, use=0.0):
         "neonatal_withdrawal")}
     rng = np.random.default_rng(0)
     dyad = {k: jnp.asarray(rng.uniform(size=n), jnp.float32)
-            for k in ("u.attach_d", "u.attach_s", "u.attach_ar")}
+            for k in ("u.attach_d", "u.attach_ar")}
     dyad["attachment.temperament"] = jnp.asarray(
         rng.normal(size=n) * float(p["attachment.temperament_sd"]), jnp.float32)
     z = {k: jnp.zeros(n, jnp.float32) for k in ("attachment", "attachment_disorganization")}

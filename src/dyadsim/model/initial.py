@@ -157,7 +157,10 @@ def initial_state(ikeys, p, spec, names, pregnancy, start_gest_day, start_pp_day
         "re.skill_responsiveness": jnp.exp(p["individual.skill_responsiveness_sd"] * z[:, 4]
                                            - 0.5 * p["individual.skill_responsiveness_sd"] ** 2),
         **traits,
-        "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_s": u[:, 2], "u.attach_ar": u[:, 3],
+        # u[:, 2] drew the secure class before it became a threshold on the latent
+        # security (issue 18 item 3); the column stays drawn so the other draws keep
+        # their values.
+        "u.nows": u[:, 0], "u.attach_d": u[:, 1], "u.attach_ar": u[:, 3],
         "tx.attendance": jax.vmap(beta_mean)(sched["tx.attendance_mean"], _fold(sub[:, 1], 1),
                                              concentration),
         "tx.practice": jax.vmap(beta_mean)(sched["tx.practice_mean"], _fold(sub[:, 1], 2),
