@@ -47,7 +47,13 @@ KNOWN_WRONG: dict[str, str] = {
     "moud_lowers_withdrawal": "prior share 0.85: where moud -> withdrawal is drawn low "
     "(0.24-0.72) the dependence MOUD sustains outweighs the relief it gives",
     "more_lowers_use": "prior share 0.85 (3 of 20 draws)",
-    "more_lowers_misuse": "prior share 0.85 (3 of 20 draws)",
+    "aces_raise_use": "prior share 0.85 since the draws moved (a parameter was added): two "
+    "draws where use is rare (use share 0.025, 0.068; differences -0.0001, -0.004 at 200 "
+    "dyads) and one with opioid_use.bias +3.7 where overdose is near daily (16 per dyad in "
+    "30 days) and ACEs leave the use share unchanged",
+    "moud_lowers_overdose": "prior share 0.85: in 3 draws (overdose near-saturated or "
+    "moud -> overdose drawn low) a clamp on MOUD leaves overdoses per dyad about equal "
+    "(+0.005 to +0.065 of 2.6-7.5)",
 }
 
 

@@ -107,6 +107,7 @@ class Edge:
     weight_source: str = ("guess: set so the edge's effect is visible but not dominant; "
                           "calibrated in issue 4")
     weight_bounds: tuple[float, float] | None = None  # default [0, max(4 x weight, 1)]
+    weight_unit: str = "logit weight"
 
     @property
     def weight_name(self) -> str:
@@ -590,7 +591,8 @@ EDGES: tuple[Edge, ...] = (
       "amount moves towards the amount tolerance and pain call for by this share of the gap "
       "on each use day.",
       weight_source="guess: escalation over weeks of daily use (a share 0.05 per use day: "
-      "~3 weeks); a rate, so bounds (0, 1)", weight_bounds=(0.0, 1.0)),
+      "~3 weeks); a rate, so bounds (0, 1)", weight_bounds=(0.0, 1.0),
+      weight_unit="share of the gap per use day"),
     E("tolerance", "opioid_dose", "+", 0, "external", ALLOSTASIS,
       "mechanisms.md s1b (tolerance builds over days); Koob & Volkow 2016 (binge/"
       "intoxication: tolerance drives escalation); Garland 2019/2020 (MORE prevented dose "
@@ -753,6 +755,15 @@ EDGES: tuple[Edge, ...] = (
     # ---------------------------------------------------------- the dyad
     E("opioid_use", "neonatal_withdrawal", "+", 0, "stated", INTRO,
       "Kocherlakota 2014 (in-utero opioid exposure -> NOWS)", 1.5, term="exposure"),
+    E("opioid_dose", "neonatal_withdrawal", "+", 0, "external", INTRO,
+      "Jansson 2012; Kaltenbach 2012 (mixed evidence for a maternal dose-NOWS relation)", 1.0,
+      term="exposure",
+      note="The share of a use day's fetal exposure that scales with the amount taken "
+      "(opioid_dose over neonatal_withdrawal.reference_dose); the rest counts the use day "
+      "alone. 1 makes exposure proportional to the amount.",
+      weight_source="guess: proportional exposure (1) is pharmacology's default; the dose-"
+      "NOWS evidence is mixed, so bounds (0, 1) span use days only to proportional",
+      weight_bounds=(0.0, 1.0), weight_unit="share"),
     E("moud", "neonatal_withdrawal", "+", 0, "external", INTRO,
       "Gaalema 2012 (MOTHER: 57% methadone, 47% buprenorphine treated)", 1.0, term="exposure"),
     E("polysubstance", "neonatal_withdrawal", "+", 0, "external", INTRO,

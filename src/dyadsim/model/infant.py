@@ -37,12 +37,18 @@ def _on_buprenorphine(dyad):
     return dyad["moud.buprenorphine"] > 0
 
 
-def fetal_opioid_level(use, moud, s, p, dyad):
-    """The day's opioid level reaching the fetus: illicit use (a use day) plus the MOUD
-    dose, buprenorphine at its potency relative to methadone (Gaalema 2012)."""
+def fetal_opioid_level(use, dose, moud, s, p, dyad):
+    """The day's opioid level reaching the fetus: illicit use plus the MOUD dose,
+    buprenorphine at its potency relative to methadone (Gaalema 2012). A use day carries the
+    ``opioid_use -> neonatal_withdrawal`` weight; the ``opioid_dose -> neonatal_withdrawal``
+    weight is the share of that which scales with the amount taken (``dose``, today's
+    ``opioid_dose``, the amount of a use day) over ``reference_dose`` (issue 18 item 7): 0
+    counts use days only, 1 makes a use day's exposure proportional to its amount."""
     potency = jnp.where(_on_buprenorphine(dyad), p["neonatal_withdrawal.buprenorphine_potency"],
                         1.0)
-    return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use
+    amount_share = weight("opioid_dose", "neonatal_withdrawal", s, p, dyad)
+    amount = 1.0 + amount_share * (dose / p["neonatal_withdrawal.reference_dose"] - 1.0)
+    return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use * amount
             + weight("moud", "neonatal_withdrawal", s, p, dyad) * potency * moud)
 
 
@@ -50,9 +56,11 @@ def prenatal_exposure(s, p, dyad):
     """Exposure carried in at enrolment: the level the prenatal history sustains, i.e. the
     MOUD dose at enrolment and the share of use days: the population's typical share
     (``prenatal.use_share``) shifted on the logit scale by the mother's own use propensity
-    (``opioid_use.trait``, when the model draws one), so her history matches her dynamics."""
+    (``opioid_use.trait``, when the model draws one), so her history matches her dynamics,
+    each use day at her habitual amount."""
     share = sigmoid(logit(dyad["prenatal.use_share"]) + dyad.get("opioid_use.trait", 0.0))
-    return fetal_opioid_level(share, s["moud"], s, p, dyad).astype(jnp.float32)
+    return fetal_opioid_level(share, s["opioid_dose.habitual"], s["moud"], s, p,
+                              dyad).astype(jnp.float32)
 
 
 def neonatal_withdrawal(s, p, dyad, clock, z, u):
@@ -63,7 +71,7 @@ def neonatal_withdrawal(s, p, dyad, clock, z, u):
     drug's duration."""
     pp = clock["postpartum_day"]
     exposure = s["neonatal_withdrawal.exposure"]
-    level = fetal_opioid_level(s["opioid_use"], s["moud"], s, p, dyad)
+    level = fetal_opioid_level(s["opioid_use"], s["opioid_dose"], s["moud"], s, p, dyad)
     in_utero = exposure + (level - exposure) * rate(p["neonatal_withdrawal.exposure_tau"])
     exposure = jnp.where(pp < 0, in_utero, exposure)
     half = p["neonatal_withdrawal.half_exposure"] * jnp.exp(

@@ -159,6 +159,13 @@ _MECHANISM: tuple[Param, ...] = (
           "Fetal exposure at which half the maximal NOWS share is reached",
           "external, derived: with a full methadone dose (exposure 1) it gives 57% "
           "(MOTHER, Gaalema 2012); calibrated later"),
+    Param("neonatal_withdrawal.reference_dose", 0.33, 0.05, 1.0, "opioid_dose level",
+          "Amount taken on a use day (a share of the opioid_dose node's 400 MME/day) at "
+          "which a use day's fetal exposure is the opioid_use -> neonatal_withdrawal weight "
+          "whatever the opioid_dose -> neonatal_withdrawal share (issue 18 item 7)",
+          "set at the untreated check run's mean amount (133 MME per use day, "
+          "mme_untreated), so adding the amount left the default exposure of untreated "
+          "mothers where it was"),
     Param("neonatal_withdrawal.buprenorphine_potency", 0.45, 0.1, 1.0, "x methadone",
           "Fetal exposure of a full buprenorphine dose relative to methadone",
           "external, derived: MOTHER treated 47% vs 57% (Gaalema 2012); meta-analysis RR "
@@ -366,7 +373,7 @@ def _declare() -> dict[str, Param]:
                       f"Time constant of {n.label.lower()} recovery (fall)", src))
     for e in EDGES:
         lo, hi = e.weight_bounds or (0.0, max(4.0 * e.weight, 1.0))
-        add(Param(e.weight_name, e.weight, lo, hi, "logit weight",
+        add(Param(e.weight_name, e.weight, lo, hi, e.weight_unit,
                   f"Weight of the edge {e.source} -> {e.target} ({e.type}, sign {e.sign})",
                   e.weight_source))
     for p in _MECHANISM:

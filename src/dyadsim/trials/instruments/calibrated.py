@@ -9,11 +9,11 @@ CALIBRATION = {"dyads": 2000, "seed": 20260131}
 
 #: instrument -> (latent mean, latent SD) in the reference population
 LATENT_SCALES: dict[str, tuple[float, float]] = {
-    "asq3_communication": (0.85818, 0.0125666),
-    "asq3_fine_motor": (0.822632, 0.0528941),
-    "asq3_gross_motor": (0.804151, 0.0774563),
-    "asq3_personal_social": (0.850203, 0.0168589),
-    "asq3_problem_solving": (0.865753, 0.00738801),
+    "asq3_communication": (0.858184, 0.0125691),
+    "asq3_fine_motor": (0.822653, 0.0529008),
+    "asq3_gross_motor": (0.804178, 0.0774256),
+    "asq3_personal_social": (0.850203, 0.0168586),
+    "asq3_problem_solving": (0.865761, 0.00738912),
     "comm": (0.447298, 0.177018),
     "coregulation": (0.902395, 0.0238873),
     "csosi": (0.191201, 0.046949),
@@ -22,7 +22,7 @@ LATENT_SCALES: dict[str, tuple[float, float]] = {
     "erq_reappraisal": (0.312574, 0.116647),
     "ffmq": (0.311093, 0.121522),
     "hrv_reward_response": (0.458406, 0.161108),
-    "infant_cortisol": (0.194533, 0.0174711),
+    "infant_cortisol": (0.194533, 0.017471),
     "infant_cue_reward": (0.881, 0.0337262),
     "kips": (0.770598, 0.0483071),
     "pbq": (0.177231, 0.0357183),
