@@ -831,17 +831,40 @@ def check(
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
     = False,
     quiet: QuietOption = False,
+    reach: Annotated[bool, typer.Option(
+        "--reach", help="Instead of the check table: the reachability table of the "
+        "calibration targets (reach.json, reach.md), the range each target takes over the "
+        "defaults and --reach-draws points of the prior. Resumable: replications are kept "
+        "in OUT.store/ until OUT is written.")] = False,
+    reach_draws: Annotated[int, typer.Option(
+        "--reach-draws", min=2, help="With --reach: scrambled Sobol points of the prior "
+        "(each one replication of every study).")] = 32,
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", help="With --reach: targets TOML (default: the shipped published "
+        "targets).", show_default=False)] = None,
+    allow_outside_paths: AllowOutsideOption = False,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Simulate the population presets at default parameters and compare the perinatal
     course with published ranges (docs/model-checks.md): writes checks.json and checks.md
     and prints the table. With --posterior every row also gets the median and 90% interval
     over --posterior-draws parameter draws (each draw one simulation of every run). Then
     the direction table (data/directions.toml: do()-contrasts with the direction the
-    literature states) at --dyads / 4 dyads per world, written as directions.md."""
+    literature states) at --dyads / 4 dyads per world, written as directions.md.
+
+    With --reach: the reachability table instead (docs/model-checks.md), for every target
+    of the calibration the range the model produces over the prior and whether the
+    observation lies inside it."""
     from .model.params import Parameters
     from .reports import directions as dirs
     from .reports.checks import RUNS, run_checks, write_checks
 
+    if reach:
+        _check_reach(out, targets, allow_outside_paths, reach_draws, seed, scheduler, workers,
+                     force, quiet, conflicts={"--set": bool(set_),
+                                              "--posterior": posterior is not None})
+        return
     with _input_errors():
         overrides = _pairs(set_, "--set", "name")
         Parameters(overrides)
@@ -891,6 +914,55 @@ def check(
                       r["source"])
     _console().print(table)
     _console().print(dirs.rich_table(direction_rows))
+
+
+def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: int, seed: int,
+                 scheduler: str | None, workers: int | None, force: bool, quiet: bool,
+                 conflicts: dict[str, bool]) -> None:
+    """`dyadsim check --reach`: the reachability table (dyadsim.calibration.reach)."""
+    from ._io import atomic_text
+    from .calibration import load_targets
+    from .calibration.reach import reach_markdown, reachability
+    from .calibration.replicate import ReplicationStore
+    from .parallel import executor
+
+    with _input_errors(resumable=True):
+        for flag, given in conflicts.items():
+            if given:
+                raise InputError(f"{flag} does not apply to --reach (it runs over the prior)")
+        _check_out(out, force)
+        if not 0 <= seed < 2**31:
+            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        target_set = load_targets(targets, allow_outside=allow_outside)
+        store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
+        store = ReplicationStore(store_dir / "replications.jsonl")
+        with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:
+            task = prog.add_task("reachability", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                prog.update(task, description=stage, completed=done, total=total)
+
+            rows = reachability(target_set, store=store, draws=draws, seed=seed, pool=pool,
+                                progress=progress)
+        meta = {"draws": draws, "seed": seed, "targets_file": str(targets) if targets else
+                "shipped", "targets_hash": target_set.hash, "dyadsim_version": __version__,
+                "git_commit": _git_commit()}
+        with atomic_dir(out, force=force, hint="use --force to replace it") as tmp:
+            atomic_text(tmp / "reach.json", json.dumps(
+                {**meta, "rows": [r.to_dict() for r in rows]}, indent=1, allow_nan=False))
+            atomic_text(tmp / "reach.md", reach_markdown(rows, draws, seed))
+        shutil.rmtree(store_dir, ignore_errors=True)
+    table = Table(title=Text(f"dyadsim check --reach: defaults + {draws} prior draws, seed "
+                             f"{seed}"), caption=Text(f"wrote {out}: reach.json, reach.md"),
+                  title_justify="left", caption_justify="left")
+    for col in ("output", "observed", "at defaults", "simulated min-max", "reachable", "why"):
+        table.add_column(col)
+    for r in rows:
+        rng = "-" if r.sim_min is None else f"{r.sim_min:.3g} to {r.sim_max:.3g}"
+        dft = "-" if r.at_defaults is None else f"{r.at_defaults:.3g}"
+        table.add_row(r.output, f"{r.observed_low:.3g} to {r.observed_high:.3g}", dft, rng,
+                      "yes" if r.reachable else "NO", r.why)
+    _console().print(table)
 
 
 def _stage_progress(console: Console, quiet: bool = False) -> Progress:
