@@ -138,6 +138,21 @@ def test_prior_draws_are_reproducible_and_within_bounds():
     assert prior_scale(PARAMS["craving.bias"]) == "linear" and tau
 
 
+def test_prior_draws_are_stratified_and_stable_when_a_parameter_is_added():
+    """Each parameter's column is a Latin-hypercube column from its own stream: one draw in
+    each 1/n of its prior's probability, and the same draws whatever other parameters are
+    drawn with it (so adding a parameter to the model moves no other's draws)."""
+    from dyadsim.uncertainty.prior import _unit_column
+
+    names = ["craving.bias", "moud.stop_logit"]
+    a = prior_draws(20, seed=7, names=names)
+    b = prior_draws(20, seed=7, names=[names[0], "overdose.bias", names[1]])
+    for k in names:
+        assert [d[k] for d in a] == [d[k] for d in b]
+        assert sorted(np.floor(_unit_column(k, 20, 7) * 20).astype(int)) == list(range(20))
+    assert not np.array_equal(_unit_column(names[0], 20, 7), _unit_column(names[1], 20, 7))
+
+
 def test_population_values_move_with_the_draw():
     p = PARAMS["moud.stop_logit"]
     theta = {"moud.stop_logit": p.default + 1.0, "craving.bias": 0.3}

@@ -22,16 +22,17 @@ def _scenario(interventions=(), init=None, population=LTOT):
 
 def test_the_mme_instrument_scores_prescribed_and_misused_dose():
     inst = get_instrument("tlfb_mme")
-    assert isinstance(inst, DoseRecall) and inst.reads == ("opioid_dose", "moud")
+    assert isinstance(inst, DoseRecall) and inst.reads == ("opioid_dose", "prescribed_opioid")
     amount = np.zeros((3, 30))
     amount[1, ::2] = 0.5  # 15 use days of half the full scale
     coverage = np.ones((3, 30))
     coverage[2] = 0.0
-    true = inst.true_score({"opioid_dose": amount, "moud": coverage})
+    true = inst.true_score({"opioid_dose": amount, "prescribed_opioid": coverage})
     expected = [inst.prescribed_mme, inst.prescribed_mme + 0.25 * MME_FULL_SCALE, 0.0]
     np.testing.assert_allclose(true, expected)
     many = np.repeat(amount[1:2], 4000, axis=0), np.ones((4000, 30))
-    obs = inst.measure({"opioid_dose": many[0], "moud": many[1]}, np.random.default_rng(0))
+    obs = inst.measure({"opioid_dose": many[0], "prescribed_opioid": many[1]},
+                      np.random.default_rng(0))
     obs = obs[np.isfinite(obs)]
     assert abs(obs.mean() - expected[1]) < 0.02 * expected[1]  # mean-unbiased recall
     assert 0.1 < np.std(np.log(obs)) < 0.3  # the declared recall error, not a copy
@@ -61,16 +62,17 @@ def test_tolerance_escalates_the_amount_of_untreated_use():
 def test_a_taper_lowers_the_prescribed_dose_and_the_measured_mme():
     def run(interventions):
         return simulate(_scenario(interventions), dyads=N, seed=SEED, horizon="90d",
-                        record="daily", nodes=["moud", "opioid_dose"])
+                        record="daily", nodes=["prescribed_opioid", "opioid_dose"])
 
     usual, taper = run(()), run(("opioid_taper",))
-    assert taper["moud"].values[:, -1].mean() < 0.7 * usual["moud"].values[:, -1].mean()
+    rx = "prescribed_opioid"
+    assert taper[rx].values[:, -1].mean() < 0.7 * usual[rx].values[:, -1].mean()
     inst = get_instrument("tlfb_mme")
 
     def mme(ds):
         window = slice(-30, None)
         return inst.true_score({"opioid_dose": ds["opioid_dose"].values[:, window],
-                                "moud": ds["moud"].values[:, window]})
+                                "prescribed_opioid": ds["prescribed_opioid"].values[:, window]})
 
     # Direction, per dyad with common random numbers: misuse may make up part of the cut
     # (the taper's withdrawal drives use), not all of it.

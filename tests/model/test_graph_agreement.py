@@ -41,8 +41,6 @@ def _world(seed=0):
             p[f"{n}.bias"] = jnp.float32(0.0)
     p["moud.start_logit"] = p["moud.stop_logit"] = jnp.float32(-1.0)
     p["moud.stop_early_logit"] = jnp.float32(0.0)
-    # patient-led dosing on (0 by default: clinic-dosed MOUD), so pain and craving reach it
-    p["moud.self_titration"] = jnp.float32(0.5)
     pp = rng.integers(-60, 400, N)
     pp[: N // 8] = rng.integers(0, 8, N // 8)  # first postpartum week (windowed edges)
     pp[N // 8: N // 4] = 0  # the day of birth

@@ -1,59 +1,57 @@
-"""Patient-led titration of the prescribed dose (issue 6 item 2): in the LTOT population the
-dose taken follows the analgesic need (pain and craving) relative to the need the regimen
-was settled at, so less pain, by MORE's mindfulness and savoring, means less of the
-prescription taken; a need that does not change leaves the prescription; with
-``moud.self_titration`` 0 (clinic-dosed MOUD) the dose taken is the prescription. Paired
-comparisons use common random numbers (same seed)."""
+"""Patient-led titration of the prescribed opioid (issue 6 item 2; its own node since issue
+18 item 9): in the LTOT population the dose taken follows the analgesic need (pain and
+craving) relative to the need the regimen was settled at, so less pain, by MORE's
+mindfulness and savoring, means less of the prescription taken; a need that does not change
+leaves the prescription; with ``prescribed_opioid.self_titration`` 0 the dose taken is the
+prescription. Paired comparisons use common random numbers (same seed)."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from dyadsim import simulate
-from dyadsim.model.addiction import moud
+from dyadsim.model.addiction import prescribed_opioid
 from dyadsim.model.params import PARAMS
 from dyadsim.model.step import STATE_KEYS
 
 N = 512
 SEED = 11
 LTOT = "adult_chronic_pain_ltot"
-# No discontinuations and no deaths: the dose on treatment is all that differs.
-ON_TREATMENT = {"moud.stop_logit": -15.0, "opioid_use->moud": 0.0, "withdrawal->moud": 0.0,
-                "cps_report->moud": 0.0, "overdose->maternal_death": 0.0}
+# No deaths: the dose taken is all that differs.
+ON_TREATMENT = {"overdose->maternal_death": 0.0}
 
 
 def _dose(interventions=(), do=None, titration=None):
     params = dict(ON_TREATMENT)
     if titration is not None:
-        params["moud.self_titration"] = titration
+        params["prescribed_opioid.self_titration"] = titration
     sc = {"population": {"preset": LTOT},
           "interventions": [{"name": i, "start": "day0"} for i in interventions],
           "start": "day0"}
-    ds = simulate(sc, dyads=N, seed=SEED, horizon="56d", record="weekly", nodes=["moud"],
-                  do=do, params=params)
-    return ds["moud"].values
+    ds = simulate(sc, dyads=N, seed=SEED, horizon="56d", record="weekly",
+                  nodes=["prescribed_opioid"], do=do, params=params)
+    return ds["prescribed_opioid"].values
 
 
 def _one_day(pain, craving, titration=0.5):
     """The dose taken after one day on the full prescription, for a person settled at pain
     0.65 and craving 0.3 whose pain and craving are now ``pain`` and ``craving``."""
     p = {k: jnp.float32(v.default) for k, v in PARAMS.items()}
-    p["moud.self_titration"] = jnp.float32(titration)
+    p["prescribed_opioid.self_titration"] = jnp.float32(titration)
     s = {k: jnp.zeros(1, jnp.float32) for k in STATE_KEYS}
-    s.update(moud=jnp.ones(1), chronic_pain=jnp.full(1, 0.65), craving=jnp.full(1, 0.3))
-    dyad = {"moud.offer_day": jnp.zeros(1, jnp.int32), "moud.buprenorphine": jnp.zeros(1),
-            "moud.taper_day": jnp.full(1, -1, jnp.int32)}
+    s.update(prescribed_opioid=jnp.ones(1), chronic_pain=jnp.full(1, 0.65),
+             craving=jnp.full(1, 0.3))
     clock = {"day": jnp.int32(0), "postpartum_day": jnp.zeros(1, jnp.int32)}
-    u = {"moud": jnp.ones(1)}  # no stop, no start
-    settled = moud(s, p, dyad, clock, {}, u)
-    assert float(settled["moud"][0]) == 1.0  # the day it settles, the prescription
+    settled = prescribed_opioid(s, p, {}, clock, {}, {})
+    assert float(settled["prescribed_opioid"][0]) == 1.0  # the day it settles, the prescription
     s.update(settled, chronic_pain=jnp.full(1, pain), craving=jnp.full(1, craving))
-    return float(moud(s, p, dyad, clock, {}, u)["moud"][0])
+    return float(prescribed_opioid(s, p, {}, clock, {}, {})["prescribed_opioid"][0])
 
 
 @pytest.mark.parametrize("pain, craving", [(0.45, 0.3), (0.65, 0.1)])
 def test_less_pain_or_craving_than_when_settled_less_of_the_prescription(pain, craving):
-    """chronic_pain -> moud and craving -> moud (sign +), one day's step."""
+    """chronic_pain -> prescribed_opioid and craving -> prescribed_opioid (sign +), one
+    day's step."""
     assert _one_day(pain, craving) < 1.0
     assert _one_day(pain, craving, titration=0.0) == 1.0
 

@@ -87,6 +87,7 @@ LATENT_NODES = {
     "wellbeing_social",
     "wellbeing_economic",
     "moud",
+    "prescribed_opioid",
     "overdose",
     "cps_report",
     "attachment_class",

@@ -125,14 +125,13 @@ LIBRARY: dict[str, Intervention] = {i.name: i for i in (
                  params={"neonatal_withdrawal.care_treatment_rr": 0.37,
                          "neonatal_withdrawal.care_duration_ratio": 0.55}),
     Intervention("opioid_taper", "Opioid taper (LTOT)", "Supervised taper of a long-term "
-                 "opioid prescription to half the dose: the prescribed dose (the moud node in "
-                 "the adult LTOT population) falls towards half with the titration time "
-                 "constant moud.tau (about two weeks per e-fold)",
+                 "opioid prescription to half the dose: the prescribed dose "
+                 "(prescribed_opioid) falls towards half with its titration time constant "
+                 "prescribed_opioid.tau (about two weeks per e-fold)",
                  "CDC 2022 opioid prescribing guideline (taper when harms outweigh benefits; "
                  "slow tapers of ~10% a month to ~10% a week)",
-                 params={"moud.maintenance_level": 0.5},
-                 guess="a taper to half the dose over weeks; for the LTOT population, where "
-                 "moud carries the prescription (on MOUD it would halve the maintenance dose)"),
+                 params={"prescribed_opioid.prescription": 0.5},
+                 guess="a taper to half the dose over weeks"),
     Intervention("mindful_parenting", "Mindfulness-based parenting (MBP)", "12 weekly "
                  "sessions: mindfulness plus mindful-parenting skills (attention, "
                  "non-judgment, compassion, emotional awareness and self-regulation)",

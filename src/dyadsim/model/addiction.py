@@ -47,12 +47,14 @@ def opioid_dose(s, p, dyad, clock, z, u):
     """The amount taken today beyond any prescription (Koob & Volkow 2016: escalation of
     intake). A use day takes the habitual amount (0 otherwise); on each use day the habitual
     amount closes a share (weight of ``opioid_use -> opioid_dose``) of the gap to the amount
-    tolerance and pain call for, logistic(bias + tolerance + pain): tolerance drives
-    escalation, and a lower pain (MORE) a lower amount."""
+    tolerance and pain call for, logistic(bias + tolerance + pain), less what a prescribed
+    opioid covers: tolerance drives escalation, and a lower pain (MORE) a lower amount."""
     called_for = sigmoid(p["opioid_dose.bias"]
                          + weight("tolerance", "opioid_dose", s, p, dyad) * s["tolerance"]
                          + weight("chronic_pain", "opioid_dose", s, p, dyad)
                          * s["chronic_pain"])
+    called_for = jnp.maximum(called_for - weight("prescribed_opioid", "opioid_dose", s, p, dyad)
+                             * p["prescribed_opioid.full_dose"] * s["prescribed_opioid"], 0.0)
     use = s["opioid_use"]
     habitual = s["opioid_dose.habitual"]
     habitual = habitual + use * weight("opioid_use", "opioid_dose", s, p, dyad) * (
@@ -63,9 +65,11 @@ def opioid_dose(s, p, dyad, clock, z, u):
 
 def called_for_dose(s, p):
     """The habitual amount a person starts a run with: the amount her tolerance and pain
-    call for (the escalation's equilibrium)."""
-    return sigmoid(p["opioid_dose.bias"] + p["tolerance->opioid_dose"] * s["tolerance"]
-                   + p["chronic_pain->opioid_dose"] * s["chronic_pain"])
+    call for, less what a prescribed opioid covers (the escalation's equilibrium)."""
+    called_for = sigmoid(p["opioid_dose.bias"] + p["tolerance->opioid_dose"] * s["tolerance"]
+                         + p["chronic_pain->opioid_dose"] * s["chronic_pain"])
+    return jnp.maximum(called_for - p["prescribed_opioid->opioid_dose"]
+                       * p["prescribed_opioid.full_dose"] * s["prescribed_opioid"], 0.0)
 
 
 def chronic_pain(s, p, dyad, clock, z, u):
@@ -85,21 +89,27 @@ def chronic_pain(s, p, dyad, clock, z, u):
 
 def physical_dependence(s, p, dyad, clock, z, u):
     """Follows use; agonist MOUD sustains it, buprenorphine (a partial agonist) less than
-    methadone (``moud.buprenorphine_dependence``), so stopping it withdraws less."""
+    methadone (``moud.buprenorphine_dependence``), so stopping it withdraws less; so does a
+    prescribed opioid (LTOT) by its dose taken."""
     agonist = jnp.where(dyad["moud.buprenorphine"] > 0, p["moud.buprenorphine_dependence"], 1)
-    sustained = weight("moud", "physical_dependence", s, p, dyad) * agonist * s["moud"]
+    sustained = (weight("moud", "physical_dependence", s, p, dyad) * agonist * s["moud"]
+                 + weight("prescribed_opioid", "physical_dependence", s, p, dyad)
+                 * s["prescribed_opioid"])
     return {"physical_dependence": fast("physical_dependence", s, p, dyad, clock, 0.0,
                                         extra=sustained)}
 
 
 def withdrawal(s, p, dyad, clock, z, u):
-    """Dependence not covered by the opioid on board: a use day and the MOUD dose each
-    cover part of the dependence (Koob & Volkow 2016; an adequate agonist dose suppresses
-    withdrawal), and only the uncovered rest drives withdrawal. The dependence MOUD itself
-    sustains never exceeds what its dose covers, so more coverage always means less
-    withdrawal while it is taken; stopping leaves the dependence uncovered."""
+    """Dependence not covered by the opioid on board: a use day, the MOUD dose and a
+    prescribed opioid each cover part of the dependence (Koob & Volkow 2016; an adequate
+    agonist dose suppresses withdrawal), and only the uncovered rest drives withdrawal. The
+    dependence MOUD itself sustains never exceeds what its dose covers, so more coverage
+    always means less withdrawal while it is taken; stopping leaves the dependence
+    uncovered."""
     covered = (weight("opioid_use", "withdrawal", s, p, dyad) * s["opioid_use"]
-               + weight("moud", "withdrawal", s, p, dyad) * s["moud"])
+               + weight("moud", "withdrawal", s, p, dyad) * s["moud"]
+               + weight("prescribed_opioid", "withdrawal", s, p, dyad)
+               * s["prescribed_opioid"])
     unrelieved = (weight("physical_dependence", "withdrawal", s, p, dyad)
                   * jnp.maximum(s["physical_dependence"] - covered, 0.0))
     return {"withdrawal": fast("withdrawal", s, p, dyad, clock, z["withdrawal"],
@@ -118,16 +128,8 @@ def moud(s, p, dyad, clock, z, u):
     higher on buprenorphine. A discontinuation is a taper (share ``moud.taper_share``: the
     dose falls linearly to 0 over ``moud.taper_days``, so dependence can follow it down) or
     an abrupt stop (dose 0 at once). A scheduled taper (``moud.taper_day``, set by an
-    intervention) starts a taper on that day.
-
-    The prescription is ``moud.maintenance_level``. Where dosing is patient-led (the LTOT
-    prescription of ``adult_chronic_pain_ltot``; ``moud.self_titration`` > 0) the dose taken
-    relaxes towards the prescription x (1 - self_titration x (1 - need / reference)): the
-    analgesic need, logistic(``moud.titration_bias`` + pain + craving), as a share of the need
-    the regimen was settled at (``moud.need_reference``: set at a start, or on a run's first
-    day on treatment), at most 1 (need beyond the prescription is ``opioid_dose``). Less pain
-    and craving (MORE's mindfulness and savoring; Garland 2019/2020, 2024), less of the
-    prescription taken. Clinic-dosed MOUD (self_titration 0) takes the prescription."""
+    intervention) starts a taper on that day. On treatment the dose titrates towards
+    ``moud.maintenance_level`` (clinic-dosed, observed)."""
     on = s["moud"] > 0
     tapering = s["moud.tapering"] > 0
     drive_ = (weight("motivation_for_change", "moud", s, p, dyad) * s["motivation_for_change"]
@@ -153,17 +155,7 @@ def moud(s, p, dyad, clock, z, u):
     taper_now = (stop & (u["moud"] < p_stop * p["moud.taper_share"])) | scheduled
     tapering_new = on & (tapering | taper_now)
     prescribed = p["moud.maintenance_level"]
-    need = sigmoid(p["moud.titration_bias"]
-                   + weight("chronic_pain", "moud", s, p, dyad) * s["chronic_pain"]
-                   + weight("craving", "moud", s, p, dyad) * s["craving"])
-    # The need the regimen was settled at: set at a start, or on the first day of a run
-    # for someone already on it (0: not set yet).
-    reference = jnp.where(start | (on & (s["moud.need_reference"] <= 0)), need,
-                          s["moud.need_reference"])
-    settled = jnp.where(reference > 0, reference, need)
-    share_of_need = jnp.minimum(need, settled) / settled
-    taken = prescribed * (1 - p["moud.self_titration"] * (1 - share_of_need))
-    titrated = relax(s["moud"], taken, p["moud.tau"])
+    titrated = relax(s["moud"], prescribed, p["moud.tau"])
     tapered = jnp.maximum(s["moud"] - prescribed / p["moud.taper_days"], 0.0)
     new = jnp.where(on, jnp.where(tapering_new, tapered,
                                   jnp.where(stop, 0.0, titrated)),
@@ -173,18 +165,43 @@ def moud(s, p, dyad, clock, z, u):
             "moud.days_on": jnp.where(still_on & on, s["moud.days_on"] + 1, 0.0),
             "moud.tapering": (still_on & tapering_new).astype(jnp.float32),
             "moud.cps_contact": cps_contact.astype(jnp.float32),
-            "moud.overdose_contact": overdose_contact.astype(jnp.float32),
-            "moud.need_reference": reference.astype(jnp.float32)}
+            "moud.overdose_contact": overdose_contact.astype(jnp.float32)}
+
+
+def prescribed_opioid(s, p, dyad, clock, z, u):
+    """Prescribed long-term opioid therapy, apart from MOUD (issue 18 item 9). Someone with a
+    prescription (a dose above 0) takes part of it as needed: the dose taken relaxes (with
+    the node's tau) towards ``prescription`` x (1 - self_titration x (1 - need /
+    reference)), the analgesic need logistic(``titration_bias`` + pain + craving) as a share
+    of the need the regimen was settled at (``prescribed_opioid.need_reference``, set on a
+    run's first day), at most 1 (need beyond the prescription is ``opioid_dose``). Less pain
+    and craving (MORE's mindfulness and savoring; Garland 2019/2020, 2024), less of the
+    prescription taken; a taper lowers ``prescription``."""
+    on = s["prescribed_opioid"] > 0
+    need = sigmoid(p["prescribed_opioid.titration_bias"]
+                   + weight("chronic_pain", "prescribed_opioid", s, p, dyad) * s["chronic_pain"]
+                   + weight("craving", "prescribed_opioid", s, p, dyad) * s["craving"])
+    reference = jnp.where(on & (s["prescribed_opioid.need_reference"] <= 0), need,
+                          s["prescribed_opioid.need_reference"])
+    settled = jnp.where(reference > 0, reference, need)
+    share_of_need = jnp.minimum(need, settled) / settled
+    taken = p["prescribed_opioid.prescription"] * (
+        1 - p["prescribed_opioid.self_titration"] * (1 - share_of_need))
+    dose = jnp.where(on, relax(s["prescribed_opioid"], taken, p["prescribed_opioid.tau"]), 0.0)
+    return {"prescribed_opioid": dose.astype(jnp.float32),
+            "prescribed_opioid.need_reference": reference.astype(jnp.float32)}
 
 
 def overdose(s, p, dyad, clock, z, u):
-    """Only on a day with misuse (an amount taken); risk rises with the amount (Dunn 2010),
-    when tolerance has been lost (return to use after abstinence), with polysubstance
-    co-use, and falls on MOUD."""
+    """Only on a day with an opioid on board: misuse (an amount taken) or a prescribed
+    opioid; risk rises with the amount misused and with the prescribed dose taken (Dunn
+    2010), when tolerance has been lost (return to use after abstinence), with
+    polysubstance co-use, and falls on MOUD."""
     dose = s["opioid_dose"]
-    use = (dose > 0).astype(jnp.float32)
+    use = ((dose > 0) | (s["prescribed_opioid"] > 0)).astype(jnp.float32)
     logit = (p["overdose.bias"]
              + weight("opioid_dose", "overdose", s, p, dyad) * level("opioid_dose", dose)
+             + weight("prescribed_opioid", "overdose", s, p, dyad) * s["prescribed_opioid"]
              - weight("tolerance", "overdose", s, p, dyad) * s["tolerance"]
              + weight("polysubstance", "overdose", s, p, dyad) * s["polysubstance"]
              - weight("moud", "overdose", s, p, dyad) * s["moud"]

@@ -231,6 +231,12 @@ NODES: tuple[Node, ...] = (
       MMT, tau=14.0,
       tau_source="mechanisms.md s1a: craving plateaus ~2 weeks after buprenorphine start",
       draws=("moud",)),
+    N("prescribed_opioid", "Prescribed opioid (LTOT)", "maternal", "level",
+      "Long-term opioid therapy for pain, apart from MOUD: the share of the full prescribed "
+      "dose taken today (0 without a prescription; 1 the full dose, "
+      "prescribed_opioid.full_dose of the MME scale)", MMT, tau=14.0,
+      tau_source="guess: a regimen retitrated over about two weeks (as moud.tau)",
+      unit="fraction of the full prescribed dose"),
     N("opioid_dose", "Opioid dose (misuse)", "maternal", "derived",
       "Opioid amount taken today beyond any prescription (0 on a day without use), as a "
       f"share of {MME_FULL_SCALE:g} MME/day; a use day takes the person's habitual amount, "
@@ -636,23 +642,23 @@ EDGES: tuple[Edge, ...] = (
       "a guess", 2.0, term="moud_hazards",
       note="A CPS report raises the discontinuation hazard through a decaying memory "
       "(moud.cps_contact_tau)."),
-    E("chronic_pain", "moud", "+", 0, "implied", MMT,
+    E("chronic_pain", "prescribed_opioid", "+", 0, "implied", MMT,
       "Garland 2019/2020 J Consult Clin Psychol (MORE lowered pain and prevented dose "
       "escalation, B = -.28); Garland 2024 Am J Psychiatry (MORE reduced the opioid dose "
       "20.7% vs 3.9%); the opioid is prescribed as an analgesic (Reese 2021: MORE and the "
       "MMT, chronic pain samples)", 3.0, term="self_titration",
-      note="Analgesic need: where the dose is patient-led (moud.self_titration > 0, the LTOT "
-      "prescription), pain below what it was when the regimen was settled means less of the "
-      "prescribed dose taken; the prescription itself is moud.maintenance_level. "
-      "Clinic-dosed MOUD has self_titration 0.",
+      note="Analgesic need: the prescribed analgesic is taken as needed "
+      "(prescribed_opioid.self_titration of it), so pain below what it was when the regimen "
+      "was settled means less of the prescribed dose taken; the prescription itself is "
+      "prescribed_opioid.prescription.",
       weight_source="guess: the need roughly proportional to pain at the LTOT baseline "
-      "(elasticity ~1 at pain 0.65 with moud.titration_bias -2.5)"),
-    E("craving", "moud", "+", 0, "implied", MMT,
+      "(elasticity ~1 at pain 0.65 with prescribed_opioid.titration_bias -2.5)"),
+    E("craving", "prescribed_opioid", "+", 0, "implied", MMT,
       "Garland 2014 (pain-related opioid craving in LTOT; MORE lowered the desire for "
       "opioids, p = .027); Garland 2024 Am J Psychiatry (MORE reduced the opioid dose)", 1.5,
       term="self_titration",
-      note="Craving raises the analgesic need (taking all of the prescribed doses, or early), "
-      "only where the dose is patient-led (moud.self_titration > 0).",
+      note="Craving raises the analgesic need (taking all of the prescribed doses, or "
+      "early).",
       weight_source="guess: half the pain weight; pain is the reason the opioid is "
       "prescribed, craving the reward side of taking it"),
     E("opioid_dose", "overdose", "+", 0, "external", INTRO,
@@ -678,6 +684,54 @@ EDGES: tuple[Edge, ...] = (
       "Benzodiazepine/alcohol co-use and overdose", 1.0, term="overdose_hazard"),
     E("moud", "overdose", "-", 0, "external", MMT,
       "Schiff 2018 (overdose fell during MOUD)", 1.0, term="overdose_hazard"),
+    # ---- prescribed long-term opioid therapy (LTOT), apart from MOUD (issue 18 item 9)
+    E("prescribed_opioid", "overdose", "+", 0, "external", INTRO,
+      "Dunn 2010 Ann Intern Med (LTOT: overdose HR 8.9 for >= 100 vs 1-20 MME/day; 1.8% a "
+      "year at >= 100 MME/day); Bohnert 2011 JAMA (dose-dependent overdose death)", 2.0,
+      term="overdose_hazard",
+      note="A day with the prescribed opioid on board carries overdose risk, rising with the "
+      "dose taken (with or without misuse).",
+      weight_source="external, derived: Dunn 2010's slope, ln 8.9 = 2.19 over ~90 MME/day, "
+      "times a full prescription of 80 MME/day (prescribed_opioid.full_dose) -> 1.95"),
+    E("prescribed_opioid", "opioid_dose", "-", 0, "external", MMT,
+      "Garland 2014, 2022 (misuse in LTOT: taking more than prescribed, or for craving); "
+      "Koob & Volkow 2016 (the amount called for by tolerance)", 1.0, term="escalation",
+      note="The prescribed dose taken covers part of the amount tolerance and pain call for "
+      "(weight x prescribed_opioid.full_dose x dose taken, on the amount scale); misuse "
+      "takes the rest.",
+      weight_source="guess: the prescription counts in full (1) against the amount called "
+      "for; bounds (0, 1): from none of it to all of it",
+      weight_bounds=(0.0, 1.0), weight_unit="share of the prescription"),
+    E("prescribed_opioid", "physical_dependence", "+", 1, "external", MMT,
+      "Koob & Volkow 2016; mechanisms.md s1b (daily opioid exposure sustains physical "
+      "dependence)", 4.0, term="agonist",
+      weight_source="guess: two thirds of moud -> physical_dependence (6.0): an 80 MME/day "
+      "analgesic regimen, less than a methadone maintenance dose"),
+    E("prescribed_opioid", "tolerance", "+", 1, "external", MMT,
+      "mechanisms.md s1b (tolerance builds over days of opioid exposure)", 3.0,
+      weight_source="guess: half a use day's weight (6.0): 80 MME/day against ~130 MME on "
+      "a use day"),
+    E("prescribed_opioid", "withdrawal", "-", 1, "external", MMT,
+      "Interdose withdrawal on analgesic dosing (Ballantyne & Mao 2003 NEJM)", 0.5,
+      term="withdrawal_gate",
+      note="Coverage: the share of the dependence range the dose taken covers.",
+      weight_source="guess: half of MOUD's coverage (1.0): analgesic dosing leaves "
+      "interdose withdrawal (the adult_chronic_pain_ltot preset's former moud -> "
+      "withdrawal)"),
+    E("prescribed_opioid", "craving", "-", 1, "external", MMT,
+      "Garland 2014 (pain-related opioid craving persists on LTOT)", 0.5,
+      weight_source="guess: a quarter of moud -> craving (2.0): the prescription relieves "
+      "little of the craving of a misusing LTOT sample (the preset's former moud -> "
+      "craving)"),
+    E("prescribed_opioid", "opioid_use", "-", 1, "external", MMT,
+      "Garland 2014, 2022 (misuse beyond the prescription in LTOT samples)", 0.5,
+      weight_source="guess: a quarter of moud -> opioid_use (2.0): the preset's former moud "
+      "-> opioid_use, set with the COMM misuse of the Garland samples in view"),
+    E("prescribed_opioid", "neonatal_withdrawal", "+", 0, "external", INTRO,
+      "Patrick 2015 Pediatrics (prescription opioids in pregnancy: NOWS risk rises with "
+      "long-acting and higher-dose use)", 0.3, term="exposure",
+      weight_source="guess: fetal exposure of a full 80 MME/day prescription relative to a "
+      "full methadone dose (1.0)"),
     # ---------------------------------------------------------- the mother as parent
     E("reward_dysregulation", "salience_of_infant_cues", "-", 1, "stated", SALIENCE,
       "Rutherford & Mayes 2017; Kim 2017; Landi 2011", 1.0,

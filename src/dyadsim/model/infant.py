@@ -39,7 +39,8 @@ def _on_buprenorphine(dyad):
 
 def fetal_opioid_level(use, dose, moud, s, p, dyad):
     """The day's opioid level reaching the fetus: illicit use plus the MOUD dose,
-    buprenorphine at its potency relative to methadone (Gaalema 2012). A use day carries the
+    buprenorphine at its potency relative to methadone (Gaalema 2012), plus a prescribed
+    opioid's dose taken. A use day carries the
     ``opioid_use -> neonatal_withdrawal`` weight; the ``opioid_dose -> neonatal_withdrawal``
     weight is the share of that which scales with the amount taken (``dose``, today's
     ``opioid_dose``, the amount of a use day) over ``reference_dose`` (issue 18 item 7): 0
@@ -49,7 +50,9 @@ def fetal_opioid_level(use, dose, moud, s, p, dyad):
     amount_share = weight("opioid_dose", "neonatal_withdrawal", s, p, dyad)
     amount = 1.0 + amount_share * (dose / p["neonatal_withdrawal.reference_dose"] - 1.0)
     return (weight("opioid_use", "neonatal_withdrawal", s, p, dyad) * use * amount
-            + weight("moud", "neonatal_withdrawal", s, p, dyad) * potency * moud)
+            + weight("moud", "neonatal_withdrawal", s, p, dyad) * potency * moud
+            + weight("prescribed_opioid", "neonatal_withdrawal", s, p, dyad)
+            * s["prescribed_opioid"])
 
 
 def prenatal_exposure(s, p, dyad):

@@ -129,20 +129,28 @@ _MECHANISM: tuple[Param, ...] = (
           "level models under-dosing"),
     Param("moud.induction_level", 0.3, 0.05, 1.0, "0-1",
           "Dose coverage on the first day of MOUD (titrated up with moud tau)", "guess"),
-    Param("moud.self_titration", 0.0, 0.0, 1.0, "fraction",
-          "Share of the prescribed dose the person titrates to her analgesic need (patient-"
-          "led dosing: the dose taken relaxes towards the prescription x (1 - share x (1 - "
-          "need / need at settling)), at most the prescription); 0: the dose taken is the "
-          "prescription",
-          "guess: 0 for methadone/buprenorphine maintenance (clinic-dosed, observed); the "
-          "adult_chronic_pain_ltot population sets its own value (take-home analgesics, "
-          "taken as needed: Garland 2024 Am J Psychiatry, MORE reduced the dose taken 20.7% vs "
-          "3.9% in the comparison arm)"),
-    Param("moud.titration_bias", -2.5, -6.0, 6.0, "logit",
-          "Logit of the analgesic need with no pain and no craving (the chronic_pain -> moud "
-          "and craving -> moud weights raise it); the dose taken follows the need relative to "
-          "the need the regimen was settled at, so this sets how steeply: the relative change "
-          "of need per logit is 1 - need",
+    # prescribed long-term opioid therapy (addiction.prescribed_opioid; issue 18 item 9)
+    Param("prescribed_opioid.prescription", 1.0, 0.1, 1.0, "0-1",
+          "Prescribed dose the regimen approaches, as a share of the full prescription "
+          "(the opioid_taper intervention lowers it)",
+          "guess: 1 (the regimen the population was enrolled on); a taper to half sets 0.5 "
+          "(CDC 2022)"),
+    Param("prescribed_opioid.full_dose", 0.2, 0.05, 0.5, "fraction of the MME scale",
+          "A full prescription as a share of the opioid_dose node's 400 MME/day (80 MME/day)",
+          "guess: LTOT samples sit near the 90-100 MME/day high-dose threshold (CDC 2022); "
+          "not found in the shared references (the MME instrument's prescribed_mme)"),
+    Param("prescribed_opioid.self_titration", 0.5, 0.0, 1.0, "fraction",
+          "Share of the prescribed dose the person titrates to her analgesic need (the dose "
+          "taken relaxes towards the prescription x (1 - share x (1 - need / need at "
+          "settling)), at most the prescription); 0: the dose taken is the prescription",
+          "guess: half the regimen titrated by pain and craving, half scheduled (take-home "
+          "analgesics, taken as needed: Garland 2024 Am J Psychiatry, MORE reduced the dose "
+          "taken 20.7% vs 3.9% in the comparison arm)"),
+    Param("prescribed_opioid.titration_bias", -2.5, -6.0, 6.0, "logit",
+          "Logit of the analgesic need with no pain and no craving (the chronic_pain -> "
+          "prescribed_opioid and craving -> prescribed_opioid weights raise it); the dose "
+          "taken follows the need relative to the need the regimen was settled at, so this "
+          "sets how steeply: the relative change of need per logit is 1 - need",
           "guess: with the default weights an LTOT patient at her baseline pain (~0.65) and "
           "moderate craving (~0.3) sits at a need of ~0.48, where a fall of pain by a tenth of "
           "its range lowers the need by ~15%: roughly proportional to pain"),

@@ -10,12 +10,11 @@ Distributions: a number (fixed), ``{dist = "beta", mean, sd}``, ``{dist = "berno
 (0/1), ``{dist = "normal", mean, sd}`` (clipped to the node's range; ``round = true`` for
 counts such as ACEs).
 
-Modelling choice (declared): in ``adult_chronic_pain_ltot`` the ``moud`` node carries
-prescribed long-term opioid therapy, the agonist that sustains dependence (its level is the
-prescribed dose, which the ``opioid_taper`` intervention lowers), and ``opioid_use`` /
-``opioid_dose`` are misuse beyond the prescription (Garland 2014, 2022 samples). The
-population's ``chronic_pain`` draw is each person's own pain baseline (a dynamic state
-since issue 6 item 2).
+In ``adult_chronic_pain_ltot`` the ``prescribed_opioid`` node carries prescribed long-term
+opioid therapy (its level is the dose taken, which the ``opioid_taper`` intervention
+lowers), and ``opioid_use`` / ``opioid_dose`` are misuse beyond the prescription (Garland
+2014, 2022 samples). The population's ``chronic_pain`` draw is each person's own pain
+baseline (a dynamic state since issue 6 item 2).
 """
 
 from __future__ import annotations
@@ -240,28 +239,18 @@ PRESETS: dict[str, Population] = {
               "poverty": beta(0.45, 0.2), "polysubstance": beta(0.3, 0.15),
               "structural_barriers": beta(0.3, 0.15), "chronic_pain": beta(0.65, 0.15),
               "employment": beta(0.35, 0.2),
-              "maternal_depression": beta(0.35, 0.2), "moud": 1.0, "moud.offered": 0.0,
+              "maternal_depression": beta(0.35, 0.2), "moud": 0.0, "moud.offered": 0.0,
+              "prescribed_opioid": 1.0,
               "physical_dependence": beta(0.8, 0.1), "tolerance": beta(0.8, 0.1),
               "action_schema": beta(0.45, 0.15), "drug_reward_salience": beta(0.4, 0.15),
               "natural_reward_responsiveness": beta(0.5, 0.15),
               "stress_sensitization": beta(0.4, 0.15), "allostatic_load": beta(0.4, 0.15)},
-             params={"moud.stop_logit": -9.0, "moud->craving": 0.5, "moud->opioid_use": 0.5,
-                     "moud->withdrawal": 0.5, "moud.stop_early_logit": 0.0,
-                     "moud.self_titration": 0.5},
              sources=("Garland 2014: N=115, age 48, 68% female, chronic pain on LTOT",
                       "Garland 2022: N=250, primary care, LTOT",
                       "employment 0.35 (SD 0.2): guess, many adults with chronic pain on LTOT "
                       "are out of work or on disability",
-                      "moud carries prescribed LTOT here: declared modelling choice; analgesic "
-                      "dosing sustains dependence and relieves withdrawal but protects less "
-                      "against craving and misuse than MOUD (weights 0.5, a guess; gives a "
-                      "mean COMM ~10 with ~65% >= 9, i.e. a misusing sample)",
-                      "analgesic dosing covers dependence less than a maintenance dose "
-                      "(interdose withdrawal): moud->withdrawal 0.5, a guess; patients on "
-                      "long-term therapy are settled on it: no early-discontinuation excess",
-                      "the prescribed analgesic is taken as needed: moud.self_titration 0.5, a "
-                      "guess (half the regimen titrated by pain and craving, half scheduled); "
-                      "Garland 2024: MORE reduced the dose 20.7% vs 3.9%")),
+                      "the prescribed opioid is its own node (prescribed_opioid, issue 18 "
+                      "item 9), started at the full prescription; no MOUD (not offered)")),
         _pop("adult_methadone", "Adults with OUD in methadone maintenance (Cooperman 2021 "
              "sample); no pregnancy", False, "day0",
              {**_OUD_CONTEXT, "chronic_pain": beta(0.5, 0.2), "moud": 1.0,

@@ -27,7 +27,8 @@ UPDATE_ORDER: tuple[str, ...] = (
     "mindful_parenting", "parenting_program", "supportive_group", "maternal_hormones",
     "motivation_for_change", "coping_resources", "stressor", "cognitive_appraisal",
     "stress_arousal", "problem_focused_coping", "emotion_focused_coping", "drug_cue", "moud",
-    "craving", "opioid_use", "opioid_dose", "overdose", "maternal_death", "tolerance",
+    "prescribed_opioid", "craving", "opioid_use", "opioid_dose", "overdose", "maternal_death",
+    "tolerance",
     "physical_dependence", "withdrawal", "negative_affect", "positive_affect", "resilience",
     "allostatic_load", "stress_sensitization", "natural_reward_responsiveness",
     "drug_reward_salience", "reward_dysregulation", "action_schema", "attentional_bias",
@@ -53,6 +54,7 @@ SPECIFIC: dict[str, Mechanism] = {
     "stressor": stress.stressor,
     "cognitive_appraisal": stress.cognitive_appraisal,
     "moud": addiction.moud,
+    "prescribed_opioid": addiction.prescribed_opioid,
     "craving": addiction.craving,
     "opioid_use": addiction.opioid_use,
     "opioid_dose": addiction.opioid_dose,
@@ -96,8 +98,8 @@ MECHANISM: dict[str, Mechanism] = dict(ORDER)
 
 # Internal state owned by one node (updated only by that node's mechanism).
 SUBSTATES: dict[str, tuple[str, ...]] = {
-    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact", "moud.overdose_contact",
-             "moud.need_reference"),
+    "moud": ("moud.days_on", "moud.tapering", "moud.cps_contact", "moud.overdose_contact"),
+    "prescribed_opioid": ("prescribed_opioid.need_reference",),
     "chronic_pain": ("chronic_pain.baseline_logit",),
     "opioid_dose": ("opioid_dose.habitual",),
     "neonatal_withdrawal": ("neonatal_withdrawal.exposure", "neonatal_withdrawal.diagnosed",
@@ -116,7 +118,8 @@ SUBSTATES: dict[str, tuple[str, ...]] = {
 STATE_KEYS: tuple[str, ...] = NODE_IDS + tuple(k for v in SUBSTATES.values() for k in v)
 
 # Maternal death is absorbing (placement.py): from the day she dies these are held at 0.
-ENDED_BY_DEATH: tuple[str, ...] = ("drug_cue", "moud", "opioid_use", "opioid_dose", "overdose")
+ENDED_BY_DEATH: tuple[str, ...] = ("drug_cue", "moud", "prescribed_opioid", "opioid_use",
+                                   "opioid_dose", "overdose")
 
 CONTEXT_NODES = tuple(n for n in NODE_IDS if NODE_BY_ID[n].dynamics == "context")
 NOISE_NODES: tuple[str, ...] = tuple(

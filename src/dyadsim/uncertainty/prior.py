@@ -7,9 +7,13 @@ Vose 2008 ch. 9) between its declared bounds whose mode is its declared default,
 lambda = 4: the classical three-point estimate (minimum, most likely, maximum) for an
 elicited quantity. A parameter whose bounds span a factor of 20 or more with a positive
 lower bound (time constants, declared as default / 10 to default x 10) is PERT on the log
-scale, so the default stays the median-ish value rather than a low tail. Draws come from
-a scrambled Sobol sequence over all parameters at once (space-filling; every parameter
-varies in every draw, so parameters no target informs are marginalised, not frozen).
+scale, so the default stays the median-ish value rather than a low tail. Draws are a
+Latin hypercube: each parameter's column is stratified (one draw in each 1/n of its
+prior's probability) and comes from its own stream, keyed by the seed and the parameter's
+name, so adding or removing a parameter moves no other parameter's draws (a scrambled
+Sobol sequence over all parameters at once, used before, reshuffled every draw whenever the
+model gained a parameter). Every parameter varies in every draw, so parameters no target
+informs are marginalised, not frozen.
 
 Posterior file (JSON; written by the calibration, read here)::
 
@@ -34,9 +38,9 @@ is the figure a user is warned about (or refused) below :data:`MIN_ESS`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -100,19 +104,24 @@ def _pert_ppf(p: Param, u: np.ndarray) -> np.ndarray:
     return np.clip(x, p.lo, p.hi)
 
 
-def prior_draws(n: int, seed: int, names: Sequence[str] | None = None) -> list[dict[str, float]]:
-    """``n`` parameter sets from the prior (scrambled Sobol, seeded): one dict per draw over
-    ``names`` (default: every declared parameter)."""
-    from scipy.stats import qmc
+def _unit_column(name: str, n: int, seed: int) -> np.ndarray:
+    """``n`` stratified uniforms for the parameter ``name`` (a Latin-hypercube column): one
+    in each interval [i/n, (i+1)/n), in random order, from a stream keyed by ``seed`` and
+    the name alone."""
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(key,)))
+    return (rng.permutation(n) + rng.uniform(size=n)) / n
 
+
+def prior_draws(n: int, seed: int, names: Sequence[str] | None = None) -> list[dict[str, float]]:
+    """``n`` parameter sets from the prior (a Latin hypercube, each parameter's column from
+    its own seeded stream: see the module docstring): one dict per draw over ``names``
+    (default: every declared parameter)."""
     if n < 1:
         raise ValueError("the number of prior draws must be positive")
     names = list(PARAMS) if names is None else list(names)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # balance properties want n = 2^k; any n is valid
-        u = qmc.Sobol(d=len(names), scramble=True, seed=np.random.default_rng(seed)).random(n)
-    u = np.clip(u, 1e-12, 1 - 1e-12)
-    cols = {k: _pert_ppf(PARAMS[k], u[:, j]) for j, k in enumerate(names)}
+    cols = {k: _pert_ppf(PARAMS[k], np.clip(_unit_column(k, n, seed), 1e-12, 1 - 1e-12))
+            for k in names}
     return [{k: float(cols[k][i]) for k in names} for i in range(n)]
 
 

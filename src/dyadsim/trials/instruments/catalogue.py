@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ...model.graph import MME_FULL_SCALE
+from ...model.params import PARAMS
 from .calibrated import LATENT_SCALES
 from .kinds import (
     ATTACHMENT_CLASSES,
@@ -221,16 +222,16 @@ _TLFB = UseDaysRecall(
     ),
 )
 
-#: Prescribed dose of the adult LTOT samples at full coverage (the ``moud`` node carries the
-#: prescription there: populations.py), MME/day.
-LTOT_PRESCRIBED_MME = 80.0
+#: Prescribed dose of the adult LTOT samples at full coverage (the ``prescribed_opioid``
+#: node at 1), MME/day: the declared default of ``prescribed_opioid.full_dose``.
+LTOT_PRESCRIBED_MME = MME_FULL_SCALE * PARAMS["prescribed_opioid.full_dose"].default
 
 _TLFB_MME = DoseRecall(
     name="tlfb_mme",
     label="Timeline follow-back: daily opioid dose (MME)",
     construct="mean daily opioid dose over the window, prescribed and beyond the "
     "prescription, in oral morphine milligram equivalents",
-    reads=("opioid_dose", "moud"),
+    reads=("opioid_dose", "prescribed_opioid"),
     window_days=30,
     scale=(0, MME_FULL_SCALE + LTOT_PRESCRIBED_MME),
     integer=True,
@@ -241,8 +242,8 @@ _TLFB_MME = DoseRecall(
     error_model=(
         "Daily MME = 400 x amount beyond the prescription + 80 x prescribed coverage, "
         "averaged over the window; recalled with a multiplicative error exp(N(-sd^2/2, sd)), "
-        "sd 0.2 (mean-unbiased); rounded to 1 MME, clipped to [0, 480]. For the adult "
-        "LTOT samples, where the moud node carries the prescribed opioid."
+        "sd 0.2 (mean-unbiased); rounded to 1 MME, clipped to [0, 480]. The prescribed "
+        "opioid is the prescribed_opioid node (adult LTOT samples)."
     ),
     missing_rate=0.03,
     source=(
