@@ -916,6 +916,25 @@ def check(
     _console().print(dirs.rich_table(direction_rows))
 
 
+@contextlib.contextmanager
+def _replication_run(out: Path, label: str, quiet: bool, scheduler: str | None,
+                     workers: int | None) -> Iterator[tuple[Any, Any, Callable[..., None]]]:
+    """(store, executor, progress callback) of a command that replicates studies: the store
+    is OUT.store/replications.jsonl, kept until OUT is written (rerun to resume)."""
+    from .calibration.replicate import ReplicationStore
+    from .parallel import executor
+
+    store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
+    store = ReplicationStore(store_dir / "replications.jsonl")
+    with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:
+        task = prog.add_task(label, total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            prog.update(task, description=stage, completed=done, total=total)
+
+        yield store, pool, progress
+
+
 def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: int, seed: int,
                  scheduler: str | None, workers: int | None, force: bool, quiet: bool,
                  conflicts: dict[str, bool]) -> None:
@@ -923,8 +942,6 @@ def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: in
     from ._io import atomic_text
     from .calibration import load_targets
     from .calibration.reach import reach_markdown, reachability
-    from .calibration.replicate import ReplicationStore
-    from .parallel import executor
 
     with _input_errors(resumable=True):
         for flag, given in conflicts.items():
@@ -934,14 +951,8 @@ def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: in
         if not 0 <= seed < 2**31:
             raise InputError(f"--seed must be in [0, 2^31), got {seed}")
         target_set = load_targets(targets, allow_outside=allow_outside)
-        store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
-        store = ReplicationStore(store_dir / "replications.jsonl")
-        with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:
-            task = prog.add_task("reachability", total=None)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                prog.update(task, description=stage, completed=done, total=total)
-
+        with _replication_run(out, "reachability", quiet, scheduler, workers) as (
+                store, pool, progress):
             rows = reachability(target_set, store=store, draws=draws, seed=seed, pool=pool,
                                 progress=progress)
         meta = {"draws": draws, "seed": seed, "targets_file": str(targets) if targets else
@@ -951,7 +962,7 @@ def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: in
             atomic_text(tmp / "reach.json", json.dumps(
                 {**meta, "rows": [r.to_dict() for r in rows]}, indent=1, allow_nan=False))
             atomic_text(tmp / "reach.md", reach_markdown(rows, draws, seed))
-        shutil.rmtree(store_dir, ignore_errors=True)
+        shutil.rmtree(store.path.parent, ignore_errors=True)
     table = Table(title=Text(f"dyadsim check --reach: defaults + {draws} prior draws, seed "
                              f"{seed}"), caption=Text(f"wrote {out}: reach.json, reach.md"),
                   title_justify="left", caption_justify="left")
@@ -1825,9 +1836,7 @@ def calibrate(
     from .calibration import load_targets
     from .calibration.fit import MCMCSettings, settings_for_budget
     from .calibration.fit import calibrate as run_calibration
-    from .calibration.replicate import ReplicationStore
     from .model.params import PARAMS
-    from .parallel import executor
     from .uncertainty.prior import ess_problem
 
     with _input_errors(resumable=True):
@@ -1849,14 +1858,8 @@ def calibrate(
             if k not in PARAMS:
                 raise InputError(f"--params: unknown parameter {k!r} (see `dyadsim params`)")
         target_set = load_targets(targets, allow_outside=allow_outside_paths)
-        store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
-        store = ReplicationStore(store_dir / "replications.jsonl")
-        with _analysis_progress(quiet) as prog, executor(scheduler, workers, 2) as pool:
-            task = prog.add_task("calibrating", total=None)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                prog.update(task, description=stage, completed=done, total=total)
-
+        with _replication_run(out, "calibrating", quiet, scheduler, workers) as (
+                store, pool, progress):
             result = run_calibration(target_set, store=store, settings=settings, seed=seed,
                                      pool=pool, progress=progress, names=names,
                                      version=__version__, mcmc=mcmc)
@@ -1870,7 +1873,7 @@ def calibrate(
             atomic_text(tmp / "calibration.json",
                         json.dumps(summary, indent=2, allow_nan=False))
             shutil.copyfile(store.path, tmp / "replications.jsonl")
-        shutil.rmtree(store_dir, ignore_errors=True)
+        shutil.rmtree(store.path.parent, ignore_errors=True)
     c = _console()
     c.print(f"calibrated {len(result.posterior.parameters)} parameters to "
             f"{len(result.outputs)} observed values with {summary['simulator_runs']} "
