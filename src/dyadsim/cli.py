@@ -916,6 +916,12 @@ def check(
     _console().print(dirs.rich_table(direction_rows))
 
 
+def _check_seed(seed: int) -> None:
+    """A seed the replication seeds can be derived from: in [0, 2^31)."""
+    if not 0 <= seed < 2**31:
+        raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+
+
 @contextlib.contextmanager
 def _replication_run(out: Path, label: str, quiet: bool, scheduler: str | None,
                      workers: int | None) -> Iterator[tuple[Any, Any, Callable[..., None]]]:
@@ -948,8 +954,7 @@ def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: in
             if given:
                 raise InputError(f"{flag} does not apply to --reach (it runs over the prior)")
         _check_out(out, force)
-        if not 0 <= seed < 2**31:
-            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        _check_seed(seed)
         target_set = load_targets(targets, allow_outside=allow_outside)
         with _replication_run(out, "reachability", quiet, scheduler, workers) as (
                 store, pool, progress):
@@ -1755,8 +1760,7 @@ def validate(
     with _input_errors():
         if isinstance(draws, bool) or draws < 2:
             raise InputError(f"--draws must be at least 2, got {draws}")
-        if not 0 <= seed < 2**31:
-            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        _check_seed(seed)
         _check_out(out, force)
         target_set = load_targets(targets, allow_outside=allow_outside_paths)
         post = None if posterior == "prior" else load_posterior(posterior)
@@ -1841,8 +1845,7 @@ def calibrate(
 
     with _input_errors(resumable=True):
         _check_out(out, force)
-        if not 0 <= seed < 2**31:
-            raise InputError(f"--seed must be in [0, 2^31), got {seed}")
+        _check_seed(seed)
         points, _, seeds = replicates.partition("x")
         if not (points.isdigit() and seeds.isdigit()):
             raise InputError(f"--replicates must be POINTSxSEEDS, e.g. 4x4, got {replicates!r}")

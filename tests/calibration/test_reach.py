@@ -123,3 +123,11 @@ def test_check_reach_rejects_options_of_the_check_table(tmp_path):
     assert res.exit_code == 2
     assert "--posterior does not apply to --reach" in res.output
     assert not (tmp_path / "r").exists()
+
+
+def test_check_reach_rejects_a_seed_out_of_range(tmp_path):
+    res = runner.invoke(app, ["check", "--reach", "--out", str(tmp_path / "r"), "--seed",
+                              str(2**31)])
+    assert res.exit_code == 2
+    assert "--seed must be in [0, 2^31)" in res.output
+    assert not (tmp_path / "r").exists()

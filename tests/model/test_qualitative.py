@@ -86,8 +86,8 @@ def test_a_constant_relapse_hazard_fails_the_falling_hazard_check():
 @pytest.mark.xfail(strict=True, reason="known departure (issue 18 item 8): 97% return to use "
                    "in the first week after detox (Smyth 2010: 59%), so weeks 3-8 rest on "
                    "fewer than 10 people at risk and their hazards (0.33-1.0) do not fall "
-                   "below half of week 1's 0.97; it passed before the prescribed_opioid node "
-                   "only because the initial draws moved")
+                   "below half of week 1's 0.97; it passed at the initial draws before the "
+                   "prescribed_opioid node lengthened the init vector")
 def test_relapse_after_detox_has_a_falling_hazard():
     """Adults leaving detoxification (``adult_after_detox``: dependence, tolerance and
     withdrawal consistent, no MOUD). Smyth 2010's shape: the cumulative share returned to
