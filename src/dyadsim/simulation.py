@@ -20,13 +20,12 @@ import numpy as np
 import xarray as xr
 
 from ._version import __version__
-from .engine._engine import check_chunk_size, run_chunk
+from .engine._engine import check_chunk_size
 from .engine._jax import configure_jax
-from .engine._threads import check_threads, map_in_order
-from .engine.burn_in import enrolment_states
+from .engine._threads import check_threads
+from .engine.run import run_rows
 from .model import outcomes
 from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
-from .model.initial import init_spec
 from .model.params import PARAMS, Parameters
 from .model.populations import get_population
 from .model.schedule import Schedule
@@ -182,79 +181,35 @@ def simulate(
             raise ScenarioError("dyad_ids must lie in [0, 2^31)")
     ids_all = (np.arange(n, dtype=np.uint32) if dyad_ids is None
                else dyad_ids.astype(np.uint32))
-    # float32 trajectories of the kept nodes and postpartum_day
-    recorded = 0 if rec == "none" else n_periods * (len(keep) + 1) * 4
-    try:
-        n_threads = check_threads(threads)
-        chunk_size = check_chunk_size(chunk_size, n, n_threads, recorded)
-    except ValueError as exc:
-        raise ScenarioError(str(exc)) from None
     sched = schedule or _course_schedule(courses, n)
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
-    p_j = {k: np.float32(v) for k, v in pars.items()}
+    values = pars.to_dict()
     rows = {k: np.asarray(v, np.float32) for k, v in (row_params or {}).items()}
-    bad_rows = [k for k, v in rows.items() if k not in p_j or v.shape != (n,)]
+    bad_rows = [k for k, v in rows.items() if k not in values or v.shape != (n,)]
     if bad_rows:
         raise ScenarioError(f"row_params[{bad_rows[0]!r}] must be a declared parameter with "
                             "one value per dyad")
     if row_seeds is not None and (np.shape(row_seeds) != (n,) or np.min(row_seeds) < 0
                                   or np.max(row_seeds) >= 2**31):
         raise ScenarioError("row_seeds must hold one seed in [0, 2^31) per dyad")
-    names, spec = init_spec(pop)
-    # numpy values go to the compiled call as they are: its dispatch moves them to the device
-    # (one jax.device_put of these ~600 scalars cost ~10 ms a call; one jnp.float32 per
-    # value ~50 us each)
-    # numpy scalars, not Python bool/float: typed Any for the Mapping[str, bool/float] callee
-    do_mask: dict[str, Any] = {k: np.bool_(k in do_) for k in NODE_IDS}
-    do_value: dict[str, Any] = {k: np.float32(do_.get(k, 0.0)) for k in NODE_IDS}
-
-    enrolled = None
-    if pop.burn_in_days:
-        enrolled = enrolment_states(
-            ids_all, sd if row_seeds is None else np.asarray(row_seeds), pars.to_dict(), rows,
-            spec, bool(pop.pregnancy), float(start_gd), int(start_pp), sched.arrays,
-            do_mask, do_value, pop.burn_in_days, threads=n_threads)
-
-    def one_chunk(first: int) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray]]:
-        """The chunk of dyads from ``first``: (trajectories, outcomes), in host memory."""
-        m = min(chunk_size, n - first)
-
-        def part(a: np.ndarray, first=first, m=m) -> np.ndarray:
-            return np.resize(a[first:first + m], chunk_size) if m < chunk_size \
-                else a[first:first + m]
-
-        # the chunk's inputs as numpy (the compiled call moves them, dtypes canonicalised)
-        ids, sched_c = part(ids_all), {k: part(v) for k, v in sched.arrays.items()}
-        rows_c = {k: part(v) for k, v in rows.items()}
-        seed_c = sd if row_seeds is None else part(np.asarray(row_seeds, np.int32))
-        enrol_c = None if enrolled is None else {k: part(v) for k, v in enrolled.items()}
-        p_c = {**p_j, **rows_c}
-        traj, acc, _ = run_chunk(ids, seed_c, p_c, spec, bool(pop.pregnancy),
-                                 float(start_gd), int(start_pp), sched_c, do_mask, do_value,
-                                 total, enrolment=enrol_c, n_periods=n_periods, period=period,
-                                 record=keep if rec != "none" else ())
-        traj_np = None if traj is None else {k: np.asarray(v)[:, :m].T for k, v in traj.items()}
-        return traj_np, {k: np.asarray(v)[:m] for k, v in acc.items()}
-
-    traj_parts: dict[str, list[np.ndarray]] = {}
-    out_parts: dict[str, list[np.ndarray]] = {}
-    starts = range(0, n, chunk_size)
-    results = map_in_order(one_chunk, starts, min(n_threads, len(starts)))
-    for first, (traj, acc) in zip(starts, results, strict=True):
-        for k, v in (traj or {}).items():
-            traj_parts.setdefault(k, []).append(v)
-        for k, v in acc.items():
-            out_parts.setdefault(k, []).append(v)
-        if progress is not None:
-            progress(min(chunk_size, n - first))
+    try:  # a bad chunk_size or threads, named before any work starts
+        check_threads(threads)
+        check_chunk_size(chunk_size, n, 1)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    run = run_rows(population=pop, start_gest_day=start_gd, start_pp_day=start_pp,
+                   total_days=total, ids=ids_all,
+                   seeds=sd if row_seeds is None else np.asarray(row_seeds),
+                   scalars=values, per_row=rows, schedule=sched.arrays, do=do_,
+                   record=keep if rec != "none" else (), n_periods=n_periods, period=period,
+                   chunk_size=chunk_size, threads=threads, progress=progress)
 
     data_vars: dict[str, Any] = {}
     coords: dict[str, Any] = {"dyad": ids_all.astype(np.int64)}
-    if traj_parts:
+    if run.trajectories:
         coords["time"] = np.minimum((np.arange(n_periods) + 1) * period, total) - 1
-        for k, parts in traj_parts.items():
-            arr = np.concatenate(parts)
+        for k, arr in run.trajectories.items():
             if k == "postpartum_day":
                 data_vars[k] = (("dyad", "time"), arr.astype(np.int32))
             else:
@@ -262,8 +217,7 @@ def simulate(
                 data_vars[k] = (("dyad", "time"), arr.astype(np.float32),
                                 {"long_name": node.label, "units": node.unit,
                                  "meaning": node.meaning})
-    outs = {k: np.concatenate(v) for k, v in out_parts.items()}
-    data_vars.update(_outcome_vars(outs, pop.pregnancy))
+    data_vars.update(_outcome_vars(run.outcomes, pop.pregnancy))
     ds = xr.Dataset(data_vars, coords=coords)
     if "time" in ds.coords:
         ds["time"].attrs = {"long_name": "study day (end of recording period)", "units": "days"}

@@ -13,7 +13,6 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..model import outcomes
 from ..model.graph import NODE_BY_ID, NODE_IDS
@@ -131,10 +130,3 @@ def check_chunk_size(chunk_size: int | None, rows: int, threads: int,
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return chunk_size
-
-
-def chunks(n: int, chunk: int = CHUNK):
-    """(start, ids) for padded chunks covering dyads 0..n-1."""
-    for start in range(0, n, chunk):
-        yield start, np.arange(start, start + chunk, dtype=np.uint32)
-

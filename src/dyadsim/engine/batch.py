@@ -28,20 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from ..model.graph import EDGE_BY_WEIGHT, NODE_BY_ID, NODE_IDS
-from ..model.initial import init_spec
+from ..model.graph import EDGE_BY_WEIGHT, NODE_BY_ID
 from ..model.params import Parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
 from ..timepoints import ScenarioError, parse_horizon, parse_start, total_days
-from ._engine import check_chunk_size, run_chunk
 from ._jax import configure_jax
-from ._threads import check_threads, map_in_order
-from .burn_in import enrolment_states
+from .run import run_rows
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,6 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
         raise ValueError("a batch needs at least one parameter set")
     if isinstance(dyads, bool) or not isinstance(dyads, int) or dyads < 1:
         raise ValueError(f"dyads must be a positive integer, got {dyads!r}")
-    n_threads = check_threads(threads)
     bad = [n for n in (*record_daily, *(node_paths or {})) if n not in NODE_BY_ID]
     bad += [f"{s}->{t}" for s, t in (edge_paths or {}) if s not in NODE_BY_ID
             or t not in NODE_BY_ID]
@@ -152,9 +147,6 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
     row_sched = {k: np.concatenate([np.asarray(sc[k]) for sc in per_set_sched])
                  for k in per_set_sched[0]}
     days = setting.total_days
-    # float32 days of each recorded node, node path and edge path
-    paths = len(record_daily) + len(node_paths or {}) + len(edge_paths or {})
-    chunk_size = check_chunk_size(chunk_size, rows, n_threads, days * paths * 4)
 
     def rows_by_day(a: np.ndarray, what: str) -> np.ndarray:
         a = np.asarray(a, np.float32).reshape(rows, -1)
@@ -164,66 +156,19 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
 
     npaths = {n: rows_by_day(v, f"node path {n}") for n, v in (node_paths or {}).items()}
     epaths = {k: rows_by_day(v, f"edge path {k[0]}->{k[1]}") for k, v in (edge_paths or {}).items()}
-
-    names_init, spec = init_spec(setting.population)
-    # numpy values go to the compiled call as they are: its dispatch moves them to the device
-    # (one jax.device_put of these ~600 scalars cost ~10 ms a call)
-    # (numpy scalars, not Python bool/float: typed Any for the Mapping[str, bool/float] callees)
-    do_mask: dict[str, Any] = {k: np.bool_(k in setting.do) for k in NODE_IDS}
-    do_value: dict[str, Any] = {k: np.float32(setting.do.get(k, 0.0)) for k in NODE_IDS}
-    scalars = {k: np.float32(v) for k, v in full[0].items() if k not in per_set}
     record = tuple(record_daily)
+    run = run_rows(population=setting.population, start_gest_day=setting.start_gest_day,
+                   start_pp_day=setting.start_pp_day, total_days=days, ids=row_ids,
+                   seeds=seed, scalars=full[0],
+                   per_row={k: v[row_set] for k, v in per_set.items()},
+                   schedule=row_sched, do=setting.do, record=record,
+                   n_periods=days if record else 1, period=1 if record else days,
+                   node_paths=npaths, edge_paths=epaths, chunk_size=chunk_size,
+                   threads=threads, progress=progress)
 
-    enrolled = None
-    if setting.population.burn_in_days:
-        enrolled = enrolment_states(
-            row_ids, seed, {k: v for k, v in full[0].items() if k not in per_set},
-            {k: v[row_set] for k, v in per_set.items()},
-            spec, bool(setting.population.pregnancy), float(setting.start_gest_day),
-            int(setting.start_pp_day), row_sched, do_mask, do_value,
-            setting.population.burn_in_days, threads=n_threads)
+    def shaped(by_row: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: v.reshape(n_sets, dyads, *v.shape[1:]) for k, v in by_row.items()}
 
-    def one_chunk(first: int):
-        """Rows ``first ..``: (outcomes, final state, daily values), in host memory."""
-        m = min(chunk_size, rows - first)
-
-        def pad(a: np.ndarray) -> np.ndarray:
-            part = a[first:first + m]
-            if m == chunk_size:
-                return part
-            return np.concatenate([part, np.repeat(part[-1:], chunk_size - m, axis=0)])
-
-        node_p = {n: pad(v).T for n, v in npaths.items()} or None
-        edge_p: dict[str, dict[str, np.ndarray]] = {}
-        for (src, tgt), v in epaths.items():
-            edge_p.setdefault(tgt, {})[src] = pad(v).T
-        # the chunk's inputs as numpy (the compiled call moves them, dtypes canonicalised)
-        ids_c, p = pad(row_ids), {k: pad(v[row_set]) for k, v in per_set.items()}
-        sched_c = {k: pad(v) for k, v in row_sched.items()}
-        enrolled_c = None if enrolled is None else {k: pad(v) for k, v in enrolled.items()}
-        traj, acc, state = run_chunk(
-            ids_c, seed, {**scalars, **p}, spec, bool(setting.population.pregnancy),
-            float(setting.start_gest_day), int(setting.start_pp_day),
-            sched_c, do_mask, do_value, days, node_p, edge_p or None, enrolled_c,
-            n_periods=days if record else 1, period=1 if record else days, record=record)
-        return ({k: np.asarray(v)[:m] for k, v in acc.items()},
-                {k: np.asarray(v)[:m] for k, v in state.items()},
-                {} if traj is None else {n: np.asarray(traj[n])[:, :m].T for n in record})
-
-    out: dict[str, list[np.ndarray]] = {}
-    fin: dict[str, list[np.ndarray]] = {}
-    daily: dict[str, list[np.ndarray]] = {}
-    starts = range(0, rows, chunk_size)
-    results = map_in_order(one_chunk, starts, min(n_threads, len(starts)))
-    for first, parts in zip(starts, results, strict=True):
-        for collected, part in zip((out, fin, daily), parts, strict=True):
-            for k, v in part.items():
-                collected.setdefault(k, []).append(v)
-        if progress is not None:
-            progress(min(chunk_size, rows - first))
-
-    def shaped(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v).reshape(n_sets, dyads, *v[0].shape[1:])
-                for k, v in parts.items()}
-
-    return Batch([dict(ps) for ps in parameter_sets], ids, shaped(out), shaped(fin), shaped(daily))
+    daily = {n: run.trajectories[n] for n in record}
+    return Batch([dict(ps) for ps in parameter_sets], ids, shaped(run.outcomes),
+                 shaped(run.final), shaped(daily))
