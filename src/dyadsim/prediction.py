@@ -39,22 +39,16 @@ __all__ = ["OUTCOMES", "PREGNANCY_NODES", "plot_prediction", "predict",
 
 PREGNANCY_NODES = ("maternal_hormones", "motivation_for_change", "prenatal_bonding")
 
-#: outcome key -> (label, how it is read from a simulated arm)
-OUTCOMES: dict[str, tuple[str, Callable[[Any], np.ndarray]]] = {
-    "opioid_use": ("Opioid use: share of study days",
-                   lambda ds: ds["use_share"].values.astype(float)),
-    "nows": ("NOWS (neonatal opioid withdrawal)",
-             lambda ds: ds["nows"].values.astype(float)),
-    "parenting": ("Parenting quality, postpartum mean (0-1)",
-                  lambda ds: ds["parenting_mean"].values.astype(float)),
+#: outcome key -> (label, the per-dyad outcome of the registry it reads,
+#: :data:`dyadsim.model.outcomes.OUTCOMES`)
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "opioid_use": ("Opioid use: share of study days", "use_share"),
+    "nows": ("NOWS (neonatal opioid withdrawal)", "nows"),
+    "parenting": ("Parenting quality, postpartum mean (0-1)", "parenting_mean"),
     "secure_attachment": ("Secure attachment at 12 months (Strange Situation)",
-                          lambda ds: np.where(ds["attachment_class"].values == "none", np.nan,
-                                              ds["attachment_class"].values == "secure")
-                          .astype(float)),
+                          "secure_attachment"),
     "child_wellbeing": ("Child well-being at 24 months, mean of the five domains (0-1)",
-                        lambda ds: np.mean([ds[k].values.astype(float) for k in ds.data_vars
-                                            if re.fullmatch(r"wellbeing_\w+_24m", str(k))],
-                                           axis=0)),
+                        "child_wellbeing_24m"),
 }
 
 STATEMENT = ("Parameters of maternal hormones, motivation for change and prenatal bonding are "
@@ -112,7 +106,8 @@ def _arm_values(spec: TrialSpec, plan, arm: int, thetas: Sequence[Mapping[str, f
     ids = np.tile(np.arange(dyads, dtype=np.int64), k)
     ds = simulate_arm(spec, plan, ids, arm, thetas=dict(enumerate(thetas)),
                       counts=dict.fromkeys(range(k), dyads), record="none", progress=progress)
-    return {o: read(ds).reshape(k, dyads) for o, (_, read) in OUTCOMES.items()}
+    return {o: ds[name].values.astype(float).reshape(k, dyads)
+            for o, (_, name) in OUTCOMES.items()}
 
 
 def _effect(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from .engine._jax import configure_jax
 from .engine._threads import check_threads
 from .engine.run import run_rows
 from .model import outcomes
-from .model.graph import MME_FULL_SCALE, NODE_BY_ID, NODE_IDS
+from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import PARAMS, Parameters
 from .model.populations import get_population
 from .model.schedule import Schedule
@@ -217,7 +217,9 @@ def simulate(
                 data_vars[k] = (("dyad", "time"), arr.astype(np.float32),
                                 {"long_name": node.label, "units": node.unit,
                                  "meaning": node.meaning})
-    data_vars.update(_outcome_vars(run.outcomes, pop.pregnancy))
+    for k, v in outcomes.per_dyad(run.outcomes, pop.pregnancy).items():
+        o = outcomes.OUTCOMES[k]
+        data_vars[k] = ("dyad", v, {"long_name": o.meaning, "units": o.unit})
     ds = xr.Dataset(data_vars, coords=coords)
     if "time" in ds.coords:
         ds["time"].attrs = {"long_name": "study day (end of recording period)", "units": "days"}
@@ -346,66 +348,3 @@ def _course_schedule(courses: list[tuple], n: int) -> Schedule:
                     or (k in ("moud.offer_day", "moud.drug") and iv.moud):
                 arrays[k] = v
     return Schedule(arrays)
-
-
-def _outcome_vars(o: dict[str, np.ndarray], pregnancy: bool) -> dict[str, Any]:
-    """Per-dyad outcome variables with readable names and missing values as NaN."""
-    def day_or_nan(x):
-        return np.where(x < 0, np.nan, x)
-
-    obs = np.maximum(o["days_observed"], 1)
-    v: dict[str, Any] = {
-        "use_days": ("dyad", o["use_days"]),
-        "use_share": ("dyad", o["use_days"] / obs),
-        "use_days_pregnancy": ("dyad", o["use_days_pregnancy"]),
-        "use_days_postpartum": ("dyad", o["use_days_postpartum"]),
-        "first_use_day": ("dyad", day_or_nan(o["first_use_day"])),
-        # Mean misuse amount on a use day, MME/day (NaN without a use day).
-        "mme_per_use_day": ("dyad", np.where(o["use_days"] > 0, MME_FULL_SCALE
-                                             * o["misuse_amount"]
-                                             / np.maximum(o["use_days"], 1), np.nan)),
-        "overdoses": ("dyad", o["overdoses"]),
-        "overdose_fatal_day": ("dyad", day_or_nan(o["overdose_fatal_day"])),
-        "maternal_death_day": ("dyad", day_or_nan(o["maternal_death_day"])),
-        "cps_report_day": ("dyad", day_or_nan(o["cps_report_day"])),
-        "moud_days": ("dyad", o["moud_days"]),
-        "moud_share": ("dyad", o["moud_days"] / obs),
-        "moud_stop_day": ("dyad", day_or_nan(o["moud_off_day"])),
-        "birth_day": ("dyad", np.where(o["birth_day"] > 1e7, np.nan, o["birth_day"])),
-    }
-    if pregnancy:
-        pp_days = np.maximum(o["postpartum_days"], 1)
-        codes = o["attachment_class"].astype(int)
-        v.update({
-            "moud_at_12m": ("dyad", np.where(o["moud_at_12m"] < 0, np.nan, o["moud_at_12m"])),
-            # Continuous retention: on MOUD every day from enrolment to 12 months postpartum
-            # (NaN when the run ends before then); moud_at_12m is point prevalence.
-            "moud_retained_12m": ("dyad", np.where(
-                o["moud_at_12m"] < 0, np.nan,
-                ((o["moud_off_day"] < 0) | (o["moud_off_day"] > o["birth_day"] + round(
-                    outcomes.AGES_MONTHS[0] * outcomes.DAYS_PER_MONTH))).astype(float))),
-            "nows": ("dyad", o["nows_diagnosed"]),
-            "parenting_mean": ("dyad", o["parenting_postpartum_sum"] / pp_days),
-            "attachment_class": ("dyad", np.array(outcomes.ATTACHMENT_CLASSES, dtype=object)[codes]
-                                 .astype(str)),
-            "attachment_security_12m": ("dyad", o["attachment_security_12m"]),
-            "placement_day": ("dyad", day_or_nan(o["placement_day"])),
-            "reunification_day": ("dyad", day_or_nan(o["reunification_day"])),
-        })
-        for m in outcomes.AGES_MONTHS:
-            for d in outcomes.DOMAINS:
-                k = f"wellbeing_{d}_{m}m"
-                v[k] = ("dyad", o[k])
-        # A mother who died before the birth: there is no infant (pregnancy loss).
-        died = o["maternal_death_day"]
-        lost = (died >= 0) & (died < o["birth_day"])
-        for k, (dims, values) in list(v.items()):
-            if k in INFANT_OUTCOMES or k.startswith("wellbeing_"):
-                v[k] = (dims, np.where(lost, "none" if values.dtype.kind in "UO" else np.nan,
-                                       values))
-    return v
-
-
-# Per-dyad outcomes of the infant (undefined when the mother died before the birth).
-INFANT_OUTCOMES = ("nows", "parenting_mean", "attachment_class", "attachment_security_12m",
-                   "placement_day", "reunification_day")

@@ -1,7 +1,8 @@
-"""Per-dyad outcomes an analysis can target, by name (a registry), plus any node of the
-graph (its value on the last simulated day). Each takes a batch's ``outcomes`` and ``final``
-arrays (any leading shape) and returns one float per row, NaN where undefined (e.g.
-attachment before 12 months)."""
+"""Per-dyad outcomes an analysis can target, by name: every numeric outcome of the
+registry (:data:`dyadsim.model.outcomes.OUTCOMES`, the variables :func:`dyadsim.simulate`
+reports) plus any node of the graph (its value on the last simulated day). Each takes a
+batch's ``outcomes`` and ``final`` arrays (any leading shape) and returns one float per row,
+NaN where undefined (e.g. attachment before 12 months, or after a pregnancy loss)."""
 
 from __future__ import annotations
 
@@ -23,46 +24,14 @@ class Outcome:
     value: Callable[[Arrays, Arrays], np.ndarray]
 
 
-def _class_share(label: str) -> Callable[[Arrays, Arrays], np.ndarray]:
-    code = model_outcomes.ATTACHMENT_CLASSES.index(label)
-
+def _registered(o: model_outcomes.Outcome) -> Outcome:
     def value(out: Arrays, final: Arrays) -> np.ndarray:
-        c = out["attachment_class"]
-        return np.where(c > 0, (c == code).astype(np.float64), np.nan)
-    return value
+        return model_outcomes.value_of(o, out).astype(np.float64)
+    return Outcome(o.name, o.meaning, value)
 
 
-def _wellbeing(months: int) -> Callable[[Arrays, Arrays], np.ndarray]:
-    def value(out: Arrays, final: Arrays) -> np.ndarray:
-        return np.mean([out[f"wellbeing_{d}_{months}m"] for d in model_outcomes.DOMAINS],
-                       axis=0).astype(np.float64)
-    return value
-
-
-def _ratio(num: str, den: str) -> Callable[[Arrays, Arrays], np.ndarray]:
-    def value(out: Arrays, final: Arrays) -> np.ndarray:
-        return (out[num] / np.maximum(out[den], 1)).astype(np.float64)
-    return value
-
-
-OUTCOMES: dict[str, Outcome] = {o.name: o for o in (
-    Outcome("attachment_security_12m", "attachment security (0-1) at 12 months postpartum",
-            lambda out, final: out["attachment_security_12m"].astype(np.float64)),
-    Outcome("secure_attachment", "Strange Situation class secure at 12 months (share)",
-            _class_share("secure")),
-    Outcome("disorganized_attachment", "Strange Situation class disorganized (share)",
-            _class_share("disorganized")),
-    Outcome("child_wellbeing_24m", "child well-being at 24 months, mean of the five domains",
-            _wellbeing(24)),
-    Outcome("child_wellbeing_12m", "child well-being at 12 months, mean of the five domains",
-            _wellbeing(12)),
-    Outcome("use_share", "share of observed days with opioid use",
-            _ratio("use_days", "days_observed")),
-    Outcome("parenting_mean", "mean postpartum parenting quality (0-1)",
-            _ratio("parenting_postpartum_sum", "postpartum_days")),
-    Outcome("nows", "neonatal opioid withdrawal diagnosed (share)",
-            lambda out, final: out["nows_diagnosed"].astype(np.float64)),
-)}
+OUTCOMES: dict[str, Outcome] = {o.name: _registered(o)
+                                for o in model_outcomes.OUTCOMES.values() if o.numeric}
 
 
 def outcome_names() -> list[str]:

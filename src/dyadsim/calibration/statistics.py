@@ -14,19 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.outcomes import AGES_MONTHS, DOMAINS
+from ..model import outcomes as model_outcomes
 from ..stats import odds_ratio_cells, standardized_difference
 
 __all__ = ["OUTCOMES", "STATISTIC_FUNCTIONS", "Groups", "compute_statistic"]
 
-#: Per-dyad outcomes of a simulation a target can read (``measure.outcome``).
-OUTCOMES: tuple[str, ...] = (
-    "use_days", "use_share", "use_days_pregnancy", "use_days_postpartum", "first_use_day",
-    "overdoses", "overdose_fatal_day", "cps_report_day", "moud_days", "moud_share",
-    "moud_at_12m", "moud_retained_12m", "moud_stop_day", "nows", "parenting_mean",
-    "attachment_class", "attachment_security_12m",
-    *(f"wellbeing_{d}_{m}m" for m in AGES_MONTHS for d in DOMAINS),
-)
+#: Per-dyad outcomes of a simulation a target can read (``measure.outcome``): the registry's.
+OUTCOMES: tuple[str, ...] = tuple(model_outcomes.OUTCOMES)
 
 
 @dataclass(frozen=True)
