@@ -24,6 +24,8 @@ from .engine._engine import check_chunk_size
 from .engine._jax import configure_jax
 from .engine._threads import check_threads
 from .engine.run import run_rows
+from .interventions.library import InterventionError
+from .interventions.schedule import course_schedule
 from .model import outcomes
 from .model.graph import NODE_BY_ID, NODE_IDS
 from .model.params import PARAMS, Parameters
@@ -181,7 +183,10 @@ def simulate(
             raise ScenarioError("dyad_ids must lie in [0, 2^31)")
     ids_all = (np.arange(n, dtype=np.uint32) if dyad_ids is None
                else dyad_ids.astype(np.uint32))
-    sched = schedule or _course_schedule(courses, n)
+    try:
+        sched = schedule or course_schedule(courses, n)
+    except InterventionError as exc:
+        raise ScenarioError(str(exc)) from None
     if any(len(v) != n for v in sched.arrays.values()):
         raise ScenarioError("schedule arrays must have one entry per dyad")
     values = pars.to_dict()
@@ -320,31 +325,3 @@ def _course_params(courses: list[tuple]) -> dict[str, float]:
     from .interventions.library import combined_params
 
     return combined_params([iv for iv, _ in courses])
-
-
-def _course_schedule(courses: list[tuple], n: int) -> Schedule:
-    """Schedule arrays for every dyad receiving every course. The engine keeps one course
-    clock per dyad, so courses with sessions must all count from birth or all from the
-    study start."""
-    if not courses:
-        return Schedule.none(n)
-    from .interventions import build_schedule
-
-    clocks = {from_birth for iv, (_, from_birth) in courses if iv.components}
-    if len(clocks) > 1:
-        raise ScenarioError("interventions with sessions must all start in pregnancy (gwN) "
-                            "or all postpartum (ppN)")
-    zero = np.zeros(n, dtype=np.int64)
-    arrays = dict(Schedule.none(n).arrays)
-    for iv, course in courses:
-        one = build_schedule([[iv]], [course], zero).arrays
-        for k, v in one.items():
-            if k.endswith(".sessions") and v.max() > 0 and arrays[k].max() > 0:
-                raise ScenarioError(f"two interventions train {k.split('.')[0]}")
-            if k.startswith("tx."):
-                arrays[k] = np.maximum(arrays[k], v)
-            elif (k.endswith(".sessions") and v.max() > 0) or \
-                    (k.endswith(".start") and one[k.replace(".start", ".sessions")].max() > 0) \
-                    or (k in ("moud.offer_day", "moud.drug") and iv.moud):
-                arrays[k] = v
-    return Schedule(arrays)

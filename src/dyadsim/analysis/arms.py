@@ -23,18 +23,7 @@ class TrialArms:
 
     def schedule(self, arm: str, dyads: int) -> dict[str, np.ndarray]:
         """The arm's schedule for ``dyads`` dyads (as the trial runner builds it)."""
-        from ..interventions import build_schedule
-
-        i = self.names.index(arm)
-        plan = self.plan
-        day, from_birth = plan.arm_course[i]
-        sim_day = day if from_birth else day + plan.run_in
-        ivs = plan.arm_interventions[i]
-        arrays = dict(build_schedule([list(ivs)], [(sim_day, from_birth)],
-                                     np.zeros(dyads, dtype=np.int64)).arrays)
-        if any(iv.moud for iv in ivs) and plan.pop_offers_moud:
-            arrays["moud.offer_day"] = np.zeros(dyads, dtype=np.int32)
-        return arrays
+        return dict(self.plan.arm_schedule(self.names.index(arm), dyads).arrays)
 
 
 def load_arms(spec: str | Path | Any) -> TrialArms:

@@ -43,34 +43,58 @@ def parse_course_start(start: str, *, pregnancy: bool, study_start: str) -> tupl
     return num, False
 
 
+Course = tuple[Intervention, tuple[int, bool]]
+
+
+def course_schedule(courses: Sequence[Course], n: int, *, run_in: int = 0,
+                    moud_access: bool = False) -> Schedule:
+    """The one schedule builder: schedule arrays for ``n`` dyads each receiving every course
+    (an intervention and its start as ``(day, from_birth)``, :func:`parse_course_start`).
+
+    ``run_in``: days simulated before the study's day 0 (a trial's run-in), added once here
+    to every start counted on the study clock. ``moud_access``: the population already
+    offers MOUD from day 0, and an intervention's offer never removes that access. The
+    engine keeps one course clock per dyad, so courses with sessions must all count from
+    birth or all from the study start; one skill is trained by one course at most.
+    Raises ``InterventionError`` with a one-line message."""
+    arrays = {k: v.copy() for k, v in Schedule.none(n).arrays.items()}
+    if len({from_birth for iv, (_, from_birth) in courses if iv.components}) > 1:
+        raise InterventionError("interventions with sessions must all start in pregnancy "
+                                "(gwN) or all postpartum (ppN)")
+    for iv, (day, from_birth) in courses:
+        day = day if from_birth else day + run_in
+        for c in iv.components:
+            if arrays[f"{c.skill}.sessions"].max() > 0:
+                raise InterventionError(f"two interventions train {c.skill}")
+            arrays[f"{c.skill}.start"][:] = day + (c.first_week - 1) * SESSION_DAYS
+            arrays[f"{c.skill}.sessions"][:] = c.sessions
+        if iv.moud:
+            if from_birth:
+                raise InterventionError("MOUD offered from a postpartum day is not "
+                                        "supported; offer it from a study day")
+            arrays["moud.offer_day"][:] = 0 if moud_access else day
+            arrays["moud.drug"][:] = MOUD_DRUGS[iv.moud_drug]
+        if iv.components:
+            arrays["tx.attendance_mean"] = np.maximum(arrays["tx.attendance_mean"],
+                                                      iv.attendance)
+            arrays["tx.practice_mean"] = np.maximum(arrays["tx.practice_mean"], iv.practice)
+            arrays["tx.from_birth"][:] = int(from_birth)
+    for k in SKILLS:
+        arrays[f"{k}.start"] = np.where(arrays[f"{k}.sessions"] > 0, arrays[f"{k}.start"],
+                                        FAR).astype(np.int32)
+    return Schedule(arrays)
+
+
 def build_schedule(arm_interventions: Sequence[Sequence[Intervention]],
                    arm_starts: Sequence[tuple[int, bool]], arm_of_dyad: np.ndarray) -> Schedule:
-    """Schedule arrays for dyads whose arm index is ``arm_of_dyad``."""
+    """Schedule arrays for dyads whose arm index is ``arm_of_dyad``: each arm's
+    interventions from the arm's start (:func:`course_schedule`)."""
     n = len(arm_of_dyad)
-    sched = {k: v.copy() for k, v in Schedule.none(n).arrays.items()}
-    for a, (ivs, (day, from_birth)) in enumerate(zip(arm_interventions, arm_starts,
-                                                    strict=True)):
+    arrays = {k: v.copy() for k, v in Schedule.none(n).arrays.items()}
+    for a, (ivs, course) in enumerate(zip(arm_interventions, arm_starts, strict=True)):
         rows = np.asarray(arm_of_dyad) == a
-        if not rows.any():
-            continue
-        for iv in ivs:
-            for c in iv.components:
-                if sched[f"{c.skill}.sessions"][rows].max() > 0:
-                    raise InterventionError(f"two interventions of arm {a} train {c.skill}")
-                sched[f"{c.skill}.start"][rows] = day + (c.first_week - 1) * SESSION_DAYS
-                sched[f"{c.skill}.sessions"][rows] = c.sessions
-            if iv.moud:
-                if from_birth:
-                    raise InterventionError("MOUD offered from a postpartum day is not "
-                                            "supported; offer it from a study day")
-                sched["moud.offer_day"][rows] = day
-                sched["moud.drug"][rows] = MOUD_DRUGS[iv.moud_drug]
-        with_sessions = [iv for iv in ivs if iv.components]
-        if with_sessions:
-            sched["tx.attendance_mean"][rows] = max(iv.attendance for iv in with_sessions)
-            sched["tx.practice_mean"][rows] = max(iv.practice for iv in with_sessions)
-            sched["tx.from_birth"][rows] = int(from_birth)
-    for k in SKILLS:
-        sched[f"{k}.start"] = np.where(sched[f"{k}.sessions"] > 0, sched[f"{k}.start"],
-                                       FAR).astype(np.int32)
-    return Schedule(sched)
+        if rows.any():
+            one = course_schedule([(iv, course) for iv in ivs], int(rows.sum())).arrays
+            for k, v in one.items():
+                arrays[k][rows] = v
+    return Schedule(arrays)

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:  # annotations only: spec.py runs validate() on every parsed spec
     from .spec import TrialSpec
 
@@ -62,6 +60,16 @@ class Plan:
     nodes: tuple[str, ...]
     instruments: dict[str, Any]
     pop_offers_moud: bool
+
+    def arm_schedule(self, arm: int, n: int):
+        """Arm ``arm``'s schedule for ``n`` dyads: its interventions from the arm's start,
+        the run-in and the population's own MOUD access applied once
+        (:func:`dyadsim.interventions.schedule.course_schedule`)."""
+        from ..interventions.schedule import course_schedule
+
+        course = self.arm_course[arm]
+        return course_schedule([(iv, course) for iv in self.arm_interventions[arm]], n,
+                               run_in=self.run_in, moud_access=self.pop_offers_moud)
 
 
 def study_window(spec: TrialSpec) -> Window:
@@ -173,6 +181,6 @@ def _nodes(spec: TrialSpec, instruments: Mapping[str, Any]) -> tuple[str, ...]:
 
 def schedule_check(ivs: list[Any], course: tuple[int, bool]) -> None:
     """Raise ValueError if the interventions cannot be scheduled from ``course``."""
-    from ..interventions import build_schedule
+    from ..interventions.schedule import course_schedule
 
-    build_schedule([ivs], [course], np.zeros(1, dtype=int))
+    course_schedule([(iv, course) for iv in ivs], 1)

@@ -112,21 +112,6 @@ def _scenario(spec: TrialSpec) -> dict[str, Any]:
                            "params": dict(ps.params)}}
 
 
-def _schedule(plan: Plan, arm: int, n: int):
-    from ..interventions import build_schedule
-
-    day, from_birth = plan.arm_course[arm]
-    sim_day = day if from_birth else day + plan.run_in
-    ivs = plan.arm_interventions[arm]
-    sched = build_schedule([list(ivs)], [(sim_day, from_birth)], np.zeros(n, dtype=np.int64))
-    if any(iv.moud for iv in ivs) and plan.pop_offers_moud:
-        # an arm's MOUD offer never removes the access the population already has
-        arrays = dict(sched.arrays)
-        arrays["moud.offer_day"] = np.zeros(n, dtype=np.int32)
-        sched = type(sched)(arrays)
-    return sched
-
-
 Thetas = Mapping[int, Mapping[str, float]]
 
 
@@ -171,7 +156,7 @@ def _simulate(spec: TrialSpec, plan: Plan, ids: np.ndarray, arm: int | None,
     from ..simulation import simulate
 
     params = {} if arm is None else dict(plan.arm_params[arm])
-    sched = None if arm is None else _schedule(plan, arm, len(ids))
+    sched = None if arm is None else plan.arm_schedule(arm, len(ids))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return simulate(_scenario(spec), dyads=int(len(ids)), seed=spec.seed,
