@@ -21,8 +21,8 @@ import xarray as xr
 from rich.console import Console
 from typer.testing import CliRunner
 
-from dyadsim import cli
 from dyadsim.cli import app
+from dyadsim.cli import run as cli_run
 from dyadsim.model.graph import EDGES, NODES, graph_dict
 from dyadsim.model.params import PARAMS
 from dyadsim.model.populations import PRESETS
@@ -45,7 +45,7 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("sim")
     out = base / "out"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "_git_commit", lambda: "0" * 40)
+        mp.setattr(cli_run, "_git_commit", lambda: "0" * 40)
         res = invoke("simulate", *SMALL, "--seed", "11", "--set", "craving.tau=2",
                      "--do", "mindfulness=0.5", "--out", str(out))
     assert res.exit_code == 0, res.output
@@ -58,6 +58,20 @@ def test_root_help_lists_every_command():
     assert res.exit_code == 0
     for c in COMMANDS:
         assert c in res.stdout
+
+
+def test_root_help_keeps_the_order_of_the_commands():
+    """Typer lists the commands in the order they are registered, that is the order in which
+    ``dyadsim.cli`` imports its topic modules (model, run, trials, analysis, view,
+    calibration): a sorted import would reorder ``dyadsim --help``."""
+    order = ["graph", "params", "populations", "interventions", "methods", "outcomes",
+             "instruments", "simulate", "demo", "check", "trial", "power", "predict",
+             "mechanisms", "knockout", "sensitivity", "report", "explore", "validate",
+             "calibrate"]
+    assert [c.name for c in app.registered_commands] == order
+    listed = invoke("--help").stdout
+    assert [listed.index(f"│ {c} ") for c in order] == sorted(listed.index(f"│ {c} ")
+                                                             for c in order)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -189,7 +203,7 @@ def test_simulate_manifest(run):
     _, out = run
     m = json.loads((out / "manifest.json").read_text())
     assert m["seed"] == 11 and m["dyads"] == 50
-    assert m["dyadsim_version"] == cli.__version__
+    assert m["dyadsim_version"] == cli_run.__version__
     assert m["git_commit"] == "0" * 40
     assert m["scenario"] is None
     assert m["population"]["name"] == "pregnant_oud_moud"
@@ -213,7 +227,7 @@ def test_simulate_summary(run):
 
 
 def test_simulate_scenario_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "_git_commit", lambda: None)
+    monkeypatch.setattr(cli_run, "_git_commit", lambda: None)
     sc = tmp_path / "sc.toml"
     sc.write_text('population = "low_risk_mothers"\nseed = 5\ndyads = 50\nhorizon = "2m"\n'
                   'record = "monthly"\n[params]\n"craving.tau" = 3.0\n')
@@ -338,7 +352,7 @@ def test_usage_errors_keep_exit_2(tmp_path):
 
 def test_git_commit_outside_a_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    commit = cli._git_commit()
+    commit = cli_run._git_commit()
     assert commit is None or re.fullmatch(r"[0-9a-f]{40}", commit)
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dyadsim import cli
 from dyadsim.cli import app
+from dyadsim.cli import run as cli_run
+from dyadsim.cli._common import InputError
 from dyadsim.trials.spec import TrialSpecError, load_spec
 
 runner = CliRunner()
@@ -29,7 +30,7 @@ def _one_line_error(res, *words):
 
 
 def test_a_run_too_big_for_the_memory_is_refused_with_the_estimate(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "_available_memory", lambda: 16 * GB)
+    monkeypatch.setattr(cli_run, "_available_memory", lambda: 16 * GB)
     out = tmp_path / "big"
     res = runner.invoke(app, ["simulate", "--dyads", "100000000", "--record", "weekly",
                               "--out", str(out)])
@@ -42,14 +43,14 @@ def test_a_run_too_big_for_the_memory_is_refused_with_the_estimate(tmp_path, mon
 
 
 def test_the_memory_estimate_grows_with_dyads_and_recording(monkeypatch):
-    monkeypatch.setattr(cli, "_available_memory", lambda: 16 * GB)
-    cli._check_memory({}, 1000, "daily", "24m")  # the usual runs fit
-    cli._check_memory({"dyads": 10**6}, None, "none", None)
-    with pytest.raises(cli.InputError, match="1,000,000 dyads recorded daily"):
-        cli._check_memory({"dyads": 10**6, "record": "daily"}, None, None, None)
-    with pytest.raises(cli.InputError, match="weekly"):
-        cli._check_memory({}, 200_000, "weekly", "24m")
-    cli._check_memory({}, 200_000, "monthly", "24m")
+    monkeypatch.setattr(cli_run, "_available_memory", lambda: 16 * GB)
+    cli_run._check_memory({}, 1000, "daily", "24m")  # the usual runs fit
+    cli_run._check_memory({"dyads": 10**6}, None, "none", None)
+    with pytest.raises(InputError, match="1,000,000 dyads recorded daily"):
+        cli_run._check_memory({"dyads": 10**6, "record": "daily"}, None, None, None)
+    with pytest.raises(InputError, match="weekly"):
+        cli_run._check_memory({}, 200_000, "weekly", "24m")
+    cli_run._check_memory({}, 200_000, "monthly", "24m")
 
 
 def test_simulate_refuses_an_intervention_after_the_horizon(tmp_path):

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.progress import TimeRemainingColumn
 
-from dyadsim.cli import _progress, _stage_progress
+from dyadsim.cli._common import _progress, _stage_progress
 
 
 def _terminal() -> Console:

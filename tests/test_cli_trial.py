@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from dyadsim import cli
 from dyadsim.cli import app
+from dyadsim.cli import trials as cli_trials
 from dyadsim.trials import output as output_mod
 
 from .trials.test_design import BASE_TOML
@@ -51,7 +51,7 @@ def _toml(d: dict) -> str:
 @pytest.fixture
 def spec_file(tmp_path, monkeypatch):
     monkeypatch.setattr(output_mod, "_git_commit", lambda: None)
-    monkeypatch.setattr(cli, "_git_commit", lambda: None)
+    monkeypatch.setattr(cli_trials, "_git_commit", lambda: None)
     d = tomllib.loads(BASE_TOML)
     d["trial"]["n"] = 40
     path = tmp_path / "spec.toml"

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from dyadsim import cli
 from dyadsim.cli import app
+from dyadsim.cli import trials as cli_trials
 from dyadsim.model.params import PARAMS
 from dyadsim.model.populations import PRESETS
 from dyadsim.reports.html import _posterior_text
@@ -159,7 +159,7 @@ def test_trial_replicate_runs_under_its_draw(spec_dict, posterior_file):
 def test_trial_and_power_cli_record_the_posterior(spec_dict, posterior_file, tmp_path,
                                                   monkeypatch):
     monkeypatch.setattr(output_mod, "_git_commit", lambda: None)
-    monkeypatch.setattr(cli, "_git_commit", lambda: None)
+    monkeypatch.setattr(cli_trials, "_git_commit", lambda: None)
     spec = tmp_path / "spec.toml"
     spec.write_text(_toml(spec_dict))
     res = invoke("trial", str(spec), "--out", str(tmp_path / "t"), "--replicates", "2",

@@ -45,7 +45,7 @@ def replication_seed(seed: int, draw: int) -> int:
 #: Source a replication cannot depend on (the fit, validation, reports, the app, the CLI):
 #: changing it keeps the store's replications valid.
 NOT_REPLICATION_CODE = ("calibration/fit.py", "calibration/history_matching.py",
-                        "calibration/validate.py", "cli.py", "reports/", "app/", "analysis/")
+                        "calibration/validate.py", "cli/", "reports/", "app/", "analysis/")
 
 
 @lru_cache(maxsize=1)
