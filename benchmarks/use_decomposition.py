@@ -36,7 +36,7 @@ from dyadsim.model.params import Parameters
 from dyadsim.model.populations import get_population
 from dyadsim.model.schedule import Schedule
 from dyadsim.model.step import UPDATE_ORDER, step, unpack_draws
-from dyadsim.simulation import parse_start
+from dyadsim.timepoints import parse_start
 
 BEFORE_USE = set(UPDATE_ORDER[:UPDATE_ORDER.index("opioid_use")])
 DYNAMIC_EDGES = ("craving", "moud", "chronic_pain")

@@ -250,7 +250,7 @@ def test_simulate_record_none_writes_no_trajectories(run, tmp_path, monkeypatch)
     seen = {}
 
     def fake_simulate(scenario=None, **kw):
-        seen.update(kw)
+        seen["record"] = scenario.record  # the CLI reads the scenario once, with its options
         return outcomes
 
     monkeypatch.setattr("dyadsim.simulation.simulate", fake_simulate)

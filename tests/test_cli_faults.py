@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from dyadsim.cli import app
 from dyadsim.cli import run as cli_run
 from dyadsim.cli._common import InputError
+from dyadsim.scenario import Scenario
 from dyadsim.trials.spec import TrialSpecError, load_spec
 
 runner = CliRunner()
@@ -44,13 +45,16 @@ def test_a_run_too_big_for_the_memory_is_refused_with_the_estimate(tmp_path, mon
 
 def test_the_memory_estimate_grows_with_dyads_and_recording(monkeypatch):
     monkeypatch.setattr(cli_run, "_available_memory", lambda: 16 * GB)
-    cli_run._check_memory({}, 1000, "daily", "24m")  # the usual runs fit
-    cli_run._check_memory({"dyads": 10**6}, None, "none", None)
+    def check(source, **options):
+        cli_run._check_memory(Scenario.read(source, **options))
+
+    check({}, dyads=1000, record="daily", horizon="24m")  # the usual runs fit
+    check({"dyads": 10**6}, record="none")
     with pytest.raises(InputError, match="1,000,000 dyads recorded daily"):
-        cli_run._check_memory({"dyads": 10**6, "record": "daily"}, None, None, None)
+        check({"dyads": 10**6, "record": "daily"})
     with pytest.raises(InputError, match="weekly"):
-        cli_run._check_memory({}, 200_000, "weekly", "24m")
-    cli_run._check_memory({}, 200_000, "monthly", "24m")
+        check({}, dyads=200_000, record="weekly", horizon="24m")
+    check({}, dyads=200_000, record="monthly", horizon="24m")
 
 
 def test_simulate_refuses_an_intervention_after_the_horizon(tmp_path):

@@ -28,7 +28,7 @@ from scipy import stats
 from ..engine.batch import Setting
 from ..model.params import PARAMS
 from ..uncertainty import ParameterSource, draw_of_dyad
-from ..uncertainty.prior import _pert_ppf, apply_to_population
+from ..uncertainty.prior import _pert_ppf
 
 ESTIMAND = ("effect averaged over {k} parameter draws from {source} (dyads split into {k} "
             "blocks, block k under draw k; worlds compared on the same dyads and random draws "
@@ -39,9 +39,9 @@ ESTIMAND = ("effect averaged over {k} parameter draws from {source} (dyads split
 
 def under_draw(setting: Setting, theta: Mapping[str, float]) -> Setting:
     """``setting`` under parameter draw ``theta``: the population's own values moved by the
-    draw's departure from the defaults, the setting's own parameters (an arm's) kept."""
-    return replace(setting, params={**apply_to_population(theta, setting.population.params),
-                                    **setting.params})
+    draw's departure from the defaults, the setting's own parameters (an arm's) kept
+    (:meth:`dyadsim.engine.batch.Setting.parameters`)."""
+    return replace(setting, theta=dict(theta))
 
 
 def draw_blocks(dyads: int, draws: int) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -43,6 +43,9 @@ from ._common import (
     _write_report,
     app,
 )
+
+if TYPE_CHECKING:  # the scenario (and JAX behind it) loads only when a command runs
+    from ..scenario import Scenario
 
 
 class TrajectoryFormat(StrEnum):
@@ -94,26 +97,15 @@ def _size(b: float) -> str:
     return f"{b:.3g} TB"
 
 
-def _check_memory(sc: dict, dyads: int | None, record: str | None,
-                  horizon: str | None) -> None:
+def _check_memory(scenario: Scenario) -> None:
     """Refuse, before simulating, a run whose dyads' data alone (trajectories and
     outcomes at their peak, beside the ~1 GB the engine and libraries hold whatever the
     size) would exceed the memory available: the estimate, and how to make the run fit.
-    The estimate takes the most days possible (from gestational week 4) and is rough (see
-    :data:`TRAJECTORY_COPIES`); a value simulate would refuse is left to simulate's own
-    message."""
+    The estimate is rough (see :data:`TRAJECTORY_COPIES`)."""
     from ..model.graph import NODES as nodes
-    from ..simulation import RECORD_PERIODS, parse_horizon
+    from ..scenario import RECORD_PERIODS
 
-    n = dyads if dyads is not None else sc.get("dyads", 1000)
-    rec = record or sc.get("record", "weekly")
-    try:
-        days = 42 * 7 - 4 * 7 + parse_horizon(horizon if horizon is not None
-                                              else sc.get("horizon")) + 1
-    except ValueError:
-        return
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or not isinstance(rec, str):
-        return
+    n, rec, days = scenario.dyads, scenario.record, scenario.total_days
     periods = 0 if rec == "none" else -(-days // RECORD_PERIODS.get(rec, days))
     per_dyad = TRAJECTORY_COPIES * periods * (len(nodes) + 1) * 4 + DYAD_BYTES
     need, have = n * per_dyad, _available_memory()
@@ -205,6 +197,7 @@ def simulate_cmd(
     from .._io import read_toml
     from ..reports.demo import outcome_rows
     from ..reports.summary import summarize
+    from ..scenario import Scenario
     from ..simulation import simulate as run_simulation
 
     with _input_errors():
@@ -212,27 +205,23 @@ def simulate_cmd(
         clamps = _pairs(do, "--do", "node")
         _check_out(out, force)
         sc = read_toml(scenario, "scenario") if scenario is not None else {}
-        if (record or sc.get("record", "weekly")) != "none" and not _have_h5py():
+        scn = Scenario.read(sc, dyads=dyads, seed=seed, population=population,
+                            params=overrides, do=clamps, start=start, horizon=horizon,
+                            record=record)
+        if scn.record != "none" and not _have_h5py():
             _fail("writing trajectories.nc needs the h5py package (pip install h5py); "
                   "or run with --record none", code=1)
-        _check_memory(sc, dyads, record, horizon)
-        n = dyads if dyads is not None else sc.get("dyads", 1000)
-        total = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+        _check_memory(scn)
         source = _parameter_source(posterior)
         with _progress(_console(stderr=True), quiet) as prog:
-            task = prog.add_task("simulating", total=total)
-            common = {"dyads": dyads, "seed": seed, "population": population,
-                      "params": overrides, "do": clamps, "start": start, "horizon": horizon,
-                      "record": record, "progress": lambda m: prog.advance(task, m)}
+            task = prog.add_task("simulating", total=scn.dyads)
+            tick = {"progress": lambda m: prog.advance(task, m)}
             if source is None:
-                ds = run_simulation(sc, **common)
+                ds = run_simulation(scn, **tick)
             else:
                 from ..simulation import simulate_over_draws
 
-                sd = seed if seed is not None else sc.get("seed", 0)
-                if isinstance(sd, bool) or not isinstance(sd, int) or sd < 0:
-                    raise InputError(f"seed must be a non-negative integer, got {sd!r}")
-                ds = simulate_over_draws(sc, source.draws(posterior_draws, sd), **common)
+                ds = simulate_over_draws(scn, source.draws(posterior_draws, scn.seed), **tick)
         _check_out(out, force)
 
     summary = summarize(ds)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.graph import EDGE_BY_WEIGHT, NODE_BY_ID
-from ..model.params import Parameters
+from ..model.params import Parameters, run_parameters
 from ..model.populations import Population, get_population
 from ..model.schedule import Schedule
 from ..timepoints import ScenarioError, parse_horizon, parse_start, total_days
@@ -43,8 +43,10 @@ from .run import run_rows
 @dataclass(frozen=True)
 class Setting:
     """Who is simulated, from when and for how long: a population (with its overrides), the
-    start and horizon, base parameter overrides, a schedule for every dyad (interventions)
-    and ``do`` clamps. Parameter sets of a batch apply on top of ``params``."""
+    start and horizon, the parameters its interventions set (``params``), a schedule for
+    every dyad (interventions), ``do`` clamps and a parameter draw ``theta`` (None: the
+    declared values). :meth:`parameters` applies them in the one precedence order
+    (:func:`dyadsim.model.params.run_parameters`); a batch's parameter sets go on top."""
 
     population: Population
     start_gest_day: int
@@ -53,6 +55,13 @@ class Setting:
     params: Mapping[str, float] = field(default_factory=dict)
     schedule: Mapping[str, np.ndarray] | None = None  # one entry per dyad (a Schedule's arrays)
     do: Mapping[str, float] = field(default_factory=dict)
+    theta: Mapping[str, float] | None = None
+
+    def parameters(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The parameter overrides a row of this setting runs with (``overrides``: a
+        batch's parameter set)."""
+        return run_parameters(self.population.params, theta=self.theta,
+                              interventions=self.params, overrides=overrides)
 
     @staticmethod
     def from_population(population: str | Population, *, start: str | None = None,
@@ -94,7 +103,7 @@ def _varying(setting: Setting, parameter_sets: Sequence[Mapping[str, float]]):
     for ps in parameter_sets:
         removed = [k for k, v in ps.items() if k in EDGE_BY_WEIGHT and v == 0.0]
         kept = {k: v for k, v in ps.items() if k not in removed}
-        values = Parameters({**setting.population.params, **setting.params, **kept}).to_dict()
+        values = Parameters(setting.parameters(kept)).to_dict()
         full.append({**values, **dict.fromkeys(removed, 0.0)})
     names = [k for k in full[0] if any(f[k] != full[0][k] for f in full[1:])]
     return full, names

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from .graph import EDGES, NODES
 
+#: A positive parameter whose bounds span at least this ratio varies on a log scale.
+LOG_SCALE_RATIO = 20.0
+
 
 class ParameterError(ValueError):
     """A parameter name is unknown or a value lies outside its declared bounds."""
@@ -27,6 +30,13 @@ class Param:
     unit: str
     meaning: str
     source: str
+
+    @property
+    def scale(self) -> str:
+        """'log' for a positive parameter whose bounds span at least
+        :data:`LOG_SCALE_RATIO`-fold (its prior, and a draw's shift, are multiplicative),
+        else 'linear'."""
+        return "log" if self.lo > 0 and self.hi / self.lo >= LOG_SCALE_RATIO else "linear"
 
     @property
     def is_guess(self) -> bool:
@@ -432,3 +442,47 @@ class Parameters(Mapping[str, float]):
 
     def to_dict(self) -> dict[str, float]:
         return dict(self._values)
+
+
+def apply_to_population(theta: Mapping[str, float],
+                        base: Mapping[str, float]) -> dict[str, float]:
+    """The parameter overrides a study runs with under draw ``theta``. A value the study's
+    population (preset or design) sets itself describes that population; ``theta`` moves it
+    by the draw's departure from the declared default (a shift on the parameter's scale:
+    added for a linear parameter, multiplied for a log-scale one), clipped to the bounds."""
+    out = dict(theta)
+    for k, v in base.items():
+        p = PARAMS[k]
+        if k not in theta:
+            out[k] = float(v)
+            continue
+        if p.scale == "log":
+            moved = v * theta[k] / p.default if p.default > 0 and v > 0 else theta[k]
+        else:
+            moved = v + theta[k] - p.default
+        out[k] = float(min(max(moved, p.lo), p.hi))
+    return out
+
+
+def run_parameters(population: Mapping[str, float], *,
+                   theta: Mapping[str, float] | None = None,
+                   interventions: Mapping[str, float] | None = None,
+                   scenario: Mapping[str, float] | None = None,
+                   overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The one place parameter precedence is decided: the overrides of the declared
+    defaults a run uses. Lowest first:
+
+    1. the declared defaults (:data:`PARAMS`; not repeated in the result);
+    2. ``population``: the preset's values, then the scenario's or trial spec's own
+       ``[population] params``;
+    3. ``theta``, a parameter draw (posterior or prior), applied to the population: a value
+       the population sets is moved by the draw's departure from the default
+       (:func:`apply_to_population`), every other parameter takes the draw's value;
+    4. ``interventions``: what the run's interventions set (an arm's, a scenario's courses);
+    5. ``scenario``: the scenario's ``[params]``;
+    6. ``overrides``: explicit values (``--set``, ``params=``, a batch's parameter set).
+
+    A draw sits below the interventions: it describes the population, and an intervention
+    changes what it changes in whatever population it meets."""
+    base = dict(population) if theta is None else apply_to_population(theta, population)
+    return {**base, **(interventions or {}), **(scenario or {}), **(overrides or {})}

@@ -118,12 +118,12 @@ Thetas = Mapping[int, Mapping[str, float]]
 def draw_parameters(plan: Plan, theta: Mapping[str, float], arm: int | None) -> dict[str, float]:
     """The parameters an arm runs with under parameter draw ``theta`` (a posterior draw):
     the population's own values shifted by the draw's departure from the defaults
-    (:func:`dyadsim.uncertainty.prior.apply_to_population`, as calibration replicates a
-    study), then the arm's interventions' parameters."""
-    from ..uncertainty.prior import apply_to_population
+    (as calibration replicates a study), then the arm's interventions' parameters
+    (:func:`dyadsim.model.params.run_parameters`)."""
+    from ..model.params import run_parameters
 
-    out = apply_to_population(theta, plan.population.params)
-    return {**out, **({} if arm is None else plan.arm_params[arm])}
+    return run_parameters(plan.population.params, theta=theta,
+                          interventions=None if arm is None else plan.arm_params[arm])
 
 
 def _row_params(plan: Plan, thetas: Thetas | None, counts: Mapping[int, int],

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model.params import PARAMS, Param
+from ..model.params import PARAMS, Param, apply_to_population
 
 __all__ = [
     "MIN_ESS",
@@ -70,7 +70,6 @@ __all__ = [
 PERT_LAMBDA = 4.0
 #: Below this effective sample size a posterior is not fit for use (issue 19 item 10).
 MIN_ESS = 100.0
-LOG_SCALE_RATIO = 20.0
 POSTERIOR_FORMAT = "dyadsim-posterior"
 POSTERIOR_FORMAT_VERSION = 1
 
@@ -80,8 +79,8 @@ class PosteriorError(ValueError):
 
 
 def prior_scale(p: Param) -> str:
-    """'log' for a positive parameter whose bounds span >= 20x, else 'linear'."""
-    return "log" if p.lo > 0 and p.hi / p.lo >= LOG_SCALE_RATIO else "linear"
+    """The scale a parameter's prior is on (:attr:`dyadsim.model.params.Param.scale`)."""
+    return p.scale
 
 
 def _to_scale(p: Param, v: np.ndarray | float):
@@ -129,26 +128,6 @@ def prior_interval(name: str, level: float = 0.95) -> tuple[float, float]:
     """The central ``level`` interval of a parameter's prior."""
     lo, hi = _pert_ppf(PARAMS[name], np.array([(1 - level) / 2, (1 + level) / 2]))
     return float(lo), float(hi)
-
-
-def apply_to_population(theta: Mapping[str, float],
-                        base: Mapping[str, float]) -> dict[str, float]:
-    """The parameter overrides a study runs with under ``theta``. A value the study's
-    population (preset or design) sets itself describes that population; ``theta`` moves it
-    by the draw's departure from the declared default (a shift on the prior's scale: added
-    for a linear parameter, multiplied for a log-scale one), clipped to the bounds."""
-    out = dict(theta)
-    for k, v in base.items():
-        p = PARAMS[k]
-        if k not in theta:
-            out[k] = float(v)
-            continue
-        if prior_scale(p) == "log":
-            moved = v * theta[k] / p.default if p.default > 0 and v > 0 else theta[k]
-        else:
-            moved = v + theta[k] - p.default
-        out[k] = float(min(max(moved, p.lo), p.hi))
-    return out
 
 
 def shipped_posterior_path() -> Path:
