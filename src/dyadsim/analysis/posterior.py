@@ -7,7 +7,7 @@ prior (``--posterior prior``), as :mod:`dyadsim.uncertainty` carries it into run
   assigns them), every world of a block runs under that block's draw on the same dyads and
   random draws (common random numbers within a draw), and a draw's parameters reach the
   population as calibration replicates a study
-  (:func:`dyadsim.uncertainty.prior.apply_to_population`: a value the population sets itself
+  (:func:`dyadsim.model.params.apply_to_population`: a value the population sets itself
   moves by the draw's departure from the default), the arm's or the run's own parameters
   kept. The estimand is the effect averaged over the posterior (the mean over draws of the
   draw's effect in the population); its interval is a cluster-robust interval over draws

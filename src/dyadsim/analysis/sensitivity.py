@@ -154,7 +154,8 @@ class ModelBlock:
     """Picklable evaluator: mean outcomes over the same dyads for a block of parameter sets
     (one engine batch). ``shift``: the values are draws of a posterior, applied to the
     population as calibration applies them (a value the population sets itself moves by the
-    draw's departure from the default, :func:`dyadsim.uncertainty.prior.apply_to_population`).
+    draw's departure from the default, :func:`dyadsim.model.params.run_parameters`); the
+    sets are the batch's parameter sets, above the setting's own parameters.
     """
 
     def __init__(self, setting: Setting, names: Sequence[str], outcomes: Sequence[str],
@@ -165,12 +166,12 @@ class ModelBlock:
         self.dyads, self.seed, self.shift = dyads, seed, shift
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from ..uncertainty.prior import apply_to_population
+        from ..model.params import run_parameters
 
         own = {k: v for k, v in self.setting.population.params.items() if k in self.names} \
             if self.shift else {}
-        sets = [apply_to_population({n: float(v) for n, v in zip(self.names, row,
-                                                                  strict=True)}, own)
+        sets = [run_parameters(own, theta={n: float(v) for n, v in zip(self.names, row,
+                                                                        strict=True)})
                 for row in x]
         b = simulate_batch(self.setting, sets, dyads=self.dyads, seed=self.seed)
         return np.column_stack([np.nanmean(get_outcome(o).value(b.outcomes, b.final), axis=1)

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..model.params import run_parameters
 from ..timepoints import cohort_day
-from ..uncertainty.prior import apply_to_population
 from .statistics import Groups, compute_statistic
 from .targets import Measure, Read, Target, TargetSet
 
@@ -173,7 +173,7 @@ def _trial_data(spec, theta: Mapping[str, float], seed: int) -> _Data:
 
     base = {**get_population(spec.population.preset).params, **spec.population.params}
     d = spec.to_dict()
-    d["population"]["params"] = apply_to_population(theta, base)
+    d["population"]["params"] = run_parameters(base, theta=theta)
     d["trial"]["seed"] = int(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -229,7 +229,8 @@ def _cohort_sim_data(cohort, reads: list[Read], theta: Mapping[str, float],
     nodes = sorted({r.node for r in reads if r.node is not None})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = simulate(_cohort_scenario(cohort, apply_to_population(theta, _cohort_base(cohort))),
+        params = run_parameters(_cohort_base(cohort), theta=theta)
+        ds = simulate(_cohort_scenario(cohort, params),
                       dyads=cohort.n, seed=int(seed), start=cohort.start,
                       horizon=cohort.horizon, record="daily" if nodes else "none",
                       nodes=nodes or None)
@@ -247,7 +248,7 @@ def _cohort_sim_batch(cohort, reads: list[Read], thetas: Sequence[Mapping[str, f
 
     nodes = sorted({r.node for r in reads if r.node is not None})
     base = _cohort_base(cohort)
-    sets = [apply_to_population(theta, base) for theta in thetas]
+    sets = [run_parameters(base, theta=theta) for theta in thetas]
     n, k = cohort.n, len(sets)
     keys = sorted({name for ps in sets for name in ps})
     full = [Parameters(ps).to_dict() for ps in sets]

@@ -4,7 +4,7 @@ and how a run carries them.
 A run under a posterior splits its dyads across ``K`` draws of ``Posterior.draws(K, seed)``
 (contiguous blocks of dyad ids, as equal as can be): dyad ``i`` runs under draw
 ``i * K // N``, each draw's parameters applied to the population the way calibration
-replicates a study (:func:`dyadsim.uncertainty.prior.apply_to_population`: a value the
+replicates a study (:func:`dyadsim.model.params.apply_to_population`: a value the
 population sets itself is shifted by the draw's departure from the default). Parameters
 the run sets explicitly (a scenario's ``[params]``, ``--set``, an intervention's own
 parameters) keep their value; every declared parameter travels per dyad, so runs under
