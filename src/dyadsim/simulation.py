@@ -59,30 +59,65 @@ def simulate(
     burn_in_days: int | None = None,
     threads: int | None = None,
 ) -> xr.Dataset:
-    """Simulate ``dyads`` mother-infant dyads (or adults, for a population without a
-    pregnancy) from ``start`` to ``horizon`` (after birth, or after the start when there is
-    no pregnancy). ``scenario``: a file, a dict or a :class:`~dyadsim.scenario.Scenario`
-    (:meth:`~dyadsim.scenario.Scenario.read`); keyword options override its entries.
+    """Simulate mother-infant dyads (or adults, for a population without a pregnancy)
+    from the start to the horizon (after birth, or after the start when there is no
+    pregnancy).
 
-    ``record``: 'daily', 'weekly' (default), 'monthly' or 'none' (outcomes only; use it
-    for very large runs). ``do={"node": value}`` clamps a node for the whole run;
-    ``params`` overrides declared parameters. Raises ``ScenarioError``,
-    ``ParameterError`` or ``PopulationError`` with a one-line message on bad input.
-    ``chunk_size`` (dyads per compiled batch; default picked for speed within a memory cap,
-    :func:`dyadsim.engine._engine.pick_chunk`) changes memory and speed, never results;
-    ``threads`` (chunks run at once; default the CPU count or ``DYADSIM_THREADS``) likewise.
-    ``dyad_ids`` (default ``0..dyads-1``) names the dyads to run: a dyad's result depends
-    only on (seed, id), which is how a trial runs each arm on its own randomised dyads.
-    ``nodes`` limits the recorded trajectories to these nodes (default: all).
-    ``row_params`` gives parameters one value per dyad (arrays of length ``dyads``, e.g.
-    each dyad's posterior draw), replacing their run-wide value; ``attrs['parameters']``
-    then holds the run-wide values only.
-    ``row_seeds`` gives each dyad its own seed (one per dyad): a dyad then gets exactly the
-    result it would get in a run with that seed, so replications with different seeds
-    batch into one call.
-    ``burn_in_days`` overrides the population's burn-in before enrolment (days simulated
-    under the population's own conditions so the run starts near its stationary
-    distribution; 0: start from the drawn initial state).
+    Parameters
+    ----------
+    scenario : Scenario, path, dict or None
+        A scenario file, a dict or a :class:`~dyadsim.scenario.Scenario`
+        (:meth:`~dyadsim.scenario.Scenario.read`). The keyword options ``dyads``, ``seed``,
+        ``population``, ``params``, ``do``, ``start``, ``horizon``, ``record`` and
+        ``burn_in_days`` override its entries (``params`` and ``do`` add to its tables).
+    dyads, seed : int, optional
+        How many dyads (default 1000) and the seed (default 0).
+    population : str, optional
+        A population preset (``dyadsim populations``).
+    params : mapping, optional
+        Values of declared parameters, on top of everything else
+        (:func:`dyadsim.model.params.run_parameters`).
+    do : mapping, optional
+        ``{"node": value}``: clamp a node for the whole run (Pearl's do()).
+    start, horizon : str or int, optional
+        ``gw20``, ``pp6w`` or ``day0``; the horizon in days or like ``24m``.
+    record : {'daily', 'weekly', 'monthly', 'none'}, optional
+        Trajectory resolution (default weekly); 'none' keeps only the per-dyad outcomes
+        (use it for very large runs).
+    schedule : Schedule, optional
+        Per-dyad intervention schedule arrays, replacing the scenario's courses.
+    progress : callable, optional
+        Called with the number of dyads after each chunk.
+    chunk_size, threads : int, optional
+        Dyads per compiled call (default picked for speed within a memory cap,
+        :func:`dyadsim.engine._engine.pick_chunk`) and chunks run at once (default the CPU
+        count or ``DYADSIM_THREADS``): they change memory and speed, never results.
+    dyad_ids : array of int, optional
+        The dyads to run (default ``0..dyads-1``): a dyad's result depends only on (seed,
+        id), which is how a trial runs each arm on its own randomised dyads.
+    nodes : sequence of str, optional
+        The nodes whose trajectories are recorded (default all).
+    row_params : mapping of arrays, optional
+        Parameters with one value per dyad (e.g. each dyad's posterior draw), replacing
+        their run-wide value; ``attrs['parameters']`` then holds the run-wide values only.
+    row_seeds : array of int, optional
+        One seed per dyad: a dyad gets exactly what a run with that seed gives it, so
+        replications with different seeds batch into one call.
+    burn_in_days : int, optional
+        Days simulated under the population's own conditions before enrolment, so the run
+        starts near its stationary distribution (0: from the drawn initial state).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per node (``dyad`` x ``time``) and per outcome of the registry
+        (:data:`dyadsim.model.outcomes.OUTCOMES`, ``dyad``); attrs hold the version, seed,
+        population, start, horizon, record, ``do`` and the parameter values.
+
+    Raises
+    ------
+    ScenarioError, ParameterError, PopulationError
+        With a one-line message, on bad input, before anything runs.
     """
     configure_jax()  # before the first JAX computation (an entry point; never on import)
     sc = Scenario.read(scenario, population=population, start=start, horizon=horizon,

@@ -171,7 +171,8 @@ def _trial_data(spec, theta: Mapping[str, float], seed: int) -> _Data:
     from ..model.populations import get_population
     from ..trials.runner import run_trial
 
-    base = {**get_population(spec.population.preset).params, **spec.population.params}
+    base = get_population(spec.population.preset).with_overrides(
+        params=spec.population.params).params
     d = spec.to_dict()
     d["population"]["params"] = run_parameters(base, theta=theta)
     d["trial"]["seed"] = int(seed)
@@ -219,7 +220,7 @@ def _cohort_scenario(cohort, params: Mapping[str, float]) -> dict[str, Any]:
 def _cohort_base(cohort) -> dict[str, float]:
     from ..model.populations import get_population
 
-    return {**get_population(cohort.preset).params, **cohort.params}
+    return dict(get_population(cohort.preset).with_overrides(params=cohort.params).params)
 
 
 def _cohort_sim_data(cohort, reads: list[Read], theta: Mapping[str, float],

@@ -93,6 +93,8 @@ def odds_ratio(g: Groups) -> float:
     """Odds ratio of a 0/1 measure; 0.5 added to every cell when one is empty
     (Haldane-Anscombe; :func:`dyadsim.stats.odds_ratio_cells`)."""
     t, c = (_finite(x) for x in g.two())
+    if t.size == 0 or c.size == 0:  # an empty arm: undefined, not 1 from the added halves
+        return math.nan
     return odds_ratio_cells(t.sum(), t.size - t.sum(), c.sum(), c.size - c.sum())[0]
 
 
@@ -111,24 +113,19 @@ def smd(g: Groups) -> float:
 
 def hazard_ratio(g: Groups) -> float:
     """Cox proportional-hazards ratio of an event-day outcome, censored at the end of
-    follow-up (lifelines)."""
-    import pandas as pd
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
+    follow-up (:func:`dyadsim.trials.analysis.cox_ph`, as the trials' analyses fit it;
+    NaN where it cannot be fitted)."""
+    from ..trials.analysis import cox_ph
 
     rows = np.isin(g.arm, [g.treatment, g.control])
     day = np.asarray(g.y, float)[rows]
     event = np.isfinite(day) & (day <= g.follow_up)
-    frame = pd.DataFrame({"time": np.where(event, day, g.follow_up) + 1.0,
-                          "event": event.astype(float),
-                          "treatment": (g.arm[rows] == g.treatment).astype(float)})
-    if frame["event"].sum() == 0:
-        return math.nan
     try:
-        fit = CoxPHFitter().fit(frame, "time", "event")
-    except (ConvergenceError, ValueError, np.linalg.LinAlgError):
+        fit = cox_ph(np.where(event, day, g.follow_up) + 1.0, event.astype(float),
+                     (g.arm[rows] == g.treatment).astype(float))
+    except (ValueError, np.linalg.LinAlgError):
         return math.nan
-    return float(math.exp(fit.params_["treatment"]))
+    return float(fit["hazard_ratio"]["estimate"])
 
 
 def correlation(g: Groups) -> float:

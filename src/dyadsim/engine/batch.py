@@ -118,15 +118,43 @@ def simulate_batch(setting: Setting, parameter_sets: Sequence[Mapping[str, float
                    chunk_size: int | None = None,
                    progress: Callable[[int], None] | None = None,
                    threads: int | None = None) -> Batch:
-    """Simulate every parameter set on the same ``dyads`` dyads (ids ``dyad_ids``, default
-    ``0..dyads-1``) and seed. ``schedules`` (one per set, each a Schedule's per-dyad arrays)
-    replaces the setting's schedule set by set: an arm of a trial per set.
-    ``node_paths[node]`` / ``edge_paths[(source, target)]`` are (sets, dyads, days) arrays,
-    NaN where a row is not clamped. ``progress(rows)`` after each chunk. ``threads``: chunks
-    run at once (default the CPU count or ``DYADSIM_THREADS``); ``chunk_size``: rows per
-    compiled call (default :func:`~dyadsim.engine._engine.pick_chunk`'s); results depend on
-    neither.
-    Raises ``ParameterError`` / ``ValueError`` with a one-line message on bad input."""
+    """Simulate every parameter set on the same dyads and seed (common random numbers).
+
+    Parameters
+    ----------
+    setting : Setting
+        Population, window, the interventions' parameters and schedule, ``do`` clamps and
+        an optional parameter draw (:meth:`Setting.parameters`).
+    parameter_sets : sequence of mappings
+        One world per set, each applied on top of the setting's parameters; an edge
+        weight of exactly 0 knocks the edge out.
+    dyads, seed : int
+        How many dyads each set runs, and the seed they share.
+    dyad_ids : array of int, optional
+        The dyads' ids (default ``0..dyads-1``).
+    schedules : sequence of mappings, optional
+        One schedule (a Schedule's per-dyad arrays) per set, replacing the setting's: an
+        arm of a trial per set.
+    record_daily : sequence of str
+        Nodes whose end-of-day values come back in ``Batch.daily``.
+    node_paths, edge_paths : mappings of arrays, optional
+        (sets, dyads, days) paths, NaN where a row is not clamped: a node, or what one
+        edge carries, held at its value in another world (nested counterfactuals).
+    chunk_size, threads : int, optional
+        Rows per compiled call and chunks run at once; results depend on neither.
+    progress : callable, optional
+        Called with the number of rows after each chunk.
+
+    Returns
+    -------
+    Batch
+        Outcomes, final states and daily values shaped (sets, dyads, ...).
+
+    Raises
+    ------
+    ParameterError, ValueError
+        With a one-line message on bad input.
+    """
     configure_jax()  # before the first JAX computation (an entry point; never on import)
     if not parameter_sets:
         raise ValueError("a batch needs at least one parameter set")

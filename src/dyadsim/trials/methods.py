@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..stats.missing import IMPUTATION_METHOD
 from .analysis import (
     _jsonable,
     binary_outcome,
@@ -34,7 +35,6 @@ from .analysis import (
     standardized_mean_change,
     wilson_ci,
 )
-from .missing import IMPUTATION_METHOD
 
 __all__ = ["METHODS", "AnalysisInput", "Estimate", "Method"]
 
@@ -365,7 +365,7 @@ def _multiply_imputed(inp: AnalysisInput, a, w: Wide, analyse, *, treatment: str
     its delta-adjusted tipping-point analysis (None without ``tipping``). ``score_sign``:
     +1 if a higher outcome value raises the effect, -1 if it lowers it; ``df_complete``:
     the analysis' complete-data df (Barnard-Rubin)."""
-    from .missing import mi_estimate, tipping_point
+    from ..stats.missing import mi_estimate, tipping_point
 
     rng = np.random.default_rng(inp.seed)
     m = a.imputations
@@ -423,7 +423,7 @@ def _lmm_tipping_point(inp: AnalysisInput, a, tp: str, primary: Mapping[str, Any
     between-within df on complete data). The delta 0 row is the reported analysis
     (likelihood-based, MAR); the MI refit at delta 0 is ``mi_at_mar``. None when no
     follow-up value is missing."""
-    from .missing import tipping_point
+    from ..stats.missing import tipping_point
 
     w = _wide(inp, a, [a.treatment, a.control], timepoint=tp)
     prefix = f"{a.instrument}@"
@@ -454,7 +454,7 @@ def _lmm_tipping_point(inp: AnalysisInput, a, tp: str, primary: Mapping[str, Any
     sd = float(np.nanstd(w.values[:, w.target]))
     if not sd > 0:
         return None
-    from .missing import impute
+    from ..stats.missing import impute
 
     completed = impute(w.values, a.imputations, rng, arm=w.arms)
     favourable = _favourable(a, float(primary["estimate"]), 0.0)
@@ -477,7 +477,7 @@ LMM_TIPPING_STEPS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def _run_ancova(inp: AnalysisInput, a) -> Estimate:
-    from .missing import ancova
+    from ..stats.missing import ancova
 
     w = _wide(inp, a, [a.treatment, a.control])
     if w.baseline is None:
@@ -701,7 +701,7 @@ def _ema_tipping_point(inp: AnalysisInput, a, sub: pd.DataFrame,
             return math.log(mt / mc), vt / mt**2 + vc / mc**2
         return mt - mc, vt + vc
 
-    from .missing import mi_estimate, tipping_point
+    from ..stats.missing import mi_estimate, tipping_point
 
     rng = np.random.default_rng(inp.seed)
     targets = list(range(weeks))
@@ -803,7 +803,7 @@ def _cox_tipping_point(inp: AnalysisInput, a, time: np.ndarray, happened: np.nda
     arm's hazard after loss multiplied by exp(delta) (delta against the treatment; the same
     imputation draws at every delta), :func:`.missing.event_time_mi`; the delta 0 row is
     the reported Cox fit (``hr``, its ``hazard_ratio``); None when nobody was lost."""
-    from .missing import event_time_mi, tipping_grid
+    from ..stats.missing import event_time_mi, tipping_grid
 
     if not lost.any():
         return None
@@ -936,7 +936,7 @@ def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
     side of a*b (``direction``, else the estimate's sign), the mediator so that the change
     of a, times b, does the same; both together move a treated dropout along the b path,
     a patient worse than MAR predicts on both (Cro et al. 2020; :func:`.missing.tipping_point`)."""
-    from .missing import mi_estimate, tipping_point
+    from ..stats.missing import mi_estimate, tipping_point
 
     v = np.asarray(values, dtype=float)
     n = v.shape[0]

@@ -76,19 +76,14 @@ def study_window(spec: TrialSpec) -> Window:
     """The population and the study window of ``spec`` (raises ValueError on a bad preset,
     override, start or horizon; :mod:`.validation` names the field)."""
     from ..model.populations import get_population
-    from ..timepoints import parse_horizon, parse_start
+    from ..timepoints import parse_horizon, parse_start, total_days
 
     ps = spec.population
     pop = get_population(ps.preset).with_overrides(ps.init, ps.params)
     study_start = (ps.start or pop.default_start).strip().lower()
     gd, pp = parse_start(study_start, pop.pregnancy, pop.default_start)
     horizon_days = parse_horizon(spec.trial.horizon)
-    if pop.pregnancy and gd >= 0:
-        study_days = 42 * 7 - gd + horizon_days + 1
-    elif pop.pregnancy:
-        study_days = horizon_days - pp + 1
-    else:
-        study_days = horizon_days
+    study_days = total_days(pop, gd, pp, horizon_days)
     return Window(population=pop, pregnancy=pop.pregnancy, study_start=study_start, gd=gd,
                   pp=pp, horizon_days=horizon_days, study_days=study_days)
 

@@ -115,8 +115,10 @@ def _scenario(spec: TrialSpec) -> dict[str, Any]:
 Thetas = Mapping[int, Mapping[str, float]]
 
 
-def draw_parameters(plan: Plan, theta: Mapping[str, float], arm: int | None) -> dict[str, float]:
-    """The parameters an arm runs with under parameter draw ``theta`` (a posterior draw):
+def draw_parameters(plan: Plan, theta: Mapping[str, float] | None,
+                    arm: int | None) -> dict[str, float]:
+    """The parameters an arm runs with under parameter draw ``theta`` (a posterior draw;
+    None: the declared values):
     the population's own values shifted by the draw's departure from the defaults
     (as calibration replicates a study), then the arm's interventions' parameters
     (:func:`dyadsim.model.params.run_parameters`)."""
@@ -343,8 +345,7 @@ def _arm_parameters(plan: Plan, spec: TrialSpec,
                     theta: Mapping[str, float] | None = None) -> dict[str, dict[str, float]]:
     from ..model.params import Parameters
 
-    return {arm.name: Parameters(draw_parameters(plan, theta, i) if theta is not None else
-                                 {**plan.population.params, **plan.arm_params[i]}).to_dict()
+    return {arm.name: Parameters(draw_parameters(plan, theta, i)).to_dict()
             for i, arm in enumerate(spec.arms)}
 
 

@@ -179,7 +179,7 @@ def _check_arm(window, i: int, arm) -> None:
     from ..interventions import get_intervention
     from ..interventions.library import combined_params
     from ..interventions.schedule import parse_course_start
-    from ..model.params import Parameters
+    from ..model.params import Parameters, run_parameters
     from .plan import schedule_check
 
     where = f"arms[{i}:{arm.name}]"
@@ -192,7 +192,8 @@ def _check_arm(window, i: int, arm) -> None:
     if len(set(arm.interventions)) != len(arm.interventions):
         raise err(f"{where}.interventions", "an intervention is listed twice")
     try:
-        Parameters({**window.population.params, **combined_params(ivs)})
+        Parameters(run_parameters(window.population.params,
+                                  interventions=combined_params(ivs)))
     except ValueError as exc:
         raise err(f"{where}.interventions", str(exc)) from None
     try:

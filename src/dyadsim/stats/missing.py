@@ -223,7 +223,7 @@ Analyse = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
 def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
                 analyse: Analyse, *,
                 m: int, rng: np.random.Generator, df_complete: float, alpha: float = 0.05,
-                delta: Mapping[Any, float | Sequence[float]] | None = None,
+                delta: Mapping[Any, float | Sequence[float] | np.ndarray] | None = None,
                 completed: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
     """Multiply-imputed estimate: impute ``values`` (dyads x variables) with the arm in the
     imputation model (:func:`impute`), add ``delta[arm]`` to the imputed cells of column
@@ -291,16 +291,14 @@ def tipping_grid(estimate_at: Callable[[float], Mapping[str, Any]], *, unfavoura
         rows.append({"delta": d, "delta_sd": s, "estimate": back(r["estimate"]),
                      "ci_lower": back(r["ci_lower"]), "ci_upper": back(r["ci_upper"]),
                      "p": r["p"]})
-    out = {"method": method,
-           "delta_unit": delta_unit,
-           "direction": "against the treatment",
-           "grid": rows,
-           "tipping_point_sd": tip,
-           "tipping_point": None if tip is None else unfavourable * tip * scale,
-           "conclusion": ("not significant under MAR: nothing to tip" if not significant_at_mar
-                          else f"significance lost at a shift of {tip} units"
-                          if tip is not None else
-                          f"still significant at a shift of {steps[-1]} units")}
+    conclusion = ("not significant under MAR: nothing to tip" if not significant_at_mar
+                  else f"significance lost at a shift of {tip} units" if tip is not None
+                  else f"still significant at a shift of {steps[-1]} units")
+    out: dict[str, Any] = {
+        "method": method, "delta_unit": delta_unit, "direction": "against the treatment",
+        "grid": rows, "tipping_point_sd": tip,
+        "tipping_point": None if tip is None else unfavourable * tip * scale,
+        "conclusion": conclusion}
     if primary is not None:
         out["delta_0_row"] = "the reported primary analysis (MAR)"
         out["mi_at_mar"] = mi_at_mar
@@ -332,11 +330,12 @@ def tipping_point(values: np.ndarray, arm: np.ndarray, target: int | Sequence[in
                                delta={treatment: d}, completed=completed,
                                df_complete=df_complete)
 
-        out = tipping_grid(at, unfavourable=float(unfavourable), scale=float(scale),
-                           alpha=alpha, steps=steps, back=back, primary=primary,
+        sd = float(np.asarray(scale, dtype=float))
+        out = tipping_grid(at, unfavourable=float(np.asarray(unfavourable, dtype=float)),
+                           scale=sd, alpha=alpha, steps=steps, back=back, primary=primary,
                            method="delta adjustment of the imputed treatment-arm outcomes "
                            "(pattern mixture), multiple imputation, Rubin's rules",
-                           delta_unit=f"observed SD of the outcome ({float(scale):.4g})")
+                           delta_unit=f"observed SD of the outcome ({sd:.4g})")
         out["conclusion"] = out["conclusion"].replace(" units", " SD")
         return out
     targets = [target] if isinstance(target, int | np.integer) else list(target)

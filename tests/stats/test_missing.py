@@ -8,8 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from dyadsim.trials.analysis import cox_ph
-from dyadsim.trials.missing import (
+from dyadsim.stats.missing import (
     ancova,
     event_time_mi,
     impute,
@@ -17,6 +16,7 @@ from dyadsim.trials.missing import (
     rubin,
     tipping_point,
 )
+from dyadsim.trials.analysis import cox_ph
 
 P_USE = {"T": 0.3, "C": 0.5}  # unobserved use at follow-up, by arm
 USE_SHIFT = 2.0  # use raises the outcome (e.g. COMM) by this much
