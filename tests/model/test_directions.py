@@ -15,6 +15,7 @@ import pytest
 from dyadsim.model.params import PARAMS
 from dyadsim.reports.directions import (
     METRICS,
+    WINDOW_METRICS,
     DirectionError,
     evaluate_row,
     load,
@@ -47,6 +48,9 @@ KNOWN_WRONG: dict[str, str] = {
     "prescription displaces misuse (prescribed_opioid -> opioid_dose), so the amount on "
     "board on a misuse day barely changes (8.7 x 0.2 of misuse displaced against the 2.0 "
     "prescribed_opioid -> overdose weight)",
+    "use_lowers_reunification": "prior share 0.85 (added with the row): in 2 draws no "
+    "infant is reunified within the year in either world (reunification_logit drawn near its "
+    "floor, ties at 0), in one the share rises by 0.006 on a handful of placements",
     "taper_raises_withdrawal": "prior share 0.65: at the defaults a taper raises withdrawal "
     "a little (0.0285 -> 0.031); in 7 of 20 draws it lowers it (cause not measured; "
     "candidate: dependence following the dose down faster than the dose falls)",
@@ -70,10 +74,11 @@ def test_table_covers_the_issue_directions():
     assert {"moud_lowers_use", "moud_lowers_overdose", "moud_lowers_withdrawal",
             "more_lowers_craving", "more_lowers_use", "more_lowers_misuse", "aces_raise_use",
             "nows_raises_placement", "parenting_raises_security",
-            "parenting_programme_raises_security", "moud_does_not_raise_placement"} <= ids
+            "parenting_programme_raises_security", "moud_does_not_raise_placement",
+            "moud_stops_more_after_delivery"} <= ids
     for r in ROWS:
         assert r.citation.strip() and r.claim.strip()
-        assert r.metric in METRICS or r.metric.startswith("mean:")
+        assert r.metric in METRICS or r.metric in WINDOW_METRICS or r.metric.startswith("mean:")
 
 
 def test_loader_rejects_a_malformed_row(tmp_path):
@@ -96,3 +101,35 @@ def test_direction_holds_at_defaults_and_over_the_prior(row):
     share = float(np.mean([r["holds"] for r in results[1:]]))
     assert at_defaults["holds"], (row.id, "defaults", at_defaults)
     assert share >= REQUIRED_SHARE, (row.id, f"prior share {share:.2f}")
+
+
+def test_a_windowed_metric_needs_a_window_in_each_world(tmp_path):
+    bad = tmp_path / "d.toml"
+    row = ('[[direction]]\nid = "x"\nclaim = "c"\npopulation = "pregnant_oud_moud"\n'
+           'start = "gw20"\nhorizon = "3m"\nmetric = "moud_stop_rate"\ndirection = "+"\n'
+           'citation = "c"\n')
+    bad.write_text(row + 'a = { window = "late_pregnancy" }\nb = { do = { moud = 1.0 } }\n')
+    with pytest.raises(DirectionError, match="needs a window in each world"):
+        load(bad)
+    bad.write_text(row + 'a = { window = "late_pregnancy" }\nb = { window = "trimester" }\n')
+    with pytest.raises(DirectionError, match="one of late_pregnancy, postpartum"):
+        load(bad)
+    bad.write_text(row.replace("moud_stop_rate", "use_share")
+                   + 'a = { window = "late_pregnancy" }\nb = { window = "postpartum" }\n')
+    with pytest.raises(DirectionError, match="other metrics take none"):
+        load(bad)
+
+
+def test_moud_stop_rate_counts_stops_per_30_on_days_inside_the_window():
+    import xarray as xr
+
+    # two dyads, days -3..3 around the birth: dyad 0 stops on the last pregnancy day
+    # (on day -1, off day 0) and again after a restart; dyad 1 is on throughout
+    moud = np.array([[1, 1, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1]], float)
+    pp = np.tile(np.arange(-3, 4), (2, 1))
+    ds = xr.Dataset({"moud": (("dyad", "time"), moud),
+                     "postpartum_day": (("dyad", "time"), pp)})
+    # window [-3, 0): dyad 0 on 3 days with 1 stop, dyad 1 on 3 days: 30 * 1 / 6
+    assert WINDOW_METRICS["moud_stop_rate"][0](ds, (-3, 0)) == pytest.approx(5.0)
+    # window [0, 3): dyad 0 on days 1, 2 and stops after day 2; dyad 1 on 3 days: 30 * 1 / 5
+    assert WINDOW_METRICS["moud_stop_rate"][0](ds, (0, 3)) == pytest.approx(6.0)

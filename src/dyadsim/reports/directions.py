@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 
 PATH = Path(__file__).resolve().parents[1] / "data" / "directions.toml"
-WORLD_KEYS = {"do", "interventions", "params"}
+WORLD_KEYS = {"do", "interventions", "params", "window"}
+#: Periods a windowed metric reads, in days relative to each dyad's birth [from, to): a row
+#: whose worlds differ only in ``window`` compares two periods of one run (the same dyads).
+WINDOWS: dict[str, tuple[int, int]] = {"late_pregnancy": (-90, 0), "postpartum": (0, 90)}
 ROW_KEYS = {"id", "claim", "population", "start", "horizon", "a", "b", "metric", "direction",
             "citation"}
 
@@ -48,11 +51,18 @@ def _misuse(ds) -> float:
     return float(amount.sum() / max(ds["use_days"].size * ds.attrs["horizon_days"], 1))
 
 
+def _reunified(ds) -> float:
+    placed = np.isfinite(ds["placement_day"].values)
+    back = np.isfinite(ds["reunification_day"].values)
+    return float(back[placed].mean()) if placed.any() else math.nan
+
+
 METRICS: dict[str, Callable[[Any], float]] = {
     "use_share": lambda ds: _share(ds["use_share"].values),
     "overdose_risk": lambda ds: _share(ds["overdoses"].values),
     "misuse": _misuse,
     "placed": lambda ds: float(np.mean(np.isfinite(ds["placement_day"].values))),
+    "reunified": lambda ds: _reunified(ds),
     "security": lambda ds: _share(ds["attachment_security_12m"].values),
     "disorganized": lambda ds: (float(np.mean(_classified(ds) == "disorganized"))
                                 if _classified(ds).size else math.nan),
@@ -62,15 +72,38 @@ METRIC_DOC = {
     "overdose_risk": "mean overdoses per dyad over the run",
     "misuse": "mean misuse amount (MME) per observed day",
     "placed": "share of infants placed out of home during the run",
+    "reunified": "share reunified with the mother among the infants placed during the run",
     "security": "mean latent attachment security at 12 months",
     "disorganized": "share disorganized among classified infants",
     "mean:<node>": "the node's mean over the weekly record and the dyads",
 }
 
 
-def metric_value(name: str, ds) -> float:
+def _moud_stop_rate(ds, days: tuple[int, int]) -> float:
+    """MOUD discontinuations (a day on MOUD followed by a day off) per 30 days on MOUD, in
+    the window ``days`` relative to each dyad's birth (daily record of ``moud``)."""
+    on = ds["moud"].values > 0
+    pp = ds["postpartum_day"].values
+    inside = (pp[:, :-1] >= days[0]) & (pp[:, :-1] < days[1])
+    stops = (on[:, :-1] & ~on[:, 1:] & inside).sum()
+    on_days = (on[:, :-1] & inside).sum()
+    return float(30.0 * stops / on_days) if on_days else math.nan
+
+
+#: Metrics of one period of a run (a world's ``window``), with the nodes they need recorded
+#: daily.
+WINDOW_METRICS: dict[str, tuple[Callable[[Any, tuple[int, int]], float], tuple[str, ...]]] = {
+    "moud_stop_rate": (_moud_stop_rate, ("moud",)),
+}
+METRIC_DOC["moud_stop_rate"] = ("MOUD discontinuations per 30 days on MOUD in the world's "
+                                "window (days relative to the birth)")
+
+
+def metric_value(name: str, ds, window: str | None = None) -> float:
     if name.startswith("mean:"):
         return _share(ds[name[len("mean:"):]].values)
+    if name in WINDOW_METRICS:
+        return WINDOW_METRICS[name][0](ds, WINDOWS[str(window)])
     return METRICS[name](ds)
 
 
@@ -89,8 +122,10 @@ class Direction:
 
     def scenario(self, world: str) -> dict:
         w = self.a if world == "a" else self.b
+        record = ("weekly" if self.metric.startswith("mean:")
+                  else "daily" if self.metric in WINDOW_METRICS else "none")
         sc = {"population": self.population, "start": self.start, "horizon": self.horizon,
-              "record": "weekly" if self.metric.startswith("mean:") else "none"}
+              "record": record}
         if w.get("do"):
             sc["do"] = dict(w["do"])
         if w.get("params"):
@@ -119,11 +154,17 @@ def load(path: Path = PATH) -> tuple[Direction, ...]:
         if r["direction"] not in ("+", "-"):
             raise DirectionError(f"{where}: direction must be '+' or '-'")
         metric = r["metric"]
-        if not (metric in METRICS or metric.startswith("mean:")):
+        if not (metric in METRICS or metric in WINDOW_METRICS or metric.startswith("mean:")):
             raise DirectionError(f"{where}: unknown metric {metric!r}")
         for w in ("a", "b"):
-            if set(r.get(w, {})) - WORLD_KEYS:
+            world = r.get(w, {})
+            if set(world) - WORLD_KEYS:
                 raise DirectionError(f"{where}: world {w} may set only {sorted(WORLD_KEYS)}")
+            if (metric in WINDOW_METRICS) != ("window" in world) \
+                    or world.get("window", "late_pregnancy") not in WINDOWS:
+                raise DirectionError(f"{where}: a windowed metric ({', '.join(WINDOW_METRICS)}) "
+                                     f"needs a window in each world, one of "
+                                     f"{', '.join(WINDOWS)}; other metrics take none")
         if r.get("a", {}) == r.get("b", {}):
             raise DirectionError(f"{where}: the two worlds are the same")
         rows.append(Direction(**r))
@@ -142,14 +183,22 @@ def evaluate_row(row: Direction, thetas: Sequence[Mapping[str, float]], dyads_pe
 
     k = len(thetas)
     values = {}
+    runs: dict[str, Any] = {}  # worlds that differ only in their window share one run
     for world in ("a", "b"):
         sc = row.scenario(world)
-        nodes = [row.metric[len("mean:"):]] if row.metric.startswith("mean:") else None
+        nodes = ([row.metric[len("mean:"):]] if row.metric.startswith("mean:")
+                 else list(WINDOW_METRICS[row.metric][1]) if row.metric in WINDOW_METRICS
+                 else None)
         kw = {"nodes": nodes} if nodes else {}
-        ds = simulate_over_draws(sc, thetas, dyads=dyads_per_draw * k, seed=seed, **kw)
+        key = repr(sorted(sc.items()))
+        if key not in runs:
+            runs[key] = simulate_over_draws(sc, thetas, dyads=dyads_per_draw * k, seed=seed,
+                                            **kw)
+        ds = runs[key]
         draw = ds["posterior_draw"].values
-        values[world] = [metric_value(row.metric, ds.isel(dyad=np.flatnonzero(draw == i)))
-                         for i in range(k)]
+        window = (row.a if world == "a" else row.b).get("window")
+        values[world] = [metric_value(row.metric, ds.isel(dyad=np.flatnonzero(draw == i)),
+                                      window) for i in range(k)]
     out = []
     for va, vb in zip(values["a"], values["b"], strict=True):
         diff = vb - va
