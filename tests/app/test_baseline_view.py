@@ -8,7 +8,7 @@ import pytest
 
 from dyadsim.app.scenario import (
     DIFFERENCE_VALUES,
-    Scenario,
+    ExplorerScenario,
     after_birth,
     difference_from_baseline,
     run,
@@ -20,9 +20,9 @@ SMALL = dict(dyads=60, seed=4, horizon="12m", record="monthly")
 
 @pytest.fixture(scope="module")
 def runs():
-    base = run(Scenario(population="pregnant_oud_moud", **SMALL))
-    more = run(Scenario(population="pregnant_oud_moud", interventions=(("more", "gw24"),),
-                        **SMALL))
+    base = run(ExplorerScenario(population="pregnant_oud_moud", **SMALL))
+    more = run(ExplorerScenario(population="pregnant_oud_moud",
+                                interventions=(("more", "gw24"),), **SMALL))
     return base, more
 
 

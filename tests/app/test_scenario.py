@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from dyadsim.app.scenario import Scenario, edge_details, node_details, run, scenario_toml
+from dyadsim.app.scenario import ExplorerScenario, edge_details, node_details, run, scenario_toml
 from dyadsim.cli import app
 from dyadsim.model.graph import EDGES, NODES
 
@@ -18,8 +18,9 @@ SMALL = dict(dyads=30, seed=4, horizon="12m", record="monthly")
 
 
 def test_toml_round_trips_every_setting():
-    sc = Scenario(population="pregnant_oud_moud", interventions=(("more", "gw24"),),
-                  knockouts=("craving->opioid_use",), clamps=(("moud", 1.0),), **SMALL)
+    sc = ExplorerScenario(population="pregnant_oud_moud", interventions=(("more", "gw24"),),
+                          knockouts=("craving->opioid_use",), clamps=(("moud", 1.0),),
+                          **SMALL)
     d = tomllib.loads(sc.to_toml())
     assert d == sc.to_dict()
     assert d["interventions"] == [{"name": "more", "start": "gw24"}]
@@ -28,8 +29,8 @@ def test_toml_round_trips_every_setting():
 
 
 def test_toml_file_reproduces_the_run_with_dyadsim_simulate(tmp_path):
-    sc = Scenario(interventions=(("more", "gw24"),), knockouts=("stressor->cognitive_appraisal",),
-                  **SMALL)
+    sc = ExplorerScenario(interventions=(("more", "gw24"),),
+                          knockouts=("stressor->cognitive_appraisal",), **SMALL)
     result = run(sc)
     path = tmp_path / "scenario.toml"
     path.write_text(sc.to_toml())
@@ -45,14 +46,14 @@ def test_toml_file_reproduces_the_run_with_dyadsim_simulate(tmp_path):
 
 def test_bad_settings_give_plain_messages():
     with pytest.raises(ValueError, match="between 0 and 1"):
-        Scenario(clamps=(("craving", 3.0),)).check()
+        ExplorerScenario(clamps=(("craving", 3.0),)).check()
     with pytest.raises(ValueError, match="unknown edge"):
-        Scenario(knockouts=("craving->nothing",)).check()
+        ExplorerScenario(knockouts=("craving->nothing",)).check()
     with pytest.raises(ValueError, match="before the study start"):
-        run(Scenario(interventions=(("more", "gw10"),), **SMALL))
+        run(ExplorerScenario(interventions=(("more", "gw10"),), **SMALL))
     with pytest.raises(ValueError, match="all start in pregnancy"):
-        run(Scenario(interventions=(("more", "gw24"), ("attachment_parenting", "pp6w")),
-                     **SMALL))
+        run(ExplorerScenario(interventions=(("more", "gw24"), ("attachment_parenting", "pp6w")),
+                             **SMALL))
 
 
 def test_strings_are_escaped_in_toml():

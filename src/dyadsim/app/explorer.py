@@ -22,8 +22,8 @@ from dyadsim.app.scenario import (
     DEFAULT_N,
     HORIZONS,
     N_CHOICES,
+    ExplorerScenario,
     Run,
-    Scenario,
     after_birth,
     difference_from_baseline,
     edge_details,
@@ -52,7 +52,7 @@ def _runs() -> dict[str, Run]:
     return {}
 
 
-def simulate_cached(scenario: Scenario) -> Run:
+def simulate_cached(scenario: ExplorerScenario) -> Run:
     """The run of ``scenario``: reused if made before, else simulated with a progress bar
     (the compiled engine is reused: every N runs in padded chunks of one shape)."""
     store, key = _runs(), scenario.to_toml()
@@ -77,9 +77,9 @@ def simulate_cached(scenario: Scenario) -> Run:
 
 
 # ----------------------------------------------------------------------------- settings
-def sidebar() -> tuple[Scenario, str]:
+def sidebar() -> tuple[ExplorerScenario, str]:
     sb = st.sidebar
-    sb.header("Scenario")
+    sb.header("ExplorerScenario")
     pop = sb.selectbox("Population", list(PRESETS), index=0,
                        format_func=lambda k: f"{k}: {PRESETS[k].description[:60]}",
                        help="Who is simulated (see `dyadsim populations`).")
@@ -135,8 +135,9 @@ def sidebar() -> tuple[Scenario, str]:
         clamps.append((node, float(value)))
     colour_by = sb.radio("Colour the graph by", ["difference from baseline",
                                                  "level in this scenario"], key="colour_by")
-    sc = Scenario(population=pop, dyads=int(n), seed=seed, horizon=horizon,
-                  interventions=tuple(chosen), knockouts=tuple(knock), clamps=tuple(clamps))
+    sc = ExplorerScenario(population=pop, dyads=int(n), seed=seed, horizon=horizon,
+                          interventions=tuple(chosen), knockouts=tuple(knock),
+                          clamps=tuple(clamps))
     return sc, colour_by
 
 

@@ -27,9 +27,11 @@ HORIZONS = ("12m", "24m")
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """One explorer setting. ``interventions``: (library name, start such as ``gw24`` or
-    ``pp6w``); ``knockouts``: edge weight names set to 0; ``clamps``: node -> value."""
+class ExplorerScenario:
+    """One explorer setting (the form's choices; :meth:`to_dict` is the scenario
+    :meth:`dyadsim.scenario.Scenario.read` reads). ``interventions``: (library name, start
+    such as ``gw24`` or ``pp6w``); ``knockouts``: edge weight names set to 0; ``clamps``:
+    node -> value."""
 
     population: str = "pregnant_oud_moud"
     dyads: int = DEFAULT_N
@@ -42,10 +44,10 @@ class Scenario:
     name: str = "explorer scenario"
     extra_params: Mapping[str, float] = field(default_factory=dict)
 
-    def baseline(self) -> Scenario:
+    def baseline(self) -> ExplorerScenario:
         """The same population, N, seed and horizon with nothing switched on or off."""
-        return Scenario(self.population, self.dyads, self.seed, self.horizon,
-                        record=self.record, name="baseline")
+        return ExplorerScenario(self.population, self.dyads, self.seed, self.horizon,
+                                record=self.record, name="baseline")
 
     @property
     def start(self) -> str:
@@ -130,7 +132,7 @@ def scenario_toml(d: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    scenario: Scenario
+    scenario: ExplorerScenario
     ds: xr.Dataset
     summary: dict[str, Any]
 
@@ -149,7 +151,7 @@ class Run:
                          f"{self.scenario.dyads}, seed {self.scenario.seed}"}
 
 
-def run(scenario: Scenario, progress: Callable[[int], None] | None = None) -> Run:
+def run(scenario: ExplorerScenario, progress: Callable[[int], None] | None = None) -> Run:
     """Simulate the scenario exactly as ``dyadsim simulate`` would from its TOML."""
     from ..simulation import simulate
 
