@@ -45,16 +45,24 @@ def test_every_statistic_is_a_number_per_replicate_and_nan_when_undefined(name):
     cats = np.array(["secure", "avoidant", "none", "secure"] * 25, dtype=object)
     y = {"distribution": cats, "survival_points": days, "hazard_ratio": days,
          "odds_ratio": y01}.get(name)
-    g = _groups(**({} if y is None else {"y": y}),
-                **({"keys": ("secure", "avoidant")} if name == "distribution" else {}))
+    extra = {"keys": ("secure", "avoidant")} if name == "distribution" else {}
+    if name in ("standardized_mean_change", "relative_change"):
+        extra = {"baseline": 10.0 + np.arange(100) % 7}
+    g = _groups(**({} if y is None else {"y": y}), **extra)
     got = compute_statistic(name, g)
     values = list(got.values()) if isinstance(got, dict) else [got]
     assert values and all(isinstance(v, float) and math.isfinite(v) for v in values)
     empty = _groups(**({} if y is None else {"y": y}), treatment="nobody", arm_name="nobody",
-                    **({"keys": ("secure",)} if name == "distribution" else {}))
+                    **extra)
     if name not in ("correlation",):  # a correlation is over all dyads unless arm_name
         out = compute_statistic(name, empty)
         assert all(math.isnan(v) for v in (out.values() if isinstance(out, dict) else [out]))
+
+
+def test_the_registry_is_the_target_format():
+    from dyadsim.calibration.targets import STATISTICS
+
+    assert set(STATISTIC_FUNCTIONS) == set(STATISTICS)
 
 
 def test_known_answers():
@@ -71,3 +79,22 @@ def test_known_answers():
     y01 = np.r_[np.ones(20), np.zeros(30), np.ones(10), np.zeros(40)]
     odds = (20 / 30) / (10 / 40)
     assert compute_statistic("odds_ratio", _groups(y=y01)) == pytest.approx(odds)
+
+
+def test_standardized_mean_change_is_morris_d_ppc2():
+    """Morris 2008 (Organ Res Methods 11:364), d_ppc2 on a hand-made pre-post-control set."""
+    pre_t, post_t = np.array([10.0, 12, 14, 16]), np.array([7.0, 10, 10, 13])
+    pre_c, post_c = np.array([11.0, 13, 12, 15]), np.array([11.0, 12, 12, 14])
+    arm = np.array(["T"] * 4 + ["C"] * 4, dtype=object)
+    g = Groups(y=np.r_[post_t - pre_t, post_c - pre_c], baseline=np.r_[pre_t, pre_c],
+               arm=arm, treatment="T", control="C")
+    sd_pre = math.sqrt((3 * pre_t.var(ddof=1) + 3 * pre_c.var(ddof=1)) / 6)
+    want = (1 - 3 / (4 * 6 - 1)) * ((post_t - pre_t).mean() - (post_c - pre_c).mean()) / sd_pre
+    assert compute_statistic("standardized_mean_change", g) == pytest.approx(want, rel=1e-12)
+    assert want < -0.9  # the treated arm fell by 2.75 points on average, the control by 0.5
+    one = Groups(y=post_t - pre_t, baseline=pre_t, arm=arm[:4], arm_name="T")
+    assert compute_statistic("relative_change", one) == pytest.approx(post_t.mean()
+                                                                      / pre_t.mean() - 1)
+    missing = Groups(y=np.r_[np.nan, (post_t - pre_t)[1:]], baseline=pre_t, arm=arm[:4])
+    assert compute_statistic("relative_change", missing) == pytest.approx(
+        (post_t[1:] - pre_t[1:]).mean() / pre_t[1:].mean())  # complete pairs only

@@ -214,3 +214,60 @@ def test_the_shipped_posterior_is_fitted_to_the_shipped_targets():
     assert post.budget["simulator_runs"] >= 100 and "history matching" in post.method
     draws = post.draws(5, seed=1)
     assert len(draws) == 5 and all(set(post.parameters) <= set(d) for d in draws)
+
+
+def test_a_change_statistic_needs_change_from(tmp_path):
+    """standardized_mean_change (Morris 2008) and relative_change read a change score and
+    its baseline: they load with change_from, and without it the message says so."""
+    shipped = published_targets_path().parent / "designs" / "garland2022_more_vs_sg.toml"
+    (tmp_path / shipped.name).write_text(shipped.read_text())
+    text = f"""
+[[target]]
+id = "pain_change"
+source = "x"
+statistic = "standardized_mean_change"
+design = "{shipped.name}"
+[target.measure]
+instrument = "comm"
+timepoint = "m9"
+change_from = "baseline"
+contrast = ["MORE", "SG"]
+[target.observed]
+value = -0.4
+se = 0.15
+"""
+    assert load_targets(_write(tmp_path, text)).targets[0].measure.change_from == "baseline"
+    with pytest.raises(TargetError, match=r"^target 'pain_change': measure.change_from: "
+                       r"standardized_mean_change reads a change"):
+        load_targets(_write(tmp_path, text.replace('change_from = "baseline"\n', "")))
+    one_arm = text.replace("standardized_mean_change", "relative_change").replace(
+        'contrast = ["MORE", "SG"]', 'arm = "MORE"')
+    assert load_targets(_write(tmp_path, one_arm)).targets[0].statistic == "relative_change"
+
+
+def test_a_change_statistic_replicates_with_its_baseline(tmp_path):
+    """End to end: a one-arm cohort read at two time points gives relative_change a finite
+    value (NaN if the baseline never reached the statistic)."""
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+
+    text = """
+[[target]]
+id = "stress_change"
+source = "x"
+statistic = "relative_change"
+[target.cohort]
+preset = "adult_chronic_pain_ltot"
+start = "day0"
+n = 30
+horizon = "60d"
+[target.measure]
+instrument = "pss10"
+timepoint = "day56"
+change_from = "enrolment"
+[target.observed]
+value = -0.1
+se = 0.05
+"""
+    (study,) = studies_of(load_targets(_write(tmp_path, text)))
+    value = replicate_study(study, {}, seed=1)["stress_change"]
+    assert value is not None and math.isfinite(value) and -1 < value < 1

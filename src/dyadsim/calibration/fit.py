@@ -97,12 +97,15 @@ LINK_OF = {"proportion": "logit", "distribution": "logit", "survival_points": "l
 #: this size reproduces a share no better than about 5 percentage points at 50% (0.2
 #: logit), a ratio no better than 10% (0.1 log), a standardised effect no better than
 #: 0.1 SD (the smallest effect trialists call meaningful is 0.2), a correlation no better
-#: than 0.05, a relative reduction no better than 5 points; a mean or SD no better than 10%
-#: of its value.
+#: than 0.05, a relative reduction or change no better than 5 points; a mean or SD no better
+#: than 10% of its value.
 DISCREPANCY_SD = {"logit": (0.2, "guess: 5 percentage points at a share of 50%"),
                   "log": (0.1, "guess: 10% of a ratio"),
                   "cohens_d": (0.1, "guess: 0.1 SD, half the smallest meaningful effect"),
                   "smd": (0.1, "guess: 0.1 SD, half the smallest meaningful effect"),
+                  "standardized_mean_change": (0.1, "guess: 0.1 SD, half the smallest "
+                                                    "meaningful effect"),
+                  "relative_change": (0.05, "guess: 5 points of a relative change"),
                   "correlation": (0.05, "guess: 0.05 of a correlation"),
                   "relative_reduction": (0.05, "guess: 5 points of a relative reduction")}
 RELATIVE_DISCREPANCY = (0.1, "guess: 10% of the observed value")

@@ -289,8 +289,11 @@ def _groups(t: Target, data: _Data) -> Groups:
     m: Measure = t.measure
     keys = tuple((t.observed.distribution or {}).keys())
     treatment, control = (m.contrast or (None, None))
+    baseline = None
+    if m.change_from is not None:  # the measure at change_from, for the change statistics
+        baseline = data.read(Read(instrument=m.instrument, timepoint=m.change_from))
     return Groups(y=data.read(m), arm=data.arm,
-                  z=data.read(m.with_) if m.with_ is not None else None,
+                  z=data.read(m.with_) if m.with_ is not None else None, baseline=baseline,
                   treatment=treatment, control=control, arm_name=m.arm, keys=keys,
                   follow_up=data.follow_up)
 

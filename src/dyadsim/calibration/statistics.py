@@ -26,12 +26,14 @@ OUTCOMES: tuple[str, ...] = tuple(model_outcomes.OUTCOMES)
 @dataclass(frozen=True)
 class Groups:
     """The per-dyad values a statistic needs: ``y`` (the measure) and ``arm`` (arm name per
-    dyad); ``z`` the partner measure of a correlation; ``treatment``/``control`` or ``arm_name``
+    dyad); ``z`` the partner measure of a correlation; ``baseline`` the measure at
+    ``change_from`` when ``y`` is a change from it; ``treatment``/``control`` or ``arm_name``
     select dyads; ``keys`` the observed components; ``follow_up`` the last study day."""
 
     y: np.ndarray
     arm: np.ndarray
     z: np.ndarray | None = None
+    baseline: np.ndarray | None = None
     treatment: str | None = None
     control: str | None = None
     arm_name: str | None = None
@@ -111,6 +113,37 @@ def smd(g: Groups) -> float:
     return standardized_difference(*(_finite(x) for x in g.two()))["g"]
 
 
+def _changes(g: Groups, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(change, baseline) of the complete pairs among ``rows``."""
+    if g.baseline is None:
+        return np.empty(0), np.empty(0)
+    y, b = np.asarray(g.y, float)[rows], np.asarray(g.baseline, float)[rows]
+    ok = np.isfinite(y) & np.isfinite(b)
+    return y[ok], b[ok]
+
+
+def standardized_mean_change(g: Groups) -> float:
+    """The pre-post-control effect size of meta-analyses (Morris 2008, Organ Res Methods
+    11:364, d_ppc2): the difference of the arms' mean changes over the pooled pre-test SD,
+    times the small-sample correction 1 - 3 / (4 (n_T + n_C - 2) - 1); complete pairs."""
+    (dt, bt), (dc, bc) = (_changes(g, g.arm == a) for a in (g.treatment, g.control))
+    nt, nc = dt.size, dc.size
+    if nt < 2 or nc < 2:
+        return math.nan
+    sd_pre = math.sqrt(((nt - 1) * bt.var(ddof=1) + (nc - 1) * bc.var(ddof=1))
+                       / (nt + nc - 2))
+    correction = 1 - 3 / (4 * (nt + nc - 2) - 1)
+    return correction * float(dt.mean() - dc.mean()) / sd_pre if sd_pre > 0 else math.nan
+
+
+def relative_change(g: Groups) -> float:
+    """Within one group: mean at the time point over mean at ``change_from``, minus 1
+    (e.g. 'pain fell by 30% from baseline'); complete pairs."""
+    rows = np.ones(len(g.y), bool) if g.arm_name is None else g.arm == g.arm_name
+    change, base = _changes(g, rows)
+    return _ratio(float(change.mean()), float(base.mean())) if change.size else math.nan
+
+
 def hazard_ratio(g: Groups) -> float:
     """Cox proportional-hazards ratio of an event-day outcome, censored at the end of
     follow-up (:func:`dyadsim.trials.analysis.cox_ph`, as the trials' analyses fit it;
@@ -165,6 +198,7 @@ STATISTIC_FUNCTIONS: dict[str, Callable[[Groups], float | dict[str, float]]] = {
     "odds_ratio": odds_ratio, "hazard_ratio": hazard_ratio, "cohens_d": cohens_d,
     "smd": smd, "ratio_of_means": ratio_of_means, "correlation": correlation,
     "survival_points": survival_points, "distribution": distribution,
+    "standardized_mean_change": standardized_mean_change, "relative_change": relative_change,
 }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,16 +43,20 @@ __all__ = [
 ]
 
 #: Every statistic a target may report (see :mod:`dyadsim.calibration.statistics`).
-STATISTICS = ("proportion", "mean", "sd", "relative_reduction", "risk_ratio", "odds_ratio",
-              "hazard_ratio", "cohens_d", "smd", "ratio_of_means", "correlation",
-              "survival_points", "distribution")
+Statistic = Literal["proportion", "mean", "sd", "relative_reduction", "risk_ratio",
+                    "odds_ratio", "hazard_ratio", "cohens_d", "smd", "ratio_of_means",
+                    "correlation", "survival_points", "distribution",
+                    "standardized_mean_change", "relative_change"]
+STATISTICS: tuple[str, ...] = get_args(Statistic)
+#: Statistics of a change from ``measure.change_from`` that also read the baseline itself.
+CHANGE_STATISTICS = ("standardized_mean_change", "relative_change")
 #: Statistics reported as one number (the others have one number per component).
 POINT_STATISTICS = tuple(s for s in STATISTICS if s not in ("survival_points", "distribution"))
 #: Statistics whose sampling distribution is symmetric on the log scale.
 RATIO_STATISTICS = ("risk_ratio", "odds_ratio", "hazard_ratio", "ratio_of_means")
 #: Statistics that compare two arms (``measure.contrast``).
 CONTRAST_STATISTICS = ("relative_reduction", "risk_ratio", "odds_ratio", "hazard_ratio",
-                       "cohens_d", "smd", "ratio_of_means")
+                       "cohens_d", "smd", "ratio_of_means", "standardized_mean_change")
 Z95 = 1.959963984540054
 
 
@@ -143,9 +147,7 @@ class Cohort(_Model):
 class Target(_Model):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     source: str = Field(min_length=1)
-    statistic: Literal["proportion", "mean", "sd", "relative_reduction", "risk_ratio",
-                       "odds_ratio", "hazard_ratio", "cohens_d", "smd", "ratio_of_means",
-                       "correlation", "survival_points", "distribution"]
+    statistic: Statistic
     design: str | dict[str, Any] | None = None
     cohort: Cohort | None = None
     measure: Measure | None = None
@@ -409,6 +411,10 @@ def _check_target(t: Target, spec) -> None:
     if stat not in CONTRAST_STATISTICS and m.contrast is not None:
         raise _fail(t.id, "measure.contrast", f"{stat} describes one group; use arm instead")
     _check_read(t, m, "measure", spec, t.cohort)
+    if stat in CHANGE_STATISTICS and (m.change_from is None or m.cutoff is not None
+                                      or m.category is not None):
+        raise _fail(t.id, "measure.change_from", f"{stat} reads a change of an instrument "
+                    "score: give change_from (and no cutoff or category)")
     if stat == "correlation":
         if m.with_ is None:
             raise _fail(t.id, "measure.with", "a correlation needs a partner measure "
