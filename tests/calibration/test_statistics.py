@@ -48,6 +48,8 @@ def test_every_statistic_is_a_number_per_replicate_and_nan_when_undefined(name):
     extra = {"keys": ("secure", "avoidant")} if name == "distribution" else {}
     if name in ("standardized_mean_change", "relative_change"):
         extra = {"baseline": 10.0 + np.arange(100) % 7}
+    if name == "rate":
+        y, extra = (np.arange(100) % 3).astype(float), {"exposure": np.full(100, 30.0)}
     g = _groups(**({} if y is None else {"y": y}), **extra)
     got = compute_statistic(name, g)
     values = list(got.values()) if isinstance(got, dict) else [got]
@@ -98,3 +100,10 @@ def test_standardized_mean_change_is_morris_d_ppc2():
     missing = Groups(y=np.r_[np.nan, (post_t - pre_t)[1:]], baseline=pre_t, arm=arm[:4])
     assert compute_statistic("relative_change", missing) == pytest.approx(
         (post_t[1:] - pre_t[1:]).mean() / pre_t[1:].mean())  # complete pairs only
+
+
+def test_rate_pools_events_over_person_time():
+    g = Groups(y=np.array([2.0, 0.0, 1.0, np.nan]), exposure=np.array([100.0, 50.0, 50.0, 10.0]),
+               arm=np.array(["a"] * 4, dtype=object), per=1000.0)
+    assert compute_statistic("rate", g) == pytest.approx(1000.0 * 3 / 200)  # NaN row left out
+    assert math.isnan(compute_statistic("rate", Groups(y=np.ones(2), arm=np.array(["a", "a"]))))

@@ -7,6 +7,7 @@ import math
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dyadsim.calibration.targets import (
@@ -271,3 +272,45 @@ se = 0.05
     (study,) = studies_of(load_targets(_write(tmp_path, text)))
     value = replicate_study(study, {}, seed=1)["stress_change"]
     assert value is not None and math.isfinite(value) and -1 < value < 1
+
+
+def test_a_rate_counts_events_per_person_time_in_its_window(tmp_path):
+    """End to end against a direct computation: use days per 100 person-days in the first
+    30 days after detox, from a simulation with the cohort's own seed and parameters."""
+    from dyadsim import simulate
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+
+    text = """
+[[target]]
+id = "use_rate"
+source = "x"
+statistic = "rate"
+[target.cohort]
+preset = "adult_after_detox"
+start = "day0"
+n = 30
+horizon = "60d"
+[target.measure]
+node = "opioid_use"
+window = ["enrolment", "day30"]
+per = 100
+[target.observed]
+value = 40.0
+se = 5.0
+"""
+    (study,) = studies_of(load_targets(_write(tmp_path, text)))
+    got = replicate_study(study, {}, seed=3)["use_rate"]
+    ds = simulate({"population": {"preset": "adult_after_detox"}}, dyads=30, seed=3,
+                  start="day0", horizon="60d", record="daily", nodes=["opioid_use"])
+    death = np.nan_to_num(ds["maternal_death_day"].values, nan=np.inf)
+    alive = np.arange(30)[None, :] <= death[:, None]
+    want = 100 * ds["opioid_use"].values[:, :30][alive].sum() / alive.sum()
+    assert got == pytest.approx(want, rel=1e-9) and 5 < want < 95
+    with pytest.raises(TargetError, match=r"measure.timepoint: a node needs a timepoint \(or, "
+                       r"for a rate, a window"):
+        load_targets(_write(tmp_path, text.replace('window = ["enrolment", "day30"]\n', "")))
+    with pytest.raises(TargetError, match=r"measure.window: a rate counts an event node"):
+        load_targets(_write(tmp_path, text.replace('statistic = "rate"', 'statistic = "mean"')))
+    with pytest.raises(TargetError, match=r"measure.window: a window counts the events of an "
+                       r"event node; 'craving'"):
+        load_targets(_write(tmp_path, text.replace('node = "opioid_use"', 'node = "craving"')))

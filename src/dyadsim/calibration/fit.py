@@ -85,11 +85,12 @@ class _Output:
     observation: Observation
 
 
-#: Link scale of each statistic (issue 19 item 2): shares on the logit scale, ratios on the
-#: log scale (their sampling distributions are near-symmetric there), the rest as is.
+#: Link scale of each statistic (issue 19 item 2): shares on the logit scale, ratios and
+#: rates on the log scale (their sampling distributions are near-symmetric there), the rest
+#: as is.
 LINK_OF = {"proportion": "logit", "distribution": "logit", "survival_points": "logit",
            **{s: "log" for s in ("risk_ratio", "odds_ratio", "hazard_ratio",
-                                 "ratio_of_means")}}
+                                 "ratio_of_means", "rate")}}
 
 #: Declared model discrepancy per statistic: the SD, on the link scale, of the gap between
 #: the model's best prediction and the real process that no parameter setting closes

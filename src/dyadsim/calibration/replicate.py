@@ -150,10 +150,12 @@ def studies_of(targets: TargetSet) -> list[Study]:
 class _Data:
     """Per-dyad reads of one replicated study."""
 
-    def __init__(self, arm: np.ndarray, follow_up: float, reader: Callable[[Read], np.ndarray]):
+    def __init__(self, arm: np.ndarray, follow_up: float, reader: Callable[[Read], np.ndarray],
+                 exposure: Callable[[Read], np.ndarray] | None = None):
         self.arm = arm
         self.follow_up = follow_up
         self._reader = reader
+        self.exposure = exposure  # person-days at risk of a windowed read (cohorts)
 
     def read(self, r: Read) -> np.ndarray:
         y = self._reader(r)
@@ -265,6 +267,28 @@ def _cohort_sim_batch(cohort, reads: list[Read], thetas: Sequence[Mapping[str, f
     return [_cohort_reader(ds.isel(dyad=slice(i * n, (i + 1) * n))) for i in range(k)]
 
 
+def _window_counts(ds, r: Read) -> tuple[np.ndarray, np.ndarray]:
+    """Per dyad: the events of the event node ``r.node`` in the window ``r.window`` (cohort
+    time points, from inclusive, to exclusive), and the person-days at risk in it: days
+    recorded and alive (person-time ends on the day of the mother's death, that day
+    counted); NaN for a dyad whose window does not exist (a postpartum point without a
+    birth in the run)."""
+    n, days = ds.sizes["dyad"], int(ds.sizes.get("time", 0))
+    birth = ds["birth_day"].values.astype(float)
+    ends = []
+    for tp in r.window or ():
+        kind, day = cohort_day(tp)
+        ends.append(birth + day if kind == "pp" else np.full(n, float(day)))
+    lo, hi = ends
+    death = np.nan_to_num(ds["maternal_death_day"].values.astype(float), nan=np.inf)
+    d = np.arange(days)[None, :]
+    at_risk = (d >= lo[:, None]) & (d < hi[:, None]) & (d <= death[:, None])
+    events = np.where(at_risk, ds[r.node].values, 0.0).sum(axis=1)
+    person_days = at_risk.sum(axis=1).astype(float)
+    missing = ~(np.isfinite(lo) & np.isfinite(hi))
+    return np.where(missing, np.nan, events), np.where(missing, np.nan, person_days)
+
+
 def _cohort_reader(ds) -> _Data:
     n = ds.sizes["dyad"]
     days = int(ds.sizes.get("time", 0))
@@ -272,6 +296,8 @@ def _cohort_reader(ds) -> _Data:
     def reader(r: Read) -> np.ndarray:
         if r.outcome is not None:
             return ds[r.outcome].values
+        if r.window is not None:
+            return _window_counts(ds, r)[0]
         kind, day = cohort_day(r.timepoint)
         col = np.full(n, day, dtype=float)
         if kind == "pp":
@@ -282,7 +308,8 @@ def _cohort_reader(ds) -> _Data:
         out[ok] = values[np.flatnonzero(ok), col[ok].astype(int)]
         return out
 
-    return _Data(np.full(n, "cohort", dtype=object), float(max(days, 1) - 1), reader)
+    return _Data(np.full(n, "cohort", dtype=object), float(max(days, 1) - 1), reader,
+                 exposure=lambda r: _window_counts(ds, r)[1])
 
 
 def _groups(t: Target, data: _Data) -> Groups:
@@ -292,10 +319,13 @@ def _groups(t: Target, data: _Data) -> Groups:
     baseline = None
     if m.change_from is not None:  # the measure at change_from, for the change statistics
         baseline = data.read(Read(instrument=m.instrument, timepoint=m.change_from))
+    exposure = None
+    if m.window is not None and data.exposure is not None:
+        exposure = data.exposure(m)
     return Groups(y=data.read(m), arm=data.arm,
                   z=data.read(m.with_) if m.with_ is not None else None, baseline=baseline,
-                  treatment=treatment, control=control, arm_name=m.arm, keys=keys,
-                  follow_up=data.follow_up)
+                  exposure=exposure, per=m.per, treatment=treatment, control=control,
+                  arm_name=m.arm, keys=keys, follow_up=data.follow_up)
 
 
 def _statistics(study: Study, data: _Data) -> dict[str, float | dict[str, float] | None]:

@@ -27,13 +27,17 @@ OUTCOMES: tuple[str, ...] = tuple(model_outcomes.OUTCOMES)
 class Groups:
     """The per-dyad values a statistic needs: ``y`` (the measure) and ``arm`` (arm name per
     dyad); ``z`` the partner measure of a correlation; ``baseline`` the measure at
-    ``change_from`` when ``y`` is a change from it; ``treatment``/``control`` or ``arm_name``
-    select dyads; ``keys`` the observed components; ``follow_up`` the last study day."""
+    ``change_from`` when ``y`` is a change from it; ``exposure`` the person-days behind
+    each dyad's event count ``y`` (a ``rate``, per ``per`` person-days);
+    ``treatment``/``control`` or ``arm_name`` select dyads; ``keys`` the observed components;
+    ``follow_up`` the last study day."""
 
     y: np.ndarray
     arm: np.ndarray
     z: np.ndarray | None = None
     baseline: np.ndarray | None = None
+    exposure: np.ndarray | None = None
+    per: float = 100_000.0
     treatment: str | None = None
     control: str | None = None
     arm_name: str | None = None
@@ -144,6 +148,18 @@ def relative_change(g: Groups) -> float:
     return _ratio(float(change.mean()), float(base.mean())) if change.size else math.nan
 
 
+def rate(g: Groups) -> float:
+    """Events per ``per`` person-days at risk, pooled over the group's dyads (the
+    incidence rate of cohort studies, e.g. overdoses per 100,000 person-days in the first
+    postpartum year, person-time ending at death)."""
+    if g.exposure is None:
+        return math.nan
+    rows = np.ones(len(g.y), bool) if g.arm_name is None else g.arm == g.arm_name
+    y, t = np.asarray(g.y, float)[rows], np.asarray(g.exposure, float)[rows]
+    ok = np.isfinite(y) & np.isfinite(t)
+    return g.per * float(y[ok].sum()) / float(t[ok].sum()) if t[ok].sum() > 0 else math.nan
+
+
 def hazard_ratio(g: Groups) -> float:
     """Cox proportional-hazards ratio of an event-day outcome, censored at the end of
     follow-up (:func:`dyadsim.trials.analysis.cox_ph`, as the trials' analyses fit it;
@@ -199,6 +215,7 @@ STATISTIC_FUNCTIONS: dict[str, Callable[[Groups], float | dict[str, float]]] = {
     "smd": smd, "ratio_of_means": ratio_of_means, "correlation": correlation,
     "survival_points": survival_points, "distribution": distribution,
     "standardized_mean_change": standardized_mean_change, "relative_change": relative_change,
+    "rate": rate,
 }
 
 

@@ -46,7 +46,7 @@ __all__ = [
 Statistic = Literal["proportion", "mean", "sd", "relative_reduction", "risk_ratio",
                     "odds_ratio", "hazard_ratio", "cohens_d", "smd", "ratio_of_means",
                     "correlation", "survival_points", "distribution",
-                    "standardized_mean_change", "relative_change"]
+                    "standardized_mean_change", "relative_change", "rate"]
 STATISTICS: tuple[str, ...] = get_args(Statistic)
 #: Statistics of a change from ``measure.change_from`` that also read the baseline itself.
 CHANGE_STATISTICS = ("standardized_mean_change", "relative_change")
@@ -76,6 +76,7 @@ class Read(_Model):
     node: str | None = None
     timepoint: str | None = None
     change_from: str | None = None
+    window: list[str] | None = Field(default=None, min_length=2, max_length=2)
     cutoff: float | None = None
     below: bool = False
     category: str | None = None
@@ -98,6 +99,8 @@ class Measure(Read):
     contrast: list[str] | None = Field(default=None, min_length=2, max_length=2)
     arm: str | None = None
     with_: Read | None = Field(default=None, alias="with")
+    #: A ``rate``'s unit: events per this many person-days.
+    per: float = Field(default=100_000.0, gt=0)
 
 
 class Observed(_Model):
@@ -369,11 +372,22 @@ def _check_read(t: Target, r: Read, where: str, spec, cohort: Cohort | None) -> 
                         "trial reads instruments or outcomes")
         if r.node not in NODE_BY_ID:
             raise _fail(t.id, f"{where}.node", f"unknown node {r.node!r}")
-        if r.timepoint is None:
-            raise _fail(t.id, f"{where}.timepoint", "a node needs a timepoint")
         from ..timepoints import cohort_day
 
-        if cohort_day(r.timepoint) is None:
+        if r.window is not None:
+            if NODE_BY_ID[r.node].dynamics != "event":
+                raise _fail(t.id, f"{where}.window", f"a window counts the events of an event "
+                            f"node; {r.node!r} is not one")
+            if r.timepoint is not None:
+                raise _fail(t.id, f"{where}.timepoint", "give a timepoint or a window, not both")
+            for tp in r.window:
+                if cohort_day(tp) is None:
+                    raise _fail(t.id, f"{where}.window", f"{tp!r} must be 'enrolment', 'dayN' "
+                                "or 'ppN' / 'ppNw'")
+        elif r.timepoint is None:
+            raise _fail(t.id, f"{where}.timepoint", "a node needs a timepoint (or, for a rate, "
+                        "a window = [from, to])")
+        elif cohort_day(r.timepoint) is None:
             raise _fail(t.id, f"{where}.timepoint", f"{r.timepoint!r} must be 'enrolment', "
                         "'dayN' or 'ppN' / 'ppNw'")
     if r.change_from is not None and r.instrument is None:
@@ -411,6 +425,10 @@ def _check_target(t: Target, spec) -> None:
     if stat not in CONTRAST_STATISTICS and m.contrast is not None:
         raise _fail(t.id, "measure.contrast", f"{stat} describes one group; use arm instead")
     _check_read(t, m, "measure", spec, t.cohort)
+    if (stat == "rate") != (m.window is not None) or (stat == "rate" and m.node is None):
+        raise _fail(t.id, "measure.window", "a rate counts an event node's events per "
+                    "person-time in a window: give node and window = [from, to] (cohort time "
+                    "points), and a window only for a rate")
     if stat in CHANGE_STATISTICS and (m.change_from is None or m.cutoff is not None
                                       or m.category is not None):
         raise _fail(t.id, "measure.change_from", f"{stat} reads a change of an instrument "
@@ -445,10 +463,24 @@ def _check_target(t: Target, spec) -> None:
                     "or a 0/1 outcome")
 
 
+#: Measure keys added after targets were first hashed, left out of the hash while they hold
+#: their default, so that a targets file that does not use them keeps its hash (and the
+#: shipped posterior stays matched to the shipped targets).
+_LATER_KEYS = {"window": None, "per": 100_000.0}
+
+
 def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
-    body = [{**t.model_dump(mode="json", by_alias=True),
-             "design": designs[t.id].to_dict() if t.id in designs else None}
-            for t in targets]
+    def without_later_defaults(read: Any) -> Any:
+        if not isinstance(read, dict):
+            return read
+        return {k: without_later_defaults(v) if k == "with" else v for k, v in read.items()
+                if not (k in _LATER_KEYS and v == _LATER_KEYS[k])}
+
+    body = []
+    for t in targets:
+        dumped = t.model_dump(mode="json", by_alias=True)
+        dumped["measure"] = without_later_defaults(dumped["measure"])
+        body.append({**dumped, "design": designs[t.id].to_dict() if t.id in designs else None})
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
