@@ -314,3 +314,29 @@ se = 5.0
     with pytest.raises(TargetError, match=r"measure.window: a window counts the events of an "
                        r"event node; 'craving'"):
         load_targets(_write(tmp_path, text.replace('node = "opioid_use"', 'node = "craving"')))
+
+
+def test_the_day_a_mother_stops_moud_is_a_time_to_event_outcome(tmp_path):
+    """moud_stop_day (the first day off MOUD) reads as an event day: survival points give
+    the share stopped by each day, rising with the day."""
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+
+    text = """
+[[target]]
+id = "moud_stops"
+source = "x"
+statistic = "survival_points"
+[target.cohort]
+preset = "pregnant_oud_moud"
+start = "pp0"
+n = 60
+horizon = "180d"
+[target.measure]
+outcome = "moud_stop_day"
+[target.observed.distribution]
+"30" = 0.1
+"180" = 0.3
+"""
+    (study,) = studies_of(load_targets(_write(tmp_path, text)))
+    got = replicate_study(study, {"moud.stop_logit": -5.0}, seed=2)["moud_stops"]
+    assert 0 < got["30"] < got["180"] < 1, got  # stops accumulate over the 180 days
