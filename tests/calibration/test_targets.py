@@ -340,3 +340,46 @@ outcome = "moud_stop_day"
     (study,) = studies_of(load_targets(_write(tmp_path, text)))
     got = replicate_study(study, {"moud.stop_logit": -5.0}, seed=2)["moud_stops"]
     assert 0 < got["30"] < got["180"] < 1, got  # stops accumulate over the 180 days
+
+
+def test_a_target_can_compare_two_populations(tmp_path):
+    """[target.reference]: the statistic contrasts the cohort with a second population
+    (arms 'cohort' and 'reference'), each simulated as the cohort would be, same seed."""
+    from dyadsim import simulate
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+    from dyadsim.stats import standardized_difference
+
+    text = """
+[[target]]
+id = "use_gap"
+source = "x"
+statistic = "cohens_d"
+[target.cohort]
+preset = "adult_after_detox"
+start = "day0"
+n = 40
+horizon = "60d"
+[target.reference]
+preset = "adult_methadone"
+start = "day0"
+n = 50
+horizon = "60d"
+[target.measure]
+outcome = "use_share"
+contrast = ["cohort", "reference"]
+[target.observed]
+value = 1.0
+se = 0.2
+"""
+    (study,) = studies_of(load_targets(_write(tmp_path, text)))
+    got = replicate_study(study, {}, seed=4)["use_gap"]
+    a, b = (simulate({"population": {"preset": p}}, dyads=n, seed=4, start="day0",
+                     horizon="60d", record="none")["use_share"].values
+            for p, n in (("adult_after_detox", 40), ("adult_methadone", 50)))
+    assert got == pytest.approx(standardized_difference(a, b)["d"], rel=1e-9)
+    assert got > 0.5  # after detox, without MOUD, use is far more frequent than on methadone
+    with pytest.raises(TargetError, match=r"measure.contrast: a reference population is "
+                       r"compared with the cohort"):
+        load_targets(_write(tmp_path, text.replace('statistic = "cohens_d"',
+                                                   'statistic = "mean"').replace(
+            'contrast = ["cohort", "reference"]', "")))

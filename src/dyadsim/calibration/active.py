@@ -193,6 +193,10 @@ def study_context(t: Target, targets: TargetSet) -> StudyContext:
                        for name in arm.interventions)
     else:
         preset, sessions = t.cohort.preset, False
+        if t.reference is not None:  # two populations: a pregnancy in either counts
+            both = (preset, t.reference.preset)
+            return StudyContext(" vs ".join(both),
+                                any(get_population(p).pregnancy for p in both), sessions)
     return StudyContext(preset, bool(get_population(preset).pregnancy), sessions)
 
 

@@ -76,6 +76,7 @@ class Study:
     spec: Any  # TrialSpec for trials, Cohort for cohort_sim
     targets: tuple[Target, ...]
     cohort: Any = None
+    reference: Any = None  # a second Cohort (cohort_sim): the contrast's "reference" arm
 
     @property
     def label(self) -> str:
@@ -119,6 +120,7 @@ def studies_of(targets: TargetSet) -> list[Study]:
     """Group the targets (those not marked ``skip``) into the studies to simulate."""
     groups: dict[str, list[Target]] = {}
     kinds: dict[str, tuple[str, Any]] = {}
+    references: dict[str, Any] = {}
     for t in targets:
         if t.skip is not None:
             continue
@@ -130,8 +132,11 @@ def studies_of(targets: TargetSet) -> list[Study]:
             c = t.cohort
             uses_instruments = any(r.instrument is not None for r in _reads(t))
             kind = "cohort_trial" if uses_instruments else "cohort_sim"
-            key = _digest({kind: c.model_dump(mode="json")})
+            ref = None if t.reference is None else t.reference.model_dump(mode="json")
+            key = _digest({kind: c.model_dump(mode="json")} if ref is None
+                          else {kind: c.model_dump(mode="json"), "reference": ref})
             kinds[key] = (kind, c)
+            references[key] = t.reference
         groups.setdefault(key, []).append(t)
     out = []
     for key, ts in groups.items():
@@ -142,7 +147,8 @@ def studies_of(targets: TargetSet) -> list[Study]:
             key = _digest({"cohort_trial": spec.to_dict()})
             out.append(Study(kind, key, spec, tuple(ts), cohort=obj))
         else:
-            out.append(Study(kind, key, obj, tuple(ts), cohort=obj if kind != "trial" else None))
+            out.append(Study(kind, key, obj, tuple(ts), cohort=obj if kind != "trial" else None,
+                             reference=references.get(key)))
     return out
 
 
@@ -167,6 +173,23 @@ class _Data:
             hit = (y < r.cutoff) if r.below else (y >= r.cutoff)
             return np.where(np.isnan(y), np.nan, hit.astype(float))
         return y
+
+
+def _two_populations(cohort: _Data, reference: _Data) -> _Data:
+    """The dyads of two simulated populations side by side, as arms "cohort" and
+    "reference" (a contrast between populations)."""
+    def both(read: Callable[[_Data], np.ndarray]) -> np.ndarray:
+        return np.concatenate([read(cohort), read(reference)])
+
+    def exposure(r: Read) -> np.ndarray:
+        return both(lambda d: d.exposure(r))  # type: ignore[misc]
+
+    has_exposure = cohort.exposure is not None and reference.exposure is not None
+    return _Data(np.concatenate([np.full(len(cohort.arm), "cohort", dtype=object),
+                                 np.full(len(reference.arm), "reference", dtype=object)]),
+                 min(cohort.follow_up, reference.follow_up),
+                 lambda r: both(lambda d: d.read(r)),
+                 exposure=exposure if has_exposure else None)
 
 
 def _trial_data(spec, theta: Mapping[str, float], seed: int) -> _Data:
@@ -346,6 +369,9 @@ def replicate_study(study: Study, theta: Mapping[str, float], seed: int
     if study.kind == "cohort_sim":
         reads = [r for t in study.targets for r in _reads(t)]
         data = _cohort_sim_data(study.spec, reads, theta, seed)
+        if study.reference is not None:  # the same draw and seed in both populations
+            data = _two_populations(data, _cohort_sim_data(study.reference, reads, theta,
+                                                           seed))
     else:
         data = _trial_data(study.spec, theta, seed)
     return _statistics(study, data)
@@ -358,7 +384,7 @@ def replicate_batch(study: Study, thetas: Sequence[Mapping[str, float]],
     set at a time."""
     if len(thetas) != len(seeds):
         raise ValueError("one seed per parameter set is needed")
-    if study.kind != "cohort_sim" or len(thetas) == 1:
+    if study.kind != "cohort_sim" or len(thetas) == 1 or study.reference is not None:
         return [replicate_study(study, th, sd) for th, sd in zip(thetas, seeds, strict=True)]
     reads = [r for t in study.targets for r in _reads(t)]
     return [_statistics(study, d) for d in _cohort_sim_batch(study.spec, reads, thetas, seeds)]

@@ -153,6 +153,9 @@ class Target(_Model):
     statistic: Statistic
     design: str | dict[str, Any] | None = None
     cohort: Cohort | None = None
+    #: A second population the statistic compares the cohort with (arms "cohort" and
+    #: "reference" of ``measure.contrast``).
+    reference: Cohort | None = None
     measure: Measure | None = None
     observed: Observed
     status: str = ""
@@ -169,6 +172,9 @@ class Target(_Model):
                              "cannot be replicated in skip")
         if self.measure is None:
             raise ValueError("measure: required field missing")
+        if self.reference is not None and self.cohort is None:
+            raise ValueError("reference: a reference population is compared with a cohort, "
+                             "not with a design")
         return self
 
 
@@ -399,19 +405,31 @@ def _check_target(t: Target, spec) -> None:
     from ..model.populations import PopulationError, get_population
 
     m, o, stat = t.measure, t.observed, t.statistic
-    if t.cohort is not None:
-        try:
-            pop = get_population(t.cohort.preset)
-        except PopulationError as exc:
-            raise _fail(t.id, "cohort.preset", str(exc)) from None
-        from ..timepoints import ScenarioError, parse_horizon, parse_start
+    from ..timepoints import ScenarioError, parse_horizon, parse_start
 
+    for where, c in (("cohort", t.cohort), ("reference", t.reference)):
+        if c is None:
+            continue
         try:
-            parse_start(t.cohort.start, pop.pregnancy, pop.default_start)
-            parse_horizon(t.cohort.horizon)
+            pop = get_population(c.preset)
+        except PopulationError as exc:
+            raise _fail(t.id, f"{where}.preset", str(exc)) from None
+        try:
+            parse_start(c.start, pop.pregnancy, pop.default_start)
+            parse_horizon(c.horizon)
         except ScenarioError as exc:
-            raise _fail(t.id, "cohort", str(exc)) from None
-    arms = spec.arm_names if spec is not None else ["cohort"]
+            raise _fail(t.id, where, str(exc)) from None
+    arms = spec.arm_names if spec is not None else (
+        ["cohort", "reference"] if t.reference is not None else ["cohort"])
+    if t.reference is not None:
+        if stat not in CONTRAST_STATISTICS or m.contrast is None \
+                or sorted(m.contrast) != ["cohort", "reference"]:
+            raise _fail(t.id, "measure.contrast", "a reference population is compared with "
+                        "the cohort: a two-arm statistic with contrast = ['cohort', "
+                        "'reference'] (or the reverse)")
+        if any(r.instrument is not None for r in (m, m.with_) if r is not None):
+            raise _fail(t.id, "reference", "a population contrast reads outcomes or nodes; "
+                        "instruments are read in one population at a time")
     if m.contrast is not None:
         for a in m.contrast:
             if a not in arms:
@@ -467,6 +485,8 @@ def _check_target(t: Target, spec) -> None:
 #: their default, so that a targets file that does not use them keeps its hash (and the
 #: shipped posterior stays matched to the shipped targets).
 _LATER_KEYS = {"window": None, "per": 100_000.0}
+#: Target keys likewise.
+_LATER_TARGET_KEYS = {"reference": None}
 
 
 def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
@@ -478,7 +498,8 @@ def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
 
     body = []
     for t in targets:
-        dumped = t.model_dump(mode="json", by_alias=True)
+        dumped = {k: v for k, v in t.model_dump(mode="json", by_alias=True).items()
+                  if not (k in _LATER_TARGET_KEYS and v == _LATER_TARGET_KEYS[k])}
         dumped["measure"] = without_later_defaults(dumped["measure"])
         body.append({**dumped, "design": designs[t.id].to_dict() if t.id in designs else None})
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
