@@ -105,3 +105,24 @@ def test_cox_at_risk_set_and_maternal_death_as_censoring():
     died = M._run_cox(_cox_input(deaths)[0], a)
     assert died.detail["n_events"] == 35  # a death censors: no event after it
     assert "maternal death censors" in died.missing_data
+
+
+def test_the_mediation_power_summary_names_the_test_it_counts():
+    """A replicate counts as significant by the Estimate's p (the Rubin-pooled t test of
+    a*b), and the summary says so (it said 'bootstrap CI excludes 0')."""
+    from pathlib import Path
+
+    from dyadsim.trials.replicates import _summaries
+    from dyadsim.trials.spec import load_spec
+
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "garland2014_more_vs_sg.toml")
+    name = "mediation_reward_responsiveness"
+    per_rep = [{"replicate": i, "results": {name: {
+        "estimate": est, "ci_lower": est - 1, "ci_upper": est + 1, "p": p,
+        "significant": p < 0.05}}}
+        for i, (est, p) in enumerate([(-0.3, 0.01), (-0.2, 0.2), (0.4, 0.03), (-0.5, 0.04)])]
+    out = _summaries(spec, per_rep, [name], 0.05)[name]
+    assert "Rubin-pooled t test of a*b" in out["significance"]
+    assert "bootstrap CI" not in out["significance"]
+    # significant and in the pre-specified direction (decrease): replicates 0 and 3
+    assert out["rejections"] == 2 and out["n_wrong_direction"] == 1
