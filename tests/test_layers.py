@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("model",),  # the science: graph, parameters, mechanisms, outcomes
     ("engine",),  # chunked, jitted run of the step; RNG; burn-in cache; threads
     ("interventions", "uncertainty"),  # schedules from courses; prior / posterior sources
-    ("setting", "scenario"),  # (to come: the Scenario -> Setting road)
+    ("setting", "scenario"),  # scenario.py: the one reader of scenario files (setting: to come)
     ("simulation",),  # simulate(), simulate_batch()
     ("stats",),  # effect sizes, pooling: one of each
     ("trials",),

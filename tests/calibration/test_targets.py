@@ -383,3 +383,70 @@ se = 0.2
         load_targets(_write(tmp_path, text.replace('statistic = "cohens_d"',
                                                    'statistic = "mean"').replace(
             'contrast = ["cohort", "reference"]', "")))
+
+
+POOL_DESIGN = """
+[trial]
+name = "{name}"
+citation = "x"
+n = {n}
+seed = 1
+horizon = "45d"
+[population]
+preset = "adult_methadone"
+[[arms]]
+name = "MORE"
+interventions = ["more"]
+start = "day0"
+[[arms]]
+name = "TAU"
+interventions = ["tau"]
+start = "day0"
+[[assessments]]
+name = "baseline"
+day = 0
+instruments = ["pss10"]
+"""
+
+
+def test_a_pooled_target_is_the_inverse_variance_mean_of_its_designs(tmp_path):
+    """pool_with: Cohen's d pooled over designs (fixed effect, weights 1 / var(d)), each
+    design replicated with the same draw and seed as it would be alone."""
+    from dyadsim.calibration.replicate import replicate_study, studies_of
+    from dyadsim.trials.runner import run_trial
+
+    for name, n in (("a", 30), ("b", 50)):
+        (tmp_path / f"{name}.toml").write_text(POOL_DESIGN.format(name=name, n=n))
+    one = """
+[[target]]
+id = "{id}"
+source = "x"
+statistic = "cohens_d"
+design = "{design}"
+{extra}
+[target.measure]
+outcome = "use_share"
+contrast = ["MORE", "TAU"]
+[target.observed]
+value = -0.3
+se = 0.1
+"""
+    text = "".join(one.format(id=i, design=d, extra=e) for i, d, e in (
+        ("pooled", "a.toml", 'pool_with = ["b.toml"]'), ("alone_a", "a.toml", ""),
+        ("alone_b", "b.toml", "")))
+    studies = {s.targets[0].id: s for s in studies_of(load_targets(_write(tmp_path, text)))}
+    got = replicate_study(studies["pooled"], {}, seed=5)["pooled"]
+    num = den = 0.0
+    for tid, name in (("alone_a", "a"), ("alone_b", "b")):
+        d = replicate_study(studies[tid], {}, seed=5)[tid]
+        spec = tomllib.loads((tmp_path / f"{name}.toml").read_text())
+        spec["trial"]["seed"] = 5
+        arm = run_trial(spec).latent["arm"].values
+        n1, n2 = int((arm == "MORE").sum()), int((arm == "TAU").sum())
+        w = 1 / ((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
+        num, den = num + w * d, den + w
+    assert got == pytest.approx(num / den, rel=1e-9)
+    with pytest.raises(TargetError, match=r"pool_with: designs are pooled for cohens_d or smd"):
+        load_targets(_write(tmp_path, one.format(id="x", design="a.toml",
+                                                 extra='pool_with = ["b.toml"]').replace(
+            '"cohens_d"', '"ratio_of_means"')))

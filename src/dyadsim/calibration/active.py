@@ -187,17 +187,18 @@ def study_context(t: Target, targets: TargetSet) -> StudyContext:
     from ..model.populations import get_population
 
     if t.id in targets.designs:
-        spec = targets.designs[t.id]
-        preset = spec.population.preset
-        sessions = any(get_intervention(name).components for arm in spec.arms
-                       for name in arm.interventions)
-    else:
-        preset, sessions = t.cohort.preset, False
-        if t.reference is not None:  # two populations: a pregnancy in either counts
-            both = (preset, t.reference.preset)
-            return StudyContext(" vs ".join(both),
-                                any(get_population(p).pregnancy for p in both), sessions)
-    return StudyContext(preset, bool(get_population(preset).pregnancy), sessions)
+        specs = (targets.designs[t.id], *targets.pooled.get(t.id, ()))
+        presets = tuple(dict.fromkeys(spec.population.preset for spec in specs))
+        sessions = any(get_intervention(name).components for spec in specs
+                       for arm in spec.arms for name in arm.interventions)
+        return StudyContext(" + ".join(presets),
+                            any(get_population(p).pregnancy for p in presets), sessions)
+    preset = t.cohort.preset
+    if t.reference is not None:  # two populations: a pregnancy in either counts
+        both = (preset, t.reference.preset)
+        return StudyContext(" vs ".join(both), any(get_population(p).pregnancy for p in both),
+                            False)
+    return StudyContext(preset, bool(get_population(preset).pregnancy), False)
 
 
 @dataclass(frozen=True)

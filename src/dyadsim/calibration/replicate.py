@@ -77,6 +77,7 @@ class Study:
     targets: tuple[Target, ...]
     cohort: Any = None
     reference: Any = None  # a second Cohort (cohort_sim): the contrast's "reference" arm
+    pooled: tuple[Any, ...] = ()  # further designs (TrialSpecs) pooled with ``spec``
 
     @property
     def label(self) -> str:
@@ -121,13 +122,17 @@ def studies_of(targets: TargetSet) -> list[Study]:
     groups: dict[str, list[Target]] = {}
     kinds: dict[str, tuple[str, Any]] = {}
     references: dict[str, Any] = {}
+    pooled: dict[str, tuple[Any, ...]] = {}
     for t in targets:
         if t.skip is not None:
             continue
         if t.design is not None:
             spec = targets.designs[t.id]
-            key = _digest({"trial": spec.to_dict()})
+            more = targets.pooled.get(t.id, ())
+            key = _digest({"trial": spec.to_dict()} if not more else
+                          {"pooled": [s.to_dict() for s in (spec, *more)], "target": t.id})
             kinds[key] = ("trial", spec)
+            pooled[key] = more
         else:
             c = t.cohort
             uses_instruments = any(r.instrument is not None for r in _reads(t))
@@ -148,7 +153,7 @@ def studies_of(targets: TargetSet) -> list[Study]:
             out.append(Study(kind, key, spec, tuple(ts), cohort=obj))
         else:
             out.append(Study(kind, key, obj, tuple(ts), cohort=obj if kind != "trial" else None,
-                             reference=references.get(key)))
+                             reference=references.get(key), pooled=pooled.get(key, ())))
     return out
 
 
@@ -362,10 +367,34 @@ def _statistics(study: Study, data: _Data) -> dict[str, float | dict[str, float]
     return out
 
 
+def _pooled_statistic(t: Target, datas: Sequence[_Data]) -> float:
+    """A standardised effect pooled over designs, fixed effect: each design's d (or g)
+    weighted by the inverse of its large-sample variance (n1 + n2) / (n1 n2) + d^2 /
+    (2 (n1 + n2)) (Hedges & Olkin 1985; Borenstein et al. 2009 ch. 11), the n's those of the
+    complete cases in each arm."""
+    num = den = 0.0
+    for data in datas:
+        g = _groups(t, data)
+        d = compute_statistic(t.statistic, g)
+        n1, n2 = (int(np.isfinite(np.asarray(g.y, float)[g.arm == a]).sum())
+                  for a in (g.treatment, g.control))
+        if not isinstance(d, float) or not math.isfinite(d) or min(n1, n2) < 2:
+            return math.nan
+        w = 1.0 / ((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
+        num, den = num + w * d, den + w
+    return num / den
+
+
 def replicate_study(study: Study, theta: Mapping[str, float], seed: int
                     ) -> dict[str, float | dict[str, float] | None]:
     """Simulate ``study`` once under ``theta`` with ``seed``; each of its targets' statistic
-    (None where undefined in this replicate)."""
+    (None where undefined in this replicate). A pooled study runs each of its designs with
+    the same draw and seed."""
+    if study.pooled:
+        (t,) = study.targets
+        v = _pooled_statistic(t, [_trial_data(spec, theta, seed)
+                                  for spec in (study.spec, *study.pooled)])
+        return {t.id: v if math.isfinite(v) else None}
     if study.kind == "cohort_sim":
         reads = [r for t in study.targets for r in _reads(t)]
         data = _cohort_sim_data(study.spec, reads, theta, seed)

@@ -17,7 +17,7 @@ import json
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -48,6 +48,8 @@ Statistic = Literal["proportion", "mean", "sd", "relative_reduction", "risk_rati
                     "correlation", "survival_points", "distribution",
                     "standardized_mean_change", "relative_change", "rate"]
 STATISTICS: tuple[str, ...] = get_args(Statistic)
+#: Statistics a target may pool over several designs (``pool_with``).
+POOLED_STATISTICS = ("cohens_d", "smd")
 #: Statistics of a change from ``measure.change_from`` that also read the baseline itself.
 CHANGE_STATISTICS = ("standardized_mean_change", "relative_change")
 #: Statistics reported as one number (the others have one number per component).
@@ -152,6 +154,9 @@ class Target(_Model):
     source: str = Field(min_length=1)
     statistic: Statistic
     design: str | dict[str, Any] | None = None
+    #: More designs pooled with ``design`` into one fixed-effect (inverse-variance)
+    #: meta-analytic estimate of a standardised effect (cohens_d or smd).
+    pool_with: list[str | dict[str, Any]] | None = Field(default=None, min_length=1)
     cohort: Cohort | None = None
     #: A second population the statistic compares the cohort with (arms "cohort" and
     #: "reference" of ``measure.contrast``).
@@ -172,6 +177,8 @@ class Target(_Model):
                              "cannot be replicated in skip")
         if self.measure is None:
             raise ValueError("measure: required field missing")
+        if self.pool_with is not None and self.design is None:
+            raise ValueError("pool_with: designs are pooled with a design, not a cohort")
         if self.reference is not None and self.cohort is None:
             raise ValueError("reference: a reference population is compared with a cohort, "
                              "not with a design")
@@ -188,6 +195,8 @@ class TargetSet:
     designs: Mapping[str, Any]
     path: Path | None
     hash: str
+    #: The further designs (``pool_with``) of each pooled target, by id.
+    pooled: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def __iter__(self):
         return iter(self.targets)
@@ -302,38 +311,40 @@ def _fail(tid: str, field: str, msg: str) -> TargetError:
     return TargetError(" ".join(f"target {tid!r}: {field}: {msg}".split()))
 
 
-def _resolve_design(t: Target, base: Path | None, allow_outside: bool = False):
+def _resolve_design(t: Target, base: Path | None, allow_outside: bool = False,
+                    design: str | dict[str, Any] | None = None, where: str = "design"):
     """The trial spec of a design target (analyses dropped: the calibration computes the
     reported statistic from the replicated data itself). A design path must lie inside the
     targets file's folder (no absolute path, no ``..`` out of it, no link leading out)
     unless ``allow_outside``."""
     from ..trials.design import TrialSpecError, parse_spec
 
-    if isinstance(t.design, str):
-        path = Path(t.design)
+    design = t.design if design is None else design
+    if isinstance(design, str):
+        path = Path(design)
         if not path.is_absolute():
             if base is None:
-                raise _fail(t.id, "design", "a design path needs a targets file to be "
+                raise _fail(t.id, where, "a design path needs a targets file to be "
                             "relative to")
             path = base / path
         if not allow_outside and (base is None or not path.resolve().is_relative_to(
                 base.resolve())):
-            raise _fail(t.id, "design", f"{t.design!r} lies outside the targets file's "
+            raise _fail(t.id, where, f"{design!r} lies outside the targets file's "
                         f"folder {base}; move the spec there or allow it explicitly "
                         "(--allow-outside-paths)")
         if not path.is_file():
-            raise _fail(t.id, "design", f"trial spec file not found: {path}")
+            raise _fail(t.id, where, f"trial spec file not found: {path}")
         try:
             data = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise _fail(t.id, "design", f"malformed TOML in {path}: {exc}") from None
+            raise _fail(t.id, where, f"malformed TOML in {path}: {exc}") from None
     else:
-        data = dict(t.design)
+        data = dict(design)
     data.pop("analysis", None)  # the reported statistic is computed here, not by the trial
     try:
         return parse_spec(data)
     except TrialSpecError as exc:
-        raise _fail(t.id, "design", str(exc)) from None
+        raise _fail(t.id, where, str(exc)) from None
 
 
 def _check_read(t: Target, r: Read, where: str, spec, cohort: Cohort | None) -> None:
@@ -486,10 +497,11 @@ def _check_target(t: Target, spec) -> None:
 #: shipped posterior stays matched to the shipped targets).
 _LATER_KEYS = {"window": None, "per": 100_000.0}
 #: Target keys likewise.
-_LATER_TARGET_KEYS = {"reference": None}
+_LATER_TARGET_KEYS = {"reference": None, "pool_with": None}
 
 
-def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
+def _canonical(targets: list[Target], designs: Mapping[str, Any],
+               pooled: Mapping[str, tuple[Any, ...]] | None = None) -> str:
     def without_later_defaults(read: Any) -> Any:
         if not isinstance(read, dict):
             return read
@@ -501,6 +513,8 @@ def _canonical(targets: list[Target], designs: Mapping[str, Any]) -> str:
         dumped = {k: v for k, v in t.model_dump(mode="json", by_alias=True).items()
                   if not (k in _LATER_TARGET_KEYS and v == _LATER_TARGET_KEYS[k])}
         dumped["measure"] = without_later_defaults(dumped["measure"])
+        if t.id in (pooled or {}):
+            dumped["pool_with"] = [spec.to_dict() for spec in (pooled or {})[t.id]]
         body.append({**dumped, "design": designs[t.id].to_dict() if t.id in designs else None})
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
@@ -520,6 +534,7 @@ def parse_targets(data: Mapping[str, Any], base: Path | None = None,
         raise TargetError("a targets file needs at least one [[target]] table")
     targets: list[Target] = []
     designs: dict[str, Any] = {}
+    pooled: dict[str, tuple[Any, ...]] = {}
     seen: set[str] = set()
     for i, entry in enumerate(raw):
         tid = entry.get("id") if isinstance(entry, Mapping) else None
@@ -538,9 +553,21 @@ def parse_targets(data: Mapping[str, Any], base: Path | None = None,
             _check_target(t, spec)
             if spec is not None:
                 designs[t.id] = spec
+            if t.pool_with is not None:
+                if t.statistic not in POOLED_STATISTICS:
+                    raise _fail(t.id, "pool_with", f"designs are pooled for "
+                                f"{' or '.join(POOLED_STATISTICS)} (inverse-variance), not "
+                                f"{t.statistic}")
+                if t.observed.se is None and t.observed.ci95 is None:
+                    raise _fail(t.id, "observed", "a pooled estimate gives its se or ci95")
+                more = tuple(_resolve_design(t, base, allow_outside, d, f"pool_with[{i}]")
+                             for i, d in enumerate(t.pool_with))
+                for other in more:
+                    _check_target(t, other)
+                pooled[t.id] = more
         targets.append(t)
-    digest = hashlib.sha256(_canonical(targets, designs).encode()).hexdigest()
-    return TargetSet(tuple(targets), designs, path, digest)
+    digest = hashlib.sha256(_canonical(targets, designs, pooled).encode()).hexdigest()
+    return TargetSet(tuple(targets), designs, path, digest, pooled)
 
 
 def load_targets(path: str | Path | None = None, allow_outside: bool = False) -> TargetSet:
