@@ -171,8 +171,9 @@ class _Data:
     def read(self, r: Read) -> np.ndarray:
         y = self._reader(r)
         if r.category is not None:
-            return np.array([np.nan if (c is None or c != c) else float(c == r.category)
-                             for c in y], dtype=float)
+            # "none": no class (not yet classified, or a pregnancy loss): missing, not 0
+            return np.array([np.nan if (c is None or c != c or c == "none")
+                             else float(c == r.category) for c in y], dtype=float)
         if r.cutoff is not None:
             y = np.asarray(y, float)
             hit = (y < r.cutoff) if r.below else (y >= r.cutoff)
@@ -193,7 +194,7 @@ def _two_populations(cohort: _Data, reference: _Data) -> _Data:
     return _Data(np.concatenate([np.full(len(cohort.arm), "cohort", dtype=object),
                                  np.full(len(reference.arm), "reference", dtype=object)]),
                  min(cohort.follow_up, reference.follow_up),
-                 lambda r: both(lambda d: d.read(r)),
+                 lambda r: both(lambda d: d._reader(r)),  # raw: read() codes once, after
                  exposure=exposure if has_exposure else None)
 
 

@@ -37,7 +37,9 @@ __all__ = [
     "TargetError",
     "TargetSet",
     "load_targets",
+    "merge_targets",
     "observed_se",
+    "plausibility_targets_path",
     "published_targets_path",
     "se_from_ci",
 ]
@@ -570,9 +572,32 @@ def parse_targets(data: Mapping[str, Any], base: Path | None = None,
     return TargetSet(tuple(targets), designs, path, digest, pooled)
 
 
-def load_targets(path: str | Path | None = None, allow_outside: bool = False) -> TargetSet:
+def plausibility_targets_path() -> Path:
+    """The shipped plausibility constraints: check-table rows as targets (issue 19 item 3)."""
+    return published_targets_path().with_name("plausibility.toml")
+
+
+def merge_targets(*sets: TargetSet) -> TargetSet:
+    """One target set from several (ids unique across them); its hash covers every part."""
+    ids = [t.id for ts in sets for t in ts]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise _fail(dup[0], "id", "duplicate target id across the merged target files")
+    digest = hashlib.sha256(json.dumps([ts.hash for ts in sets]).encode()).hexdigest()
+    return TargetSet(tuple(t for ts in sets for t in ts),
+                     {k: v for ts in sets for k, v in ts.designs.items()},
+                     sets[0].path if sets else None, digest,
+                     {k: v for ts in sets for k, v in ts.pooled.items()})
+
+
+def load_targets(path: str | Path | None = None, allow_outside: bool = False,
+                 plausibility: bool = False) -> TargetSet:
     """Read and validate a targets file (default: the shipped published targets); design
-    paths outside its folder only with ``allow_outside``."""
+    paths outside its folder only with ``allow_outside``; with ``plausibility``, the shipped
+    plausibility constraints beside them (:func:`plausibility_targets_path`)."""
+    if plausibility:
+        return merge_targets(load_targets(path, allow_outside),
+                             load_targets(plausibility_targets_path()))
     p = Path(path) if path is not None else published_targets_path()
     if not p.is_file():
         raise TargetError(f"targets file not found: {p}")

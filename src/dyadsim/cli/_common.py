@@ -176,6 +176,9 @@ ReportOption = Annotated[bool, typer.Option("--report", help="Also write OUT/rep
 AllowOutsideOption = Annotated[bool, typer.Option(
     "--allow-outside-paths", help="Let a targets file name design specs outside its own "
     "folder (absolute paths, '..').")]
+PlausibilityOption = Annotated[bool, typer.Option(
+    "--plausibility", help="Add the shipped plausibility constraints (check-table rows as "
+    "targets, docs/targets.md) to the targets.")]
 SchedulerOption = Annotated[str | None, typer.Option(
     "--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: local "
     "worker processes.", show_default=False)]

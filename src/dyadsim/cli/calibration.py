@@ -30,6 +30,7 @@ from ._common import (
     AllowOutsideOption,
     AnalysisQuiet,
     InputError,
+    PlausibilityOption,
     SchedulerOption,
     WorkersOption,
     _check_out,
@@ -161,6 +162,7 @@ def calibrate_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the designs, the "
                                       "replications and the emulator fits.")] = 1,
     allow_outside_paths: AllowOutsideOption = False,
+    plausibility: PlausibilityOption = False,
     replicates: Annotated[str, typer.Option(
         "--replicates", help="POINTSxSEEDS: wave-1 points each run with several seeds, for "
         "the run-to-run (co)variance (0x0: none; the GP's noise term stands in).")] = "4x4",
@@ -205,7 +207,8 @@ def calibrate_cmd(
         for k in names or []:
             if k not in PARAMS:
                 raise InputError(f"--params: unknown parameter {k!r} (see `dyadsim params`)")
-        target_set = load_targets(targets, allow_outside=allow_outside_paths)
+        target_set = load_targets(targets, allow_outside=allow_outside_paths,
+                                  plausibility=plausibility)
         with _replication_run(out, "calibrating", quiet, scheduler, workers) as (
                 store, pool, progress):
             result = run_calibration(target_set, store=store, settings=settings, seed=seed,
@@ -214,6 +217,7 @@ def calibrate_cmd(
         summary = result.summary()
         summary.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
                         "targets_file": str(targets) if targets else "shipped",
+                        "plausibility": plausibility,
                         "targets_hash": target_set.hash, "seed": seed})
         with atomic_dir(out, force=force, hint="use --force to replace it") as tmp:
             atomic_text(tmp / "posterior.json",

@@ -25,6 +25,7 @@ from .._version import __version__
 from ._common import (
     AllowOutsideOption,
     InputError,
+    PlausibilityOption,
     PosteriorOption,
     QuietOption,
     ReportOption,
@@ -348,6 +349,7 @@ def check_cmd(
         "--targets", help="With --reach: targets TOML (default: the shipped published "
         "targets).", show_default=False)] = None,
     allow_outside_paths: AllowOutsideOption = False,
+    plausibility: PlausibilityOption = False,
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
 ) -> None:
@@ -368,7 +370,8 @@ def check_cmd(
     if reach:
         _check_reach(out, targets, allow_outside_paths, reach_draws, seed, scheduler, workers,
                      force, quiet, conflicts={"--set": bool(set_),
-                                              "--posterior": posterior is not None})
+                                              "--posterior": posterior is not None},
+                     plausibility=plausibility)
         return
     with _input_errors():
         overrides = _pairs(set_, "--set", "name")
@@ -423,7 +426,7 @@ def check_cmd(
 
 def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: int, seed: int,
                  scheduler: str | None, workers: int | None, force: bool, quiet: bool,
-                 conflicts: dict[str, bool]) -> None:
+                 conflicts: dict[str, bool], plausibility: bool = False) -> None:
     """`dyadsim check --reach`: the reachability table (dyadsim.calibration.reach)."""
     from .._io import atomic_text
     from ..calibration import load_targets
@@ -435,14 +438,15 @@ def _check_reach(out: Path, targets: Path | None, allow_outside: bool, draws: in
                 raise InputError(f"{flag} does not apply to --reach (it runs over the prior)")
         _check_out(out, force)
         _check_seed(seed)
-        target_set = load_targets(targets, allow_outside=allow_outside)
+        target_set = load_targets(targets, allow_outside=allow_outside,
+                                  plausibility=plausibility)
         with _replication_run(out, "reachability", quiet, scheduler, workers) as (
                 store, pool, progress):
             rows = reachability(target_set, store=store, draws=draws, seed=seed, pool=pool,
                                 progress=progress)
         meta = {"draws": draws, "seed": seed, "targets_file": str(targets) if targets else
-                "shipped", "targets_hash": target_set.hash, "dyadsim_version": __version__,
-                "git_commit": _git_commit()}
+                "shipped", "plausibility": plausibility, "targets_hash": target_set.hash,
+                "dyadsim_version": __version__, "git_commit": _git_commit()}
         with atomic_dir(out, force=force, hint="use --force to replace it") as tmp:
             atomic_text(tmp / "reach.json", json.dumps(
                 {**meta, "rows": [r.to_dict() for r in rows]}, indent=1, allow_nan=False))
