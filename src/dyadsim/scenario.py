@@ -126,6 +126,19 @@ class Scenario:
                               interventions=combined_params([iv for iv, _ in self.courses]),
                               scenario=self.scenario_params, overrides=self.overrides)
 
+    def setting(self, n: int, theta: Mapping[str, float] | None = None):
+        """The engine :class:`~dyadsim.engine.batch.Setting` of this scenario for ``n``
+        dyads (a parameter batch runs on it; its rows reproduce :func:`dyadsim.simulate`):
+        the population, the window, the courses' schedule and parameters, the scenario's
+        ``[params]`` and explicit overrides, ``do`` and an optional draw ``theta``."""
+        from .engine.batch import Setting
+
+        explicit = {**combined_params([iv for iv, _ in self.courses]),
+                    **self.scenario_params, **self.overrides}
+        return Setting(self.population, self.start_gest_day, self.start_pp_day,
+                       self.total_days, explicit, dict(self.schedule(n).arrays),
+                       dict(self.do), None if theta is None else dict(theta))
+
     def schedule(self, n: int) -> Schedule:
         """Every course for ``n`` dyads (ScenarioError if they cannot run together)."""
         try:
