@@ -110,6 +110,14 @@ def _arm_values(spec: TrialSpec, plan, arm: int, thetas: Sequence[Mapping[str, f
             for o, (_, name) in OUTCOMES.items()}
 
 
+def _draw_means(v: np.ndarray) -> np.ndarray:
+    """Per draw (row) the mean over the dyads where the outcome is defined; NaN, without a
+    warning, where it is defined for none (e.g. 24-month well-being in a shorter run)."""
+    ok = np.isfinite(v)
+    n = ok.sum(axis=1)
+    return np.where(n > 0, np.where(ok, v, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+
+
 def _effect(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per draw: difference of means and its Monte Carlo SE (paired dyads)."""
     diff = a - b
@@ -155,7 +163,7 @@ def predict(spec: TrialSpec | str | Path | Mapping[str, Any], source: ParameterS
     values = {arm.name: _arm_values(s, plan, i, drawn + held, dyads, tick)
               for i, arm in enumerate(s.arms)}
     arms = {a: {o: {"label": OUTCOMES[o][0],
-                    **summarize_draws(np.nanmean(v[o][:draws], axis=1).tolist())}
+                    **summarize_draws(_draw_means(v[o][:draws]).tolist())}
                 for o in OUTCOMES} for a, v in values.items()}
     effects = []
     names = s.arm_names
