@@ -1,7 +1,8 @@
 """Interventions as data: a schedule (weekly sessions, daily home practice) plus the skills
 (Figure 2 components) and parameters it moves. Nothing here is a special case in the step:
-an intervention becomes per-dyad schedule arrays (:func:`build_schedule`) and, at most,
-parameter overrides for the dyads of its arm.
+an intervention becomes per-dyad schedule arrays
+(:func:`~dyadsim.interventions.schedule.course_schedule`) and, at most, parameter overrides
+for the dyads of its arm.
 
 Formats are those of the trials (not stated in Reese 2021): MORE = 8 weekly 2-hour group
 sessions plus daily home practice (Garland 2014, 2022), sequenced mindfulness ->

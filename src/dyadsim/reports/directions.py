@@ -25,6 +25,8 @@ PATH = Path(__file__).resolve().parents[1] / "data" / "directions.toml"
 WORLD_KEYS = {"do", "interventions", "params", "window"}
 #: Periods a windowed metric reads, in days relative to each dyad's birth [from, to): a row
 #: whose worlds differ only in ``window`` compares two periods of one run (the same dyads).
+#: 90 days either side of delivery is a reporting choice (a guess), not a source's window:
+#: Schiff 2021 reports MOUD continuation over the whole postpartum year, not by quarter.
 WINDOWS: dict[str, tuple[int, int]] = {"late_pregnancy": (-90, 0), "postpartum": (0, 90)}
 ROW_KEYS = {"id", "claim", "population", "start", "horizon", "a", "b", "metric", "direction",
             "citation"}
