@@ -63,3 +63,82 @@ def test_an_arm_without_events_gives_none():
     y = np.r_[np.zeros(20), np.ones(10), np.zeros(10)]
     t = np.arange(40) < 20
     assert standardized_binary_effect(y, t, np.zeros((40, 1)), "log_risk_ratio") is None
+
+
+# ------------------------------------------------------------------ pooled_binary_effect
+def _fieller(p1, p0, v1, v0, crit):
+    """Closed-form Fieller (1954) interval for p1 / p0 with independent variances: the
+    roots of (p1 - r p0)^2 = crit^2 (v1 + r^2 v0)."""
+    a, b, c = p0**2 - crit**2 * v0, -2 * p1 * p0, p1**2 - crit**2 * v1
+    disc = math.sqrt(b * b - 4 * a * c)
+    return sorted(((-b - disc) / (2 * a), (-b + disc) / (2 * a)))
+
+
+def test_complete_data_is_the_risk_difference_t_test_and_fieller_interval():
+    """One data set (B = 0): p is the t test of p1 - p0 on df_complete, the RR CI is
+    Fieller's closed form, 1 - RR mirrors it, and the RD CI is the Wald interval."""
+    from scipy import stats
+
+    from dyadsim.stats.binary import pooled_binary_effect
+
+    p1, p0, v1, v0, df = 0.30, 0.55, 0.30 * 0.70 / 40, 0.55 * 0.45 / 40, 77.0
+    risks, cov = [np.array([p1, p0])], [np.diag([v1, v0])]
+    crit = stats.t.ppf(0.975, df)
+    p_rd = 2 * stats.t.sf(abs(p1 - p0) / math.sqrt(v1 + v0), df)
+    rr = pooled_binary_effect(risks, cov, effect="risk_ratio", df_complete=df)
+    assert rr["estimate"] == pytest.approx(p1 / p0, rel=1e-12)
+    assert rr["p"] == pytest.approx(p_rd, rel=1e-9)
+    assert [rr["ci_lower"], rr["ci_upper"]] == pytest.approx(_fieller(p1, p0, v1, v0, crit),
+                                                             rel=1e-7)
+    rel = pooled_binary_effect(risks, cov, effect="relative_reduction", df_complete=df)
+    assert rel["estimate"] == pytest.approx(1 - p1 / p0, rel=1e-12)
+    assert [rel["ci_lower"], rel["ci_upper"]] == pytest.approx(
+        [1 - rr["ci_upper"], 1 - rr["ci_lower"]], rel=1e-9)
+    rd = pooled_binary_effect(risks, cov, effect="risk_difference", df_complete=df)
+    half = crit * math.sqrt(v1 + v0)
+    assert [rd["ci_lower"], rd["ci_upper"]] == pytest.approx([p1 - p0 - half, p1 - p0 + half])
+    assert rd["p"] == pytest.approx(p_rd, rel=1e-9)
+
+
+def test_odds_ratio_interval_bounds_are_where_the_test_rejects():
+    """The OR CI's bounds are the odds ratios whose contrast p1 (1 - p0) - psi p0 (1 - p1)
+    has p = alpha (the inversion solved to 1e-6), around the pooled risks' odds ratio,
+    and excludes 1 exactly when p < alpha."""
+    from scipy import stats
+
+    from dyadsim.stats.binary import pooled_binary_effect
+
+    rng = np.random.default_rng(5)
+    risks = [np.array([0.25, 0.5]) + rng.normal(0, 0.03, 2) for _ in range(10)]
+    covs = [np.array([[0.004, 0.0005], [0.0005, 0.006]])] * 10
+    r = pooled_binary_effect(risks, covs, effect="odds_ratio", df_complete=60.0)
+    q1, q0 = np.mean(risks, axis=0)
+    assert r["estimate"] == pytest.approx(q1 * (1 - q0) / (q0 * (1 - q1)), rel=1e-12)
+    assert r["ci_lower"] < r["estimate"] < r["ci_upper"]
+    for psi in (r["ci_lower"], r["ci_upper"]):
+        g = np.array([a * (1 - b) - psi * b * (1 - a) for a, b in risks])
+        grad = np.array([[1 - b + psi * b, -a - psi * (1 - a)] for a, b in risks])
+        var = np.einsum("mi,ij,mj->m", grad, covs[0], grad)
+        from dyadsim.stats.missing import rubin
+        assert rubin(g, var, df_complete=60.0)["p"] == pytest.approx(0.05, abs=1e-6)
+    assert (r["ci_upper"] < 1) == (r["p"] < 0.05)
+    assert stats.t.ppf(0.975, r["df"]) > 1.96  # small-sample df, not the normal
+
+
+def test_a_ratio_whose_control_risk_is_not_distinguishable_from_zero_is_unbounded():
+    from dyadsim.stats.binary import pooled_binary_effect
+
+    r = pooled_binary_effect([np.array([0.2, 0.02])], [np.diag([0.004, 0.0004])],
+                             effect="risk_ratio", df_complete=40.0)
+    assert r["ci_upper"] == math.inf and 0 < r["ci_lower"] < r["estimate"]
+
+
+def test_table_risks_keeps_a_variance_for_an_arm_without_events():
+    from dyadsim.stats.binary import table_risks
+
+    y = np.r_[np.zeros(20), np.ones(5), np.zeros(15)]
+    risks, cov = table_risks(y, np.arange(40) < 20)
+    assert risks == pytest.approx([0.0, 0.25])
+    share = 0.5 / 21
+    assert cov[0, 0] == pytest.approx(share * (1 - share) / 20)
+    assert cov[1, 1] == pytest.approx(0.25 * 0.75 / 20) and cov[0, 1] == 0

@@ -259,3 +259,29 @@ def test_mediation_tipping_point_moves_a_times_b_towards_the_complete_data_value
     assert next(g for g in grid if g["p"] >= 0.05)["delta_sd"] == tp
     assert all(g["p"] < 0.05 for g in grid if g["delta_sd"] < tp)
     assert "SD" in tip["conclusion"] and "craving" in tip["delta_unit"]
+
+
+def test_shifted_binary_imputations_move_only_the_shifted_arms_dropouts():
+    """A large shift of the log odds makes every redrawn event of arm A's dropouts 1 (or 0);
+    arm B's imputed values and every observed value are kept; a zero shift draws again
+    from the MAR model (events in both states)."""
+    from dyadsim.stats.missing import impute, shift_binary_imputations
+
+    rng = np.random.default_rng(11)
+    n = 120
+    arm = np.repeat(np.array(["A", "B"], dtype=object), n // 2)
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(float)
+    y[rng.random(n) < 0.3] = np.nan
+    values = np.column_stack([x, y])
+    completed = impute(values, 4, rng, arm=arm)
+    miss = np.isnan(y)
+    for d, expected in ((40.0, 1.0), (-40.0, 0.0)):
+        shifted = shift_binary_imputations(values, completed, arm, 1, {"A": d}, rng)
+        for before, after in zip(completed, shifted, strict=True):
+            assert np.all(after[miss & (arm == "A"), 1] == expected)
+            keep = ~(miss & (arm == "A"))
+            assert np.array_equal(after[keep], before[keep])
+    mar = shift_binary_imputations(values, completed, arm, 1, {"A": 0.0}, rng)
+    drawn = np.concatenate([c[miss & (arm == "A"), 1] for c in mar])
+    assert 0 < drawn.mean() < 1

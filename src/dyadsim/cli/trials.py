@@ -119,7 +119,9 @@ def trial_cmd(
         table.add_column("p", justify="right")
         for a in s.analysis:
             r = result.results[a.name]
-            cell = (f"{_fmt(r['estimate'])} ({_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])})"
+            upper = ("inf" if r["ci_upper"] is None and (r.get("flags") or {}).get(
+                "ci_unbounded") else _fmt(r["ci_upper"]))
+            cell = (f"{_fmt(r['estimate'])} ({_fmt(r['ci_lower'])}, {upper})"
                     if r["error"] is None else f"failed: {r['error']}")
             table.add_row(Text(a.name + (" *" if a.primary else "")),
                           Text(f"{a.method}: {a.effect}"), Text(cell), _fmt_p(r["p"]))

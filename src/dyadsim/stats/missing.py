@@ -47,7 +47,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["IMPUTATION_METHOD", "ancova", "event_time_mi", "impute", "mi_estimate", "rubin",
-           "tipping_grid", "tipping_point"]
+           "shift_binary_imputations", "tipping_grid", "tipping_point"]
 
 #: Chained-equation sweeps per imputation (a monotone pattern needs one; mice's default 5).
 SWEEPS = 5
@@ -103,9 +103,11 @@ def _norm_column(y: np.ndarray, X: np.ndarray, miss: np.ndarray, keep: int,
 
 
 def _logistic_column(y: np.ndarray, X: np.ndarray, miss: np.ndarray, keep: int,
-                     rng: np.random.Generator) -> np.ndarray:
+                     rng: np.random.Generator, offset: np.ndarray | float = 0.0) -> np.ndarray:
     """Impute the 0/1 ``y[miss]`` by logistic regression with a draw of its coefficients
-    (penalised Newton-Raphson fit, normal approximation of the posterior)."""
+    (penalised Newton-Raphson fit, normal approximation of the posterior); ``offset`` (one
+    per missing row, or one for all) is added to the imputed rows' log odds (a
+    pattern-mixture shift; 0 under MAR)."""
     obs = ~miss
     cols = _select(y[obs], X[obs], keep, int(obs.sum()))
     Xo, yo = X[obs][:, cols], y[obs]
@@ -122,7 +124,7 @@ def _logistic_column(y: np.ndarray, X: np.ndarray, miss: np.ndarray, keep: int,
             break
     cov = np.linalg.inv(hess)
     beta_draw = beta + np.linalg.cholesky((cov + cov.T) / 2) @ rng.standard_normal(k)
-    p_mis = 1.0 / (1.0 + np.exp(-np.clip(X[miss][:, cols] @ beta_draw, -30, 30)))
+    p_mis = 1.0 / (1.0 + np.exp(-np.clip(X[miss][:, cols] @ beta_draw + offset, -30, 30)))
     out = y.copy()
     out[miss] = (rng.random(p_mis.size) < p_mis).astype(float)
     return out
@@ -153,13 +155,8 @@ def impute(values: np.ndarray, m: int, rng: np.random.Generator,
         raise ValueError("cannot impute a variable observed in fewer than 2 dyads")
     if not miss.any():
         return [v.copy() for _ in range(m)]
-    n = v.shape[0]
-    fixed = np.column_stack([np.ones(n), _arm_columns(arm, n)])
-    keep = fixed.shape[1]
     todo = [j for j in range(v.shape[1]) if miss[:, j].any()]
     binary = {j: bool(np.isin(v[~miss[:, j], j], (0.0, 1.0)).all()) for j in todo}
-    # a column without spread predicts nothing: leave it out of the predictors
-    spread = np.array([np.nanstd(v[:, j]) > 0 for j in range(v.shape[1])])
     out = []
     for _ in range(m):
         cur = v.copy()
@@ -168,16 +165,53 @@ def impute(values: np.ndarray, m: int, rng: np.random.Generator,
             cur[miss[:, j], j] = rng.choice(seen, int(miss[:, j].sum()))
         for _sweep in range(SWEEPS if len(todo) > 1 else 1):
             for j in todo:
-                pred = [i for i in range(v.shape[1]) if i != j and spread[i]]
-                X = np.column_stack([fixed] + [cur[:, i] for i in pred])
+                X, keep = _predictors(v, cur, j, arm)
                 column = _logistic_column if binary[j] else _norm_column
                 cur[:, j] = column(v[:, j], X, miss[:, j], keep, rng)
         out.append(cur)
     return out
 
 
-def rubin(estimates: Sequence[float], variances: Sequence[float], *, alpha: float = 0.05,
-          df_complete: float | None = None) -> dict[str, Any]:
+def _predictors(v: np.ndarray, cur: np.ndarray, j: int,
+                arm: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The design of column ``j``'s imputation model: intercept, arm indicators (always
+    kept: the first ``keep`` columns), then every other variable of the current completed
+    data ``cur`` with spread in the data ``v`` (a column without spread predicts nothing)."""
+    n = v.shape[0]
+    fixed = np.column_stack([np.ones(n), _arm_columns(arm, n)])
+    pred = [i for i in range(v.shape[1]) if i != j and np.nanstd(v[:, i]) > 0]
+    return np.column_stack([fixed] + [cur[:, i] for i in pred]), fixed.shape[1]
+
+
+def shift_binary_imputations(values: np.ndarray, completed: Sequence[np.ndarray],
+                             arm: np.ndarray, target: int, shift: Mapping[Any, float],
+                             rng: np.random.Generator) -> list[np.ndarray]:
+    """Delta adjustment of an imputed 0/1 variable (Ratitch, O'Kelly & Tosiello 2013, the
+    binary case): in each completed data set, the missing values of column ``target`` of
+    the dyads of each arm in ``shift`` are drawn again from the logistic imputation model
+    (:func:`impute`'s, given that completed set's other variables) with ``shift[arm]``
+    added to their log odds of the event: dropouts of that arm have that much higher
+    (> 0) or lower log odds than MAR predicts. Other arms' values are kept."""
+    v = np.asarray(values, dtype=float)
+    arm = np.asarray(arm, dtype=object)
+    miss = np.isnan(v[:, target])
+    redraw = miss & np.isin(arm, list(shift))
+    if not redraw.any():
+        return [np.array(c, dtype=float, copy=True) for c in completed]
+    offset = np.array([shift.get(a, 0.0) for a in arm[miss]], dtype=float)
+    observed = np.where(miss, np.nan, v[:, target])
+    out = []
+    for full in completed:
+        cur = np.array(full, dtype=float, copy=True)
+        X, keep = _predictors(v, cur, target, arm)
+        drawn = _logistic_column(observed, X, miss, keep, rng, offset=offset)
+        cur[redraw, target] = drawn[redraw]
+        out.append(cur)
+    return out
+
+
+def rubin(estimates: Sequence[float] | np.ndarray, variances: Sequence[float] | np.ndarray,
+          *, alpha: float = 0.05, df_complete: float | None = None) -> dict[str, Any]:
     """Pool ``m`` complete-data estimates and their variances by Rubin's rules (Rubin 1987):
     total variance T = W + (1 + 1/m) B; degrees of freedom of Barnard & Rubin (1999) when
     ``df_complete`` is given, else Rubin's; t-based CI and two-sided p."""
