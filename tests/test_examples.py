@@ -122,7 +122,7 @@ def pooled_over_replicates(reps, ratio: bool) -> tuple[float, float, int]:
     replicate's SE from its 95% CI: (upper - lower) / (2 z)."""
     est, w = [], []
     for r in reps:
-        if r.get("estimate") is None or r.get("ci_lower") is None:
+        if r.get("estimate") is None or r.get("ci_lower") is None or r.get("ci_upper") is None:
             continue
         f = math.log if ratio else float
         e, lo, hi = f(r["estimate"]), f(r["ci_lower"]), f(r["ci_upper"])

@@ -575,6 +575,7 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
             "dropouts (their log odds shifted against the treatment; pattern mixture), "
             "multiple imputation, risks pooled by Rubin's rules",
             delta_unit="log odds of the event")
+        tip["conclusion"] = tip["conclusion"].replace(" units", " in the log odds")
     risk = mar["risks"]
     return Estimate(mar["estimate"], mar["ci_lower"], mar["ci_upper"], mar["p"],
                     estimand=f"{a.effect.replace('_', ' ')} of {_outcome_text(a)} at "
