@@ -42,6 +42,7 @@ from dyadsim.trials.instruments import (
     CodedClassification,
     EMAScale,
     Instrument,
+    ItemScale,
     NotCalibratedError,
     ScaleScore,
     UnknownInstrumentError,
@@ -145,7 +146,7 @@ def build_inputs(
     return out
 
 
-def at_composite(inst: ScaleScore, c: float, n: int) -> dict[str, np.ndarray]:
+def at_composite(inst: ScaleScore | ItemScale, c: float, n: int) -> dict[str, np.ndarray]:
     return {
         r: np.full(n, c if w > 0 else 1.0 - c)
         for r, w in zip(inst.reads, inst.weights, strict=True)
@@ -160,14 +161,14 @@ def _with_error(inst: ScaleScore, sd: float, rel: float) -> ScaleScore:
 
 def reference_levels(inst: Instrument) -> dict[str, float]:
     """Read levels that put a reference-scaled score's composite at its reference mean."""
-    if not isinstance(inst, ScaleScore) or inst.norm is None:
+    if not isinstance(inst, ScaleScore | ItemScale) or inst.norm is None:
         return {}
     c = inst.latent.mean
     return {r: c if w > 0 else 1.0 - c for r, w in zip(inst.reads, inst.weights, strict=True)}
 
 
 def direction(inst: Instrument, read: str) -> int:
-    if isinstance(inst, ScaleScore):
+    if isinstance(inst, ScaleScore | ItemScale):
         return 1 if inst.weights[inst.reads.index(read)] > 0 else -1
     return 1
 
@@ -268,9 +269,9 @@ def test_map_must_stay_on_scale():
     with pytest.raises(ValueError, match="outside the scale"):
         replace(fin, anchors=(fin.anchors[0], replace(fin.anchors[1], latent=0.5)))
     with pytest.raises(ValueError, match="either a norm or two anchors"):
-        replace(INSTRUMENTS["pss10"], anchors=fin.anchors)
+        replace(INSTRUMENTS["csosi"], anchors=fin.anchors)
     with pytest.raises(ValueError, match="must be the norm's"):
-        replace(INSTRUMENTS["pss10"], sd_obs=3.0)
+        replace(INSTRUMENTS["csosi"], sd_obs=3.0)
 
 
 def test_uncalibrated_score_says_how_to_calibrate():
@@ -624,21 +625,54 @@ TEST_SEED = 7
 NORMED = [n for n, i in INSTRUMENTS.items() if i.norm is not None]
 
 @pytest.fixture(scope="module")
-def realised():
-    return {r.instrument: r for r in check(INSTRUMENTS, dyads=TEST_DYADS, seed=TEST_SEED)}
+def all_rows():
+    """The check's rows: each instrument in its reference population, item scales also in
+    the populations their examples use them in."""
+    return check(INSTRUMENTS, dyads=TEST_DYADS, seed=TEST_SEED)
+
+
+@pytest.fixture(scope="module")
+def realised(all_rows):
+    return {r.instrument: r for r in all_rows if r.reference}
+
+
+#: Published figures the item-level instruments miss, measured (issue 20 item 4: say so
+#: with the measured figure rather than tune a constant). Item parameters are derived under
+#: a normal latent (items.py); the model's own latents are skewed or flat, so these are
+#: properties of the model, reported by ``dyadsim instruments --check``. Not strict: at
+#: this test's 600 dyads the figures scatter around the bound.
+KNOWN_MISSES = {
+    ("reliability", "epds"): "EPDS alpha 0.855 here (600 dyads, seed 7); 0.824-0.841 at "
+    "2000 dyads over seeds 7, 11, 12, 13, 20260207 vs the published .79: the model's "
+    "maternal_depression in low-risk mothers is right-skewed and the EPDS items sit in its "
+    "tail",
+    ("test_retest", "pbq"): "PBQ 4-week retest 0.908-0.923 (2000 dyads, 5 seeds) above the "
+    ".50-.90 reading of 'moderate to good': alpha is .90-.92 and the bonding latent barely "
+    "moves in 28 days",
+    ("test_retest", "asq3_communication"): "ASQ-3 communication retest 0.74-0.80 at 600 "
+    "dyads (0.76-0.78 at 2000) at the published .75 floor: its latent is flat in low-risk "
+    "children (flagged), alpha 0.73-0.77",
+}
 
 
 def _cases(figure: str) -> list:
     """Instruments with ``figure`` published (declared guesses are shown by the check,
     not held to tolerances)."""
-    return [pytest.param(name, id=name) for name in NORMED
-            if INSTRUMENTS[name].norm.is_published(figure)]
+    return [pytest.param(name, id=name, marks=pytest.mark.xfail(
+                reason=KNOWN_MISSES[(figure, name)], strict=False))
+            if (figure, name) in KNOWN_MISSES else pytest.param(name, id=name)
+            for name in NORMED if INSTRUMENTS[name].norm.is_published(figure)]
 
 
 @pytest.mark.parametrize("name", _cases("reliability"))
 def test_realised_reliability_within_005(realised, name):
+    """A published reliability within 0.05 in the reference population, measured on a seed
+    other than the calibration's: for an item scale the published figure is Cronbach's
+    alpha, so its realised alpha (items answered from the model's own latent) is compared."""
     target = INSTRUMENTS[name].norm.reliability
-    got = realised[name].realised_reliability
+    row = realised[name]
+    got = row.realised_alpha if isinstance(INSTRUMENTS[name], ItemScale) \
+        else row.realised_reliability
     assert got is not None and abs(got - target) <= 0.05, (name, target, got)
 
 
@@ -687,7 +721,7 @@ def test_published_figures_are_reported_and_others_say_so(realised):
     assert table["uds_opioid"][2] == "n/p"
 
 
-def test_cli_instruments_check_json_and_table(realised, monkeypatch):
+def test_cli_instruments_check_json_and_table(all_rows, monkeypatch):
     import json
 
     from typer.testing import CliRunner
@@ -695,15 +729,21 @@ def test_cli_instruments_check_json_and_table(realised, monkeypatch):
     import dyadsim.trials.instruments.calibrate as calibrate_module
     from dyadsim.cli import app
 
-    monkeypatch.setattr(calibrate_module, "check", lambda *a, **k: list(realised.values()))
+    monkeypatch.setattr(calibrate_module, "check", lambda *a, **k: list(all_rows))
     runner = CliRunner()
     out = runner.invoke(app, ["instruments", "--check", "--json"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
-    assert [r["instrument"] for r in rows] == list(INSTRUMENTS)
+    assert [r["instrument"] for r in rows if r["reference"]] == list(INSTRUMENTS)
     keys = {"instrument", "published_reliability", "realised_reliability", "published_sd",
-            "realised_sd", "published_test_retest", "realised_test_retest"}
+            "realised_sd", "published_test_retest", "realised_test_retest", "realised_alpha",
+            "realised_omega", "parallel_forms_r", "ceiling_share", "floor_share",
+            "population", "out_of_sample", "latent_too_flat"}
     assert all(keys <= set(r) for r in rows)
+    items = [r for r in rows if isinstance(INSTRUMENTS[r["instrument"]], ItemScale)]
+    assert items and all(isinstance(r["realised_alpha"], float) and isinstance(
+        r["realised_omega"], float) and isinstance(r["parallel_forms_r"], float)
+        and r["out_of_sample"] for r in items)
     table = runner.invoke(app, ["instruments", "--check"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "0.86 ->" in table.stdout and "n/p" in table.stdout
     bad = runner.invoke(app, ["instruments", "--check", "--dyads", "5"])
@@ -747,13 +787,13 @@ def test_fitted_unit_gives_the_reliability_a_heavy_tailed_latent_misses():
         realised,
     )
 
-    inst = INSTRUMENTS["asq3_problem_solving"]  # reads wellbeing_cognitive at 12 months
+    inst = INSTRUMENTS["csosi"]  # reads stress_arousal over 7 days, at day 30
     rng = _rng(31)
     n = 4000
     x = np.where(rng.random(n) < 0.02, 0.45, rng.normal(0.75, 0.003, n))
-    run = ReferenceRun(population="synthetic", pregnancy=True, nodes={},
-                       outcomes={"wellbeing_cognitive_12m": x, "wellbeing_cognitive_24m": x},
-                       birth_day=np.zeros(n))
+    run = ReferenceRun(population="synthetic", pregnancy=False,
+                       nodes={"stress_arousal": np.repeat(x[:, None], 40, axis=1)},
+                       outcomes={}, birth_day=np.full(n, np.nan))
     plain = replace(inst, latent=latent_scale(inst, run))
     fitted = replace(inst, latent=fitted_scale(inst, run, seed=1))
     target = inst.norm.reliability
@@ -798,7 +838,7 @@ def test_check_reports_floor_ceiling_and_flat_latents(realised):
         inst = INSTRUMENTS[name]
         if row.realised_sd is not None:
             assert 0.0 <= j["floor_share"] <= 1.0 and 0.0 <= j["ceiling_share"] <= 1.0
-        flat = (isinstance(inst, ScaleScore) and inst.norm is not None
+        flat = (isinstance(inst, ScaleScore | ItemScale) and inst.norm is not None
                 and inst.latent is not None and inst.latent.sd < FLAT_LATENT_SD)
         assert j["latent_too_flat"] is flat, name
         if flat and inst.latent.sd >= 1e-4:

@@ -279,14 +279,17 @@ def instruments_cmd(
                                            "object per instrument.")] = False,
     dyads: Annotated[int, typer.Option(help="Dyads per reference population (--check).")]
     = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the reference simulations (--check).")]
-    = 20260131,
+    seed: Annotated[int, typer.Option(help="Seed of the reference simulations (--check); "
+                                      "not the calibration's 20260131, so item scales' "
+                                      "alpha, omega and parallel-forms r are out of "
+                                      "sample.")]
+    = 20260207,
 ) -> None:
     """List the measurement instruments; --check compares each with its published figures
     in its reference population (published in plain, declared guesses in brackets)."""
     from ..trials.instruments import INSTRUMENTS, registry_table
+    from ..trials.instruments.calibrate import CHECK_COLUMNS, format_rows
     from ..trials.instruments.calibrate import check as check_instruments
-    from ..trials.instruments.calibrate import format_rows
 
     if dyads < 10:
         _fail(f"--dyads must be at least 10, got {dyads}")
@@ -333,8 +336,12 @@ def instruments_cmd(
                   f"reference population, seed {seed})", title_justify="left",
                   caption="published -> realised; (declared guess) -> realised; n/p = not "
                   "published. Reliability: share of observed variance that is true-score "
-                  "variance.", caption_justify="left")
-    for col in ("instrument", "reference", "reliability", "SD", "test-retest r", "remark"):
+                  "variance; item scales (answered item by item) add Cronbach's alpha, "
+                  "McDonald's omega and the parallel-forms r, measured on a seed other "
+                  "than the calibration's, and (indented) rows for the other populations "
+                  "their examples use them in. Floor / ceiling: shares at the scale's "
+                  "ends.", caption_justify="left")
+    for col in CHECK_COLUMNS:
         table.add_column(col, no_wrap=col != "remark", ratio=1 if col == "remark" else None)
     for cells in format_rows(rows):
         table.add_row(*(Text(c) for c in cells))

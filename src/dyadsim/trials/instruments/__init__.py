@@ -7,10 +7,13 @@ and missing data. Facts (scales, reliabilities, means, cut-offs, compliance) com
 is not sourced is named in the instrument's ``guess`` text.
 
 Modules: :mod:`.kinds` (the kinds of instrument: how each turns latents into
-observations), :mod:`.catalogue` (the instruments, as data), :mod:`.scoring` (published
-cut-offs and decision rules), :mod:`.calibrate` (reference-population calibration and the
-published-vs-realised check behind ``dyadsim instruments --check``) and the generated
-:mod:`.calibrated` (the calibrated constants).
+observations), :mod:`.items` (multi-item questionnaires answered item by item from a
+graded-response model, and their observable alpha, omega and parallel-forms r; the
+generated :mod:`.item_parameters`), :mod:`.catalogue` (the instruments, as data),
+:mod:`.scoring` (published cut-offs and decision rules), :mod:`.calibrate`
+(reference-population calibration and the published-vs-realised check behind
+``dyadsim instruments --check``) and the generated :mod:`.calibrated` (the calibrated
+constants).
 
 Inputs
 ------
@@ -41,6 +44,15 @@ scores (cortisol) do the same on the log scale. Observations are clipped to ``sc
 rounded to the scale's resolution (1 for integer scales, 5 for ASQ-3), then each is
 missing with probability ``missing_rate``.
 
+Item scales (:class:`ItemScale`)
+--------------------------------
+PSS-10, COMM, FFMQ, EPDS, PBQ, KIPS and the ASQ-3 domains are answered item by item: the
+composite, standardised in the reference population, is the theta of Samejima's
+graded-response model; each item's response is drawn from it, reverse-keyed items are
+printed the other way and reversed by the manual's key, and the total is the manual's sum
+(KIPS: mean). Their reliability is not set by the map: alpha, omega and a parallel-forms r
+are measured by ``dyadsim instruments --check`` (see :mod:`.items`).
+
 Randomness: every draw comes from the ``numpy.random.Generator`` passed in; the same
 generator state and inputs give identical output. Nothing here touches global state.
 """
@@ -53,6 +65,7 @@ from .catalogue import (
     get_instrument,
     registry_table,
 )
+from .items import GradedResponse, ItemDesign, ItemScale
 from .kinds import (
     ATTACHMENT_CLASSES,
     EVENT_NODES,
@@ -102,7 +115,10 @@ __all__ = [
     "DoseRecall",
     "EMAScale",
     "EventRecords",
+    "GradedResponse",
     "Instrument",
+    "ItemDesign",
+    "ItemScale",
     "LatentScale",
     "Norm",
     "NotCalibratedError",

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ...timepoints import parse_time_point
+from .items import ItemScale, cronbach_alpha, mcdonald_omega, parallel_forms_r
 from .kinds import (
     MIN_LATENT_SD,
     CodedClassification,
@@ -56,11 +57,14 @@ from .kinds import (
 )
 
 #: Kinds whose constants the calibration sets (a latent scale in the reference population).
-CALIBRATED_KINDS = (ScaleScore, UseDaysRecall)
+CALIBRATED_KINDS = (ScaleScore, UseDaysRecall, ItemScale)
 
 #: Dyads and seed of the reference simulations behind ``calibrated.py``.
 CALIBRATION_DYADS = 2000
 CALIBRATION_SEED = 20260131
+#: Default seed of the check: not the calibration's, so the figures it reports for item
+#: scales (alpha, omega, parallel forms) are out of sample (issue 20 item 4).
+CHECK_SEED = 20260207
 
 _OUTCOME_SUFFIXES = ("_12m", "_24m")
 _DAYS_PER_MONTH = 30.4375
@@ -135,6 +139,10 @@ def normed(instruments: Mapping[str, Instrument]) -> dict[str, list[Instrument]]
     return groups
 
 
+#: Days simulated past a further time point ``at`` (births vary around the preset's date).
+AT_MARGIN_DAYS = 30
+
+
 def simulate_reference(
     population: str,
     instruments: Sequence[Instrument],
@@ -142,9 +150,11 @@ def simulate_reference(
     dyads: int = CALIBRATION_DYADS,
     seed: int = CALIBRATION_SEED,
     progress: Callable[[int], None] | None = None,
+    at: Sequence[str] = (),
 ) -> ReferenceRun:
     """Simulate ``population`` from its default start, without intervention, long enough
-    for every instrument's window, assessment day and retest."""
+    for every instrument's window, assessment day and retest (for instruments whose
+    reference population it is) and for the further time points ``at``."""
     import warnings
 
     from ...model.populations import get_population
@@ -152,12 +162,14 @@ def simulate_reference(
 
     pop = get_population(population)
     last = 0
-    for inst in instruments:
-        assert inst.norm is not None
-        kind, num = _time_point(inst.norm.at)
+    points = [(inst.name, inst.norm.at, inst.norm.retest_days or 0) for inst in instruments
+              if inst.norm is not None and inst.norm.population == population]
+    points += [("--at", t, AT_MARGIN_DAYS) for t in at]
+    for name, when, retest in points:
+        kind, num = _time_point(when)
         if kind == "pp" and not pop.pregnancy:
-            raise ValueError(f"instrument {inst.name!r}: {population!r} has no birth")
-        last = max(last, num + (inst.norm.retest_days or 0))
+            raise ValueError(f"instrument {name!r}: {population!r} has no birth")
+        last = max(last, num + retest)
     nodes = sorted({r for inst in instruments for r in inst.reads if _is_node(r)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -187,12 +199,14 @@ def _rng(seed: int, name: str, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode()), stream])
 
 
-def latent_scale(inst: ScaleScore | UseDaysRecall, run: ReferenceRun) -> LatentScale:
+def latent_scale(inst: ScaleScore | UseDaysRecall | ItemScale, run: ReferenceRun
+                 ) -> LatentScale:
     """Mean and SD at the reference assessment of what the instrument scales: a score's
     latent composite, or the true use days of a recall."""
     assert inst.norm is not None
     inputs = run.inputs(inst, run.day_index(inst.norm.at))
-    c = inst.composite(inputs) if isinstance(inst, ScaleScore) else inst.true_score(inputs)
+    c = inst.composite(inputs) if isinstance(inst, ScaleScore | ItemScale) \
+        else inst.true_score(inputs)
     c = c[np.isfinite(c)]
     return LatentScale(mean=float(c.mean()), sd=float(c.std(ddof=1)))
 
@@ -254,8 +268,15 @@ def fitted_scale(inst: ScaleScore, run: ReferenceRun, seed: int) -> LatentScale:
 
 @dataclass(frozen=True)
 class CheckRow:
-    """Published (or declared) vs realised figures of one instrument; ``note`` says what
-    is published, declared or not applicable."""
+    """Published (or declared) vs realised figures of one instrument in one population;
+    ``note`` says what is published, declared or not applicable.
+
+    The first row of an instrument is its reference population (``reference``); an item
+    scale has further rows for the populations its examples give it in, with realised
+    figures only. ``realised_alpha``, ``realised_omega`` and ``parallel_forms_r`` are
+    measured on simulated item responses (item scales only); ``out_of_sample`` is True when
+    the seed or the population is not the one the latent scale was calibrated on.
+    """
 
     instrument: str
     population: str | None
@@ -273,23 +294,36 @@ class CheckRow:
     floor_share: float | None = None
     ceiling_share: float | None = None
     latent_too_flat: bool = False
+    realised_alpha: float | None = None
+    realised_omega: float | None = None
+    parallel_forms_r: float | None = None
+    latent_sd: float | None = None
+    reference: bool = True
+    reference_population: str | None = None
+    out_of_sample: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         tr = self.published_test_retest
         return {
             "instrument": self.instrument,
+            "population": self.population,
+            "reference": self.reference,
+            "reference_population": self.reference_population,
+            "out_of_sample": self.out_of_sample,
             "published_reliability": self.published_reliability,
             "realised_reliability": self.realised_reliability,
+            "realised_alpha": self.realised_alpha,
+            "realised_omega": self.realised_omega,
+            "parallel_forms_r": self.parallel_forms_r,
             "published_sd": self.published_sd,
             "realised_sd": self.realised_sd,
             "published_test_retest": None if tr is None else list(tr),
             "realised_test_retest": self.realised_test_retest,
             "published_mean": self.published_mean,
             "realised_mean": self.realised_mean,
-            "reference_population": self.population,
-            "population": self.population,
             "floor_share": self.floor_share,
             "ceiling_share": self.ceiling_share,
+            "latent_sd": self.latent_sd,
             "latent_too_flat": self.latent_too_flat,
             "declared": self.declared,
             "note": self.note,
@@ -303,14 +337,30 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float | None]:
-    """Realised reliability, SD, mean and test-retest r of ``inst`` in ``run`` (simulated:
-    the instrument's own measure(), with floor, ceiling, rounding and missingness)."""
+def realised(inst: Instrument, run: ReferenceRun, seed: int, at: str | None = None
+             ) -> dict[str, float | None]:
+    """Realised reliability, SD, mean, floor and ceiling shares and test-retest r of
+    ``inst`` in ``run`` at ``at`` (default: its norm's time point; the retest only there),
+    simulated with the instrument's own measure() (floor, ceiling, rounding, missingness).
+    An item scale adds Cronbach's alpha, McDonald's omega (on the keyed item responses),
+    the parallel-forms r (the items answered a second time, same latent) and the latent
+    composite's SD."""
     norm = inst.norm
     assert norm is not None
-    end = run.day_index(norm.at)
+    when = norm.at if at is None else at
+    end = run.day_index(when)
     inputs = run.inputs(inst, end)
-    obs = np.asarray(inst.measure(inputs, _rng(seed, inst.name, 0)), dtype=np.float64)
+    extra: dict[str, float | None] = {}
+    if isinstance(inst, ItemScale):
+        form, obs = inst.administer(inputs, _rng(seed, inst.name, 0))
+        keyed = inst.keyed(form)
+        again = inst.administer(inputs, _rng(seed, inst.name, 3))[1]
+        c = inst.composite(inputs)
+        extra = {"alpha": cronbach_alpha(keyed), "omega": mcdonald_omega(keyed),
+                 "parallel_forms_r": parallel_forms_r(obs, again),
+                 "latent_sd": float(np.nanstd(c, ddof=1))}
+    else:
+        obs = np.asarray(inst.measure(inputs, _rng(seed, inst.name, 0)), dtype=np.float64)
     true = np.asarray(inst.true_score(inputs), dtype=np.float64)
     seen = obs[np.isfinite(obs)]
     lo, hi = inst.scale
@@ -329,8 +379,9 @@ def realised(inst: Instrument, run: ReferenceRun, seed: int) -> dict[str, float 
         "test_retest": None,
         "floor_share": floor,
         "ceiling_share": ceiling,
+        **extra,
     }
-    if norm.retest_days is not None:
+    if norm.retest_days is not None and when == norm.at:
         later = run.inputs(inst, end + norm.retest_days)
         again = np.asarray(inst.measure(later, _rng(seed, inst.name, 1)), dtype=np.float64)
         if isinstance(inst, ScaleScore) and inst.link == "log":
@@ -354,9 +405,10 @@ SD_TOLERANCE = 0.20
 
 def off_target(norm: Norm, got: Mapping[str, float | None]) -> list[str]:
     """The figures (published or declared) that ``got`` misses by more than the check's
-    tolerances; a figure not realised (None) counts as missed."""
+    tolerances; a figure not realised (None) counts as missed. For an item scale the
+    reliability compared is its realised Cronbach's alpha (what the published figure is)."""
     off = []
-    rel = got.get("reliability")
+    rel = got.get("alpha", got.get("reliability"))
     if rel is None or abs(rel - norm.reliability) > RELIABILITY_TOLERANCE:
         off.append("reliability")
     if norm.sd is not None:
@@ -370,7 +422,16 @@ def off_target(norm: Norm, got: Mapping[str, float | None]) -> list[str]:
     return off
 
 
-def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
+def _is_flat(inst: Instrument) -> bool:
+    latent = getattr(inst, "latent", None)
+    return (isinstance(inst, ScaleScore | ItemScale) and inst.norm is not None
+            and isinstance(latent, LatentScale) and latent.sd < FLAT_LATENT_SD)
+
+
+def _row(inst: Instrument, got: dict[str, float | None] | None, *,
+         population: tuple[str, str] | None = None, seed: int | None = None) -> CheckRow:
+    """The check row of ``inst`` in its reference population, or (``population`` = (preset,
+    time point)) in another population it is used in (realised figures only)."""
     norm = inst.norm
     if norm is None:
         if isinstance(inst, CodedClassification):
@@ -383,6 +444,28 @@ def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
         return CheckRow(inst.name, None, None, None, None, None, None, None, None, None, {},
                         why, remark=why)
     pub = norm.is_published
+    ref = f"{norm.population} at {norm.at}"
+    g = got or {}
+    flat = _is_flat(inst)
+    latent = getattr(inst, "latent", None)
+    common = dict(
+        instrument=inst.name, realised_reliability=g.get("reliability"),
+        realised_sd=g.get("sd"), realised_test_retest=g.get("test_retest"),
+        realised_mean=g.get("mean"), floor_share=g.get("floor_share"),
+        ceiling_share=g.get("ceiling_share"), latent_too_flat=bool(flat),
+        realised_alpha=g.get("alpha"), realised_omega=g.get("omega"),
+        parallel_forms_r=g.get("parallel_forms_r"), latent_sd=g.get("latent_sd"),
+        reference_population=ref,
+    )
+    if population is not None:
+        where = f"{population[0]} at {population[1]}"
+        note = (f"used in {population[0]} (shipped examples): realised figures only; the "
+                f"published or declared ones describe {ref}")
+        remark = note if got is not None else "not measured: " + note
+        return CheckRow(population=where, published_reliability=None, published_sd=None,
+                        published_test_retest=None, published_mean=None, declared={},
+                        note=note, remark=remark, reference=False, out_of_sample=True,
+                        **common)  # type: ignore[arg-type]
     declared = {
         k: v
         for k, v in (
@@ -393,44 +476,36 @@ def _row(inst: Instrument, got: dict[str, float | None] | None) -> CheckRow:
         )
         if v is not None and not pub(k)
     }
-    g = got or {}
     parts = [f"published: {', '.join(norm.published)}" if norm.published
              else "no published figures (all declared guesses)"]
     if declared:
         parts.append("declared: " + ", ".join(declared))
     remarks = []
-    flat = (isinstance(inst, ScaleScore) and inst.latent is not None
-            and inst.latent.sd < FLAT_LATENT_SD)
     if isinstance(inst, ScaleScore) and inst.latent is not None and \
             inst.latent.sd < MIN_LATENT_SD:
         remarks.append(f"the model gives the latent no spread in {norm.population}; "
                        f"assumed latent SD {inst.assumed_latent_sd}")
     elif flat:
-        remarks.append(f"latent too flat to carry the published SD: SD {inst.latent.sd:.3g} "
-                       f"in {norm.population}, so {inst.latent.sd:.3g} latent units are "
+        assert isinstance(latent, LatentScale)
+        remarks.append(f"latent too flat to carry the published SD: SD {latent.sd:.3g} "
+                       f"in {norm.population}, so {latent.sd:.3g} latent units are "
                        "stretched to one instrument SD")
-    off = off_target(norm, got or {})
+    off = off_target(norm, g)
     if off:
         remarks.append("outside tolerance: " + ", ".join(off))
     parts += remarks
-    remark = "; ".join(remarks)
     return CheckRow(
-        instrument=inst.name,
-        population=f"{norm.population} at {norm.at}",
+        population=ref,
         published_reliability=norm.reliability if pub("reliability") else None,
-        realised_reliability=g.get("reliability"),
         published_sd=norm.sd if pub("sd") else None,
-        realised_sd=g.get("sd"),
         published_test_retest=norm.test_retest if pub("test_retest") else None,
-        realised_test_retest=g.get("test_retest"),
         published_mean=norm.mean if pub("mean") else None,
-        realised_mean=g.get("mean"),
         declared=declared,
         note="; ".join(parts),
-        remark=remark,
-        floor_share=g.get("floor_share"),
-        ceiling_share=g.get("ceiling_share"),
-        latent_too_flat=bool(flat),
+        remark="; ".join(remarks),
+        out_of_sample=None if seed is None or not isinstance(inst, ItemScale)
+        else seed != CALIBRATION_SEED,
+        **common,  # type: ignore[arg-type]
     )
 
 
@@ -438,31 +513,60 @@ def check(
     instruments: Mapping[str, Instrument] | None = None,
     *,
     dyads: int = CALIBRATION_DYADS,
-    seed: int = CALIBRATION_SEED,
+    seed: int = CHECK_SEED,
     runs: Mapping[str, ReferenceRun] | None = None,
     on_population: Callable[[str], None] | None = None,
+    used_in: bool = True,
 ) -> list[CheckRow]:
-    """One :class:`CheckRow` per instrument (catalogue order). ``runs`` reuses reference
-    simulations already made (by population); others are simulated here."""
+    """Check rows (catalogue order): each instrument in its reference population, then
+    (``used_in``) each item scale in the other populations the shipped examples give it in.
+    ``runs`` reuses simulations already made (by population); others are simulated here."""
     if instruments is None:
         from .catalogue import INSTRUMENTS
 
         instruments = INSTRUMENTS
-    got: dict[str, dict[str, float | None]] = {}
-    failed: dict[str, str] = {}
-    for population, members in normed(instruments).items():
+    groups = normed(instruments)
+    extra: dict[str, list[tuple[Instrument, str]]] = {}
+    if used_in:
+        for inst in instruments.values():
+            for population, when in getattr(inst, "used_in", ()):
+                extra.setdefault(population, []).append((inst, when))
+    got: dict[tuple[str, str | None], dict[str, float | None]] = {}
+    failed: dict[tuple[str, str | None], str] = {}
+    for population in list(groups) + [p for p in extra if p not in groups]:
+        members = groups.get(population, [])
+        others = extra.get(population, [])
         if on_population is not None:
             on_population(population)
         run = (runs or {}).get(population) or simulate_reference(
-            population, members, dyads=dyads, seed=seed)
-        for inst in members:
+            population, members + [i for i, _ in others], dyads=dyads, seed=seed,
+            at=[t for _, t in others])
+        jobs = [(inst, None) for inst in members] + list(others)
+        for inst, when in jobs:
+            key = (inst.name, None if when is None else population)
             try:
-                got[inst.name] = realised(inst, run, seed)
+                got[key] = realised(inst, run, seed, at=when)
             except NotCalibratedError as exc:
-                failed[inst.name] = str(exc)
-    rows = [_row(inst, got.get(inst.name)) for inst in instruments.values()]
-    return [replace(r, remark=failed[r.instrument], note=failed[r.instrument])
-            if r.instrument in failed else r for r in rows]
+                failed[key] = str(exc)
+            except ValueError as exc:  # a reused run that does not reach the time point
+                if when is None:
+                    raise
+                failed[key] = str(exc)
+    rows = []
+    for inst in instruments.values():
+        row = _row(inst, got.get((inst.name, None)), seed=seed)
+        if (inst.name, None) in failed:
+            row = replace(row, remark=failed[(inst.name, None)],
+                          note=failed[(inst.name, None)])
+        rows.append(row)
+        if used_in:
+            for population, when in getattr(inst, "used_in", ()):
+                key = (inst.name, population)
+                row = _row(inst, got.get(key), population=(population, when), seed=seed)
+                if key in failed:
+                    row = replace(row, remark=failed[key])
+                rows.append(row)
+    return rows
 
 
 def calibrate(
@@ -528,9 +632,15 @@ def render_calibrated(scales: Mapping[str, LatentScale], dyads: int, seed: int) 
     return "\n".join(lines) + "\n"
 
 
+#: Column heads of :func:`format_rows`.
+CHECK_COLUMNS = ("instrument", "population", "reliability", "SD", "test-retest r",
+                 "alpha / omega / parallel r", "floor / ceiling", "remark")
+
+
 def format_rows(rows: Iterable[CheckRow]) -> list[list[str]]:
-    """Rows of strings for a table: instrument, population, reliability, SD, test-retest
-    (published or declared -> realised), remark."""
+    """Rows of strings for a table (:data:`CHECK_COLUMNS`): instrument, population,
+    reliability, SD, test-retest (published or declared -> realised), the item scales'
+    realised alpha / omega / parallel-forms r, floor and ceiling shares, remark."""
 
     def num(x: float | None, fmt: str = ".2f") -> str:
         return "-" if x is None else format(x, fmt)
@@ -553,13 +663,19 @@ def format_rows(rows: Iterable[CheckRow]) -> list[list[str]]:
             tr = "n/p" if r.realised_test_retest is None else \
                 f"n/p -> {num(r.realised_test_retest)}"
         sd_fmt = ".3g"
+        items = "-" if r.realised_alpha is None and r.realised_omega is None else \
+            f"{num(r.realised_alpha)} / {num(r.realised_omega)} / {num(r.parallel_forms_r)}"
+        ends = "-" if r.floor_share is None else \
+            f"{r.floor_share:.1%} / {r.ceiling_share or 0.0:.1%}"
         out.append([
-            r.instrument,
+            r.instrument if r.reference else f"  {r.instrument}",
             r.population or "-",
             pair(r.published_reliability, r.declared.get("reliability"),
                  r.realised_reliability),
             pair(r.published_sd, r.declared.get("sd"), r.realised_sd, sd_fmt),
             tr,
+            items,
+            ends,
             r.remark,
         ])
     return out
@@ -570,7 +686,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dyadsim.trials.instruments.calibrate",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--dyads", type=int, default=CALIBRATION_DYADS)
-    ap.add_argument("--seed", type=int, default=CALIBRATION_SEED)
+    ap.add_argument("--seed", type=int, default=None,
+                    help=f"seed (default {CALIBRATION_SEED}; with --check {CHECK_SEED})")
     ap.add_argument("--check", action="store_true",
                     help="print published vs realised figures; write nothing")
     args = ap.parse_args(argv)
@@ -582,6 +699,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"simulating reference population {population} ({args.dyads} dyads)",
               file=sys.stderr)
 
+    if args.seed is None:
+        args.seed = CHECK_SEED if args.check else CALIBRATION_SEED
     if args.check:
         for row in format_rows(check(dyads=args.dyads, seed=args.seed, on_population=say)):
             print(" | ".join(row))
@@ -595,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_text(CALIBRATED_PATH, render_calibrated(scales, args.dyads, args.seed))
     print(f"wrote {CALIBRATED_PATH} ({len(scales)} instruments); in the same runs:",
           file=sys.stderr)
-    rows = check(with_scales(INSTRUMENTS, scales), runs=runs, seed=args.seed)
+    rows = check(with_scales(INSTRUMENTS, scales), runs=runs, seed=args.seed, used_in=False)
     for row in format_rows(rows):
         print(" | ".join(row))
     return 0

@@ -19,6 +19,7 @@ import pandas as pd
 from ...model.graph import MME_FULL_SCALE
 from ...model.params import PARAMS
 from .calibrated import LATENT_SCALES
+from .items import ITEM_LOCATION_SPREAD, ItemDesign, ItemScale, item_parameters
 from .kinds import (
     ATTACHMENT_CLASSES,
     Anchor,
@@ -86,14 +87,55 @@ def _scaled(*, norm: Norm, unit: str, sd_note: str, rel_note: str, **fields: Any
     )
 
 
+def _item_scale(*, norm: Norm, design: ItemDesign, unit: str, sd_note: str, rel_note: str,
+                **fields: Any) -> ItemScale:
+    """A multi-item questionnaire answered item by item (:mod:`.items`): the manual's items
+    and key (``design``), graded-response parameters by the guess rule derived from the
+    norm's mean, SD and reliability (alpha), the latent scale from ``calibrated``."""
+    name = fields["name"]
+    assert norm.mean is not None and norm.sd is not None
+    guess = (
+        f"guess (no published graded-response parameters retrieved): one discrimination "
+        f"for all {design.items} items, item locations evenly over "
+        f"+-{ITEM_LOCATION_SPREAD:g}, equally spaced thresholds; discrimination, location "
+        f"and spacing derived so that with theta ~ N(0, 1) the total has the norm's mean "
+        f"{norm.mean:g}, SD {norm.sd:g} ({sd_note}) and alpha {norm.reliability:g} "
+        f"({rel_note})"
+    )
+    items = item_parameters(name, design, norm.mean, norm.sd, norm.reliability, guess)
+    b = items.b
+    fields.setdefault("error_model", (
+        f"Item level (Samejima graded-response model): theta = the latent composite "
+        f"standardised in {norm.population} at {norm.at} (calibrated); each of the "
+        f"{design.items} items answered P(X >= k) = logistic({items.discrimination[0]:.2f}"
+        f" (theta - b_k)), thresholds from {b.min():.2f} to {b.max():.2f} (theta units);"
+        f" reverse-keyed items {list(design.reverse_keyed) or 'none'} printed the other way "
+        f"and reversed by the key; total = {design.scoring} of the item scores "
+        f"{design.points}. Reliability, alpha and omega are measured, not set."))
+    scale = LATENT_SCALES.get(name)
+    return ItemScale(norm=norm, reliability=norm.reliability, design=design, items=items,
+                     latent=None if scale is None else LatentScale(*scale), **fields)
+
+
 #: The adult reference: chronic pain on long-term opioid therapy (Garland 2014, 2022; the
 #: Meltzer 2011 and Butler 2007 COMM samples), 30 days after the start.
 _PAIN = ("adult_chronic_pain_ltot", "day30")
 #: The general-population stand-in: low-risk mothers (no substance use).
 _LOW_RISK = "low_risk_mothers"
 
-_PSS10 = _scaled(
+_PSS10 = _item_scale(
     name="pss10",
+    design=ItemDesign(
+        items=10,
+        options=("never", "almost never", "sometimes", "fairly often", "very often"),
+        points=(0, 1, 2, 3, 4),
+        reverse_keyed=(4, 5, 7, 8),
+        scoring="sum",
+        source="Cohen & Williamson 1988 (10 items scored 0-4; items 4, 5, 7 and 8, the "
+        "positively stated ones, reverse-scored; total 0-40)",
+    ),
+    used_in=(("adult_chronic_pain_ltot", "day30"), ("adult_methadone", "day30"),
+             ("postpartum_oud", "pp120"), ("pregnant_oud_moud", "day30")),
     label="Perceived Stress Scale, 10 items",
     construct="appraised stress over the past month (threat appraisal and negative affect)",
     reads=("cognitive_appraisal", "negative_affect"),
@@ -132,8 +174,16 @@ _PSS10 = _scaled(
     ),
 )
 
-_COMM = _scaled(
+_COMM = _item_scale(
     name="comm",
+    design=ItemDesign(
+        items=17,
+        options=("never", "seldom", "sometimes", "often", "very often"),
+        points=(0, 1, 2, 3, 4),
+        reverse_keyed=(),
+        scoring="sum",
+        source="Butler et al. 2007 (17 items scored 0-4, none reversed; total 0-68)",
+    ),
     label="Current Opioid Misuse Measure (17 items)",
     construct="past-30-day aberrant opioid-related behaviour (misuse)",
     reads=("craving", "opioid_use"),
@@ -433,8 +483,20 @@ _CSOSI = _scaled(
     ),
 )
 
-_FFMQ = _scaled(
+_FFMQ = _item_scale(
     name="ffmq",
+    design=ItemDesign(
+        items=39,
+        options=("never or very rarely true", "rarely true", "sometimes true",
+                 "often true", "very often or always true"),
+        points=(1, 2, 3, 4, 5),
+        reverse_keyed=(3, 5, 8, 10, 12, 13, 14, 16, 17, 18, 22, 23, 25, 28, 30, 34, 35,
+                       38, 39),
+        scoring="sum",
+        source="Baer et al. 2006 scoring key (39 items 1-5; the 19 negatively worded "
+        "describe, act-with-awareness and non-judge items reverse-scored; total 39-195)",
+    ),
+    used_in=(("pregnant_oud_moud", "day30"),),
     label="Five Facet Mindfulness Questionnaire (39 items)",
     construct="trait mindfulness",
     reads=("mindfulness",),
@@ -497,8 +559,18 @@ _ERQ = _scaled(
     ),
 )
 
-_EPDS = _scaled(
+_EPDS = _item_scale(
     name="epds",
+    design=ItemDesign(
+        items=10,
+        options=("0", "1", "2", "3"),
+        points=(0, 1, 2, 3),
+        reverse_keyed=(3, 5, 6, 7, 8, 9, 10),
+        scoring="sum",
+        source="Cox, Holden & Sagovsky 1987 (10 items 0-3; items 3 and 5-10 are printed "
+        "most severe first and reverse-scored; total 0-30)",
+    ),
+    used_in=(("postpartum_oud", "pp120"),),
     label="Edinburgh Postnatal Depression Scale (10 items)",
     construct="maternal depressive symptoms, past 7 days",
     reads=("maternal_depression",),
@@ -530,8 +602,18 @@ _EPDS = _scaled(
     ),
 )
 
-_KIPS = _scaled(
+_KIPS = _item_scale(
     name="kips",
+    design=ItemDesign(
+        items=12,
+        options=("1", "2", "3", "4", "5"),
+        points=(1, 2, 3, 4, 5),
+        reverse_keyed=(),
+        scoring="mean",
+        source="Comfort & Gordon 2006 (12 parenting behaviours, each rated 1-5 by a trained "
+        "observer; the score is their mean)",
+    ),
+    used_in=(("postpartum_oud", "pp120"), ("pregnant_oud_moud", "pp365")),
     label="Keys to Interactive Parenting Scale (mean of 12 items, 1-5)",
     construct="observed parenting quality in 15-20 min of parent-child play",
     reads=("parenting_behavior",),
@@ -602,8 +684,19 @@ _PSI = _scaled(
     ),
 )
 
-_PBQ = _scaled(
+_PBQ = _item_scale(
     name="pbq",
+    design=ItemDesign(
+        items=25,
+        options=("never", "rarely", "sometimes", "quite often", "very often", "always"),
+        points=(0, 1, 2, 3, 4, 5),
+        reverse_keyed=(1, 4, 8, 9, 11, 16, 22, 25),
+        scoring="sum",
+        source="Brockington et al. 2001, 2006 (25 items 0-5, higher = worse; the 8 "
+        "positively worded items 1, 4, 8, 9, 11, 16, 22, 25 scored always 0 - never 5; "
+        "total 0-125; key as in CamCOPS pbq.py)",
+    ),
+    used_in=(("pregnant_oud_moud", "pp90"),),
     label="Postpartum Bonding Questionnaire (25 items; higher = worse)",
     construct="impaired mother-infant bonding (rejection, anger, infant-focused anxiety)",
     reads=("prenatal_bonding", "salience_of_infant_cues"),
@@ -806,9 +899,25 @@ ASQ3_DOMAINS: dict[str, dict[str, float]] = {
 }
 
 
-def _asq3(domain: str, reads: dict[str, float]) -> ScaleScore:
-    return _scaled(
+#: The domains the shipped examples give (prenatal_more_trial, at 12 months).
+_ASQ3_USED = ("communication", "personal_social", "problem_solving")
+
+_ASQ3_ITEMS = ItemDesign(
+    items=6,
+    options=("not yet", "sometimes", "yes"),
+    points=(0, 5, 10),
+    reverse_keyed=(),
+    scoring="sum",
+    source="Squires & Bricker 2009 ASQ-3 User's Guide (6 items per domain; yes 10, "
+    "sometimes 5, not yet 0; domain score 0-60)",
+)
+
+
+def _asq3(domain: str, reads: dict[str, float]) -> ItemScale:
+    return _item_scale(
         name=f"asq3_{domain}",
+        design=_ASQ3_ITEMS,
+        used_in=(("pregnant_oud_moud", "pp365"),) if domain in _ASQ3_USED else (),
         label=f"ASQ-3 {domain.replace('_', ' ')} domain (0-60)",
         construct=f"parent-reported child development, {domain.replace('_', ' ')}",
         reads=tuple(reads),
@@ -817,8 +926,6 @@ def _asq3(domain: str, reads: dict[str, float]) -> ScaleScore:
         window_days=30,
         scale=(0, 60),
         integer=True,
-        resolution=5.0,
-        assumed_latent_sd=0.16,
         norm=Norm(
             population=_LOW_RISK,
             at="pp365",
@@ -842,11 +949,12 @@ def _asq3(domain: str, reads: dict[str, float]) -> ScaleScore:
         ),
         guess=(
             "mapping of well-being domains to ASQ-3 domains and their weights; mean 45, SD "
-            "10 at 12 months; r = 0.80; where the model gives a domain no spread in low-risk "
-            "children, an assumed latent SD of 0.16 (the previous 55 points per unit); "
+            "10 at 12 months; r = 0.80 (alpha, inside the published .51-.87); a domain "
+            "whose latent barely varies in low-risk children is flagged by the check, not "
+            "given an assumed spread; "
             "retest interval 14 days (the model's well-being outcome is a 12-month "
             "snapshot, so it does not move within it); 0-60 range "
-            "derived (6 items x 10), items score 0/5/10 so scores are multiples of 5; "
+            "derived (6 items x 10); "
             "referral cut-off 30 (age-specific values not retrieved); "
             + _MISSING_GUESS.format(0.05)
         ),
