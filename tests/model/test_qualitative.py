@@ -119,8 +119,13 @@ def test_low_risk_attachment_distribution_in_published_ranges():
     for c in ("secure", "avoidant", "resistant"):
         lo, hi = target[c]
         assert lo <= dist[c] <= hi, (c, dist[c], (lo, hi))
-    # about 15% disorganized in normative samples: tolerance +-0.06
-    assert abs(dist["disorganized"] - target["disorganized"]) <= 0.06, dist
+    # "about 15%" disorganized in normal middle-class samples (van IJzendoorn et al. 1999,
+    # abstract): 3 simulation SE (0.0056 at 4,096 infants) plus 0.01 for the published
+    # figure, a rounded meta-analytic mean whose own SE the abstract does not give (a
+    # guess): +-0.027 (it was +-0.06, about 10 SE). Measured: 0.162 (seed 25), 0.169 (26).
+    p = target["disorganized"]
+    tolerance = 3 * (p * (1 - p) / n) ** 0.5 + 0.01
+    assert abs(dist["disorganized"] - p) <= tolerance, (dist, tolerance)
 
 
 def test_oud_presets_have_fewer_secure_and_more_disorganized_infants():
