@@ -5,6 +5,7 @@ neither plans the trial nor changes the spec."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pydantic
 import pytest
 
@@ -105,6 +106,31 @@ def test_cox_at_risk_set_and_maternal_death_as_censoring():
     died = M._run_cox(_cox_input(deaths)[0], a)
     assert died.detail["n_events"] == 35  # a death censors: no event after it
     assert "maternal death censors" in died.missing_data
+
+
+def test_cox_primary_p_is_the_log_rank_test_and_the_ci_the_cox_wald_interval():
+    """The reported p is lifelines' log-rank test on the same at-risk set (the Cox score
+    test, which holds its level with few events where the Wald test does not), the
+    estimate and CI the Cox fit's hazard ratio."""
+    from types import SimpleNamespace
+
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import logrank_test
+
+    a = SimpleNamespace(event="first_use", treatment="A", control="B")
+    inp, first = _cox_input(None)
+    est = M._run_cox(inp, a)
+    at_risk = np.arange(60) >= 5
+    t, arm = first[at_risk] + 1.0, inp.arms[at_risk]
+    e = np.ones(t.size)
+    lr = logrank_test(t[arm == "A"], t[arm == "B"], e[arm == "A"], e[arm == "B"])
+    assert est.p == pytest.approx(lr.p_value, rel=1e-12)
+    cph = CoxPHFitter().fit(pd.DataFrame({"T": t, "E": e, "x": (arm == "A").astype(float)}),
+                            "T", "E")
+    assert est.estimate == pytest.approx(float(np.exp(cph.params_["x"])), rel=1e-9)
+    assert est.ci_lower < est.estimate < est.ci_upper
+    assert est.p != est.detail["hazard_ratio"]["p"]  # not the Wald p
+    assert "log-rank" in est.estimand
 
 
 def test_the_mediation_power_summary_names_the_test_it_counts():

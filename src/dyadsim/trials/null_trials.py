@@ -14,8 +14,11 @@ The data (per dyad; arms equal):
   ancova analyses follow-up adjusted for baseline; binary the share with follow-up >= 0 (a
   risk ratio); lmm the cLDA contrast at follow-up.
 * mediation: mediator ``ffmq`` at post, outcome ``pss10`` at follow-up, a = 0 (the arm does
-  not move the mediator), b = 0.5: the null of a*b at which a test has its full size (with
-  both paths 0 every test of a*b is far below nominal). Missing as above.
+  not move the mediator), b = 1 with the mediator's SD given its baseline 1 (b / SE about 4
+  at 20 per arm with 40% missing): the null of a*b at which a test has close to its full
+  size. With b small against its SE (before: b = 0.5, residual SD 0.5, b / SE about 1) or
+  both paths 0 every test of a*b is far below nominal (0 of 500 rejections). Missing as
+  above.
 * cox: time to ``overdose`` from exponential event times (about 40% with an event by the
   end), equal in both arms; ``share`` of dyads lost to follow-up at a uniform time (MAR:
   earlier for a higher baseline).
@@ -109,7 +112,8 @@ def null_trial(rng, method: str, n: int, share: float, mechanism: str, spec, pla
         fu = b + u + rng.normal(size=2 * n)
         med_post = aux + 0.5 * rng.normal(size=2 * n)
         if method == "mediation":
-            fu = 0.5 * med_post + 0.5 * b + rng.normal(size=2 * n)
+            med_post = aux + rng.normal(size=2 * n)
+            fu = med_post + 0.5 * b + rng.normal(size=2 * n)
         # monotone: half of the lost miss both follow-ups, half only the last
         early = lost & (rng.random(2 * n) < 0.5)
         frames += [_rows(ids, arms, "baseline", 0, "pss10", b),
