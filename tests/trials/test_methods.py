@@ -134,8 +134,9 @@ def test_cox_primary_p_is_the_log_rank_test_and_the_ci_the_cox_wald_interval():
 
 
 def test_the_mediation_power_summary_names_the_test_it_counts():
-    """A replicate counts as significant by the Estimate's p (the Rubin-pooled t test of
-    a*b), and the summary says so (it said 'bootstrap CI excludes 0')."""
+    """A replicate counts as significant by the Estimate's p (the Monte Carlo test of a*b
+    from the Rubin-pooled paths), and the summary says so (it said 'bootstrap CI excludes
+    0', then named a Rubin-pooled t test that is no longer run)."""
     from pathlib import Path
 
     from dyadsim.trials.replicates import _summaries
@@ -148,7 +149,7 @@ def test_the_mediation_power_summary_names_the_test_it_counts():
         "significant": p < 0.05}}}
         for i, (est, p) in enumerate([(-0.3, 0.01), (-0.2, 0.2), (0.4, 0.03), (-0.5, 0.04)])]
     out = _summaries(spec, per_rep, [name], 0.05)[name]
-    assert "Rubin-pooled t test of a*b" in out["significance"]
+    assert "Monte Carlo test of a*b" in out["significance"]
     assert "bootstrap CI" not in out["significance"]
     # significant and in the pre-specified direction (decrease): replicates 0 and 3
     assert out["rejections"] == 2 and out["n_wrong_direction"] == 1

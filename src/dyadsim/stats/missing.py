@@ -254,11 +254,18 @@ def rubin(estimates: Sequence[float] | np.ndarray, variances: Sequence[float] | 
 Analyse = Callable[[np.ndarray, np.ndarray], tuple[float, float]]
 
 
+#: Pools a list of completed data sets (and the arm labels) into one result with at least
+#: ``estimate``, ``ci_lower``, ``ci_upper`` and ``p``: an analysis whose estimate is not
+#: pooled by Rubin's rules on one scalar (e.g. an indirect effect from its two pooled paths).
+Pool = Callable[[Sequence[np.ndarray], np.ndarray], dict[str, Any]]
+
+
 def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
-                analyse: Analyse, *,
+                analyse: Analyse | None, *,
                 m: int, rng: np.random.Generator, df_complete: float, alpha: float = 0.05,
                 delta: Mapping[Any, float | Sequence[float] | np.ndarray] | None = None,
-                completed: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+                completed: Sequence[np.ndarray] | None = None,
+                pool: Pool | None = None) -> dict[str, Any]:
     """Multiply-imputed estimate: impute ``values`` (dyads x variables) with the arm in the
     imputation model (:func:`impute`), add ``delta[arm]`` to the imputed cells of column
     ``target`` (or of each of several columns: one shift for all, or one per column; a
@@ -266,15 +273,16 @@ def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int]
     predicts), analyse each completed data set with ``analyse(values, arm) -> (estimate,
     variance)`` and pool them with :func:`rubin` on the Barnard-Rubin df of the analysis'
     complete-data df ``df_complete`` (``math.inf`` for a large-sample analysis: Rubin's
-    1987 df). Pass ``completed`` (from an earlier call's ``"completed"``) to reuse the
-    imputations for another delta."""
+    1987 df); or, with ``pool``, hand the (shifted) completed sets to ``pool`` instead of
+    ``analyse`` and Rubin's rules. Pass ``completed`` (from an earlier call's
+    ``"completed"``) to reuse the imputations for another delta."""
     v = np.asarray(values, dtype=float)
     arm = np.asarray(arm, dtype=object)
     if completed is None:
         completed = impute(v, m, rng, arm=arm)
     targets = [target] if isinstance(target, int | np.integer) else list(target)
     miss = np.isnan(v[:, targets])
-    ests, variances = [], []
+    sets = []
     for full in completed:
         data = full
         if delta:
@@ -284,10 +292,15 @@ def mi_estimate(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int]
                 for j, col in enumerate(targets):
                     rows = miss[:, j] & (arm == a)
                     data[rows, col] = data[rows, col] + shifts[j]
-        est, var = analyse(data, arm)
-        ests.append(est)
-        variances.append(var)
-    out = rubin(ests, variances, alpha=alpha, df_complete=df_complete)
+        sets.append(data)
+    if pool is not None:
+        out = pool(sets, arm)
+    elif analyse is None:
+        raise ValueError("give analyse (pooled by Rubin's rules) or pool")
+    else:
+        fits = [analyse(data, arm) for data in sets]
+        out = rubin([f[0] for f in fits], [f[1] for f in fits], alpha=alpha,
+                    df_complete=df_complete)
     out["df_complete"] = float(df_complete)
     out["n_imputed"] = int(miss.any(axis=1).sum())
     out["completed"] = completed
@@ -344,25 +357,27 @@ TIPPING_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
 
 
 def tipping_point(values: np.ndarray, arm: np.ndarray, target: int | Sequence[int],
-                  analyse: Analyse, *, treatment: Any,
+                  analyse: Analyse | None, *, treatment: Any,
                   unfavourable: float | Sequence[float], scale: float | Sequence[float],
                   completed, alpha: float = 0.05, steps: Sequence[float] = TIPPING_STEPS,
                   rng: np.random.Generator, m: int, df_complete: float,
                   back: Callable[[float], float] = float,
                   names: Sequence[str] | None = None,
-                  primary: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  primary: Mapping[str, Any] | None = None,
+                  pool: Pool | None = None) -> dict[str, Any]:
     """Delta-adjusted sensitivity analysis: the imputed outcomes of the ``treatment`` arm are
     shifted by ``delta = unfavourable * step * scale`` (``unfavourable`` = +1 or -1: the
     direction that works against the treatment; ``scale``: the outcome's observed SD), for
     each ``step`` (:func:`tipping_grid`). With one ``unfavourable`` and ``scale`` per target
     column (named by ``names``; e.g. a mediator and an outcome) each column is shifted by
     ``step`` of its own SD in its own direction, and the grid's delta is ``step``.
-    ``primary``: the reported result, the grid's delta 0 row (:func:`tipping_grid`)."""
+    ``primary``: the reported result, the grid's delta 0 row (:func:`tipping_grid`);
+    ``pool``: as :func:`mi_estimate`'s."""
     if np.ndim(unfavourable) == 0 and np.ndim(scale) == 0:
         def at(d: float) -> Mapping[str, Any]:
             return mi_estimate(values, arm, target, analyse, m=m, rng=rng, alpha=alpha,
                                delta={treatment: d}, completed=completed,
-                               df_complete=df_complete)
+                               df_complete=df_complete, pool=pool)
 
         sd = float(np.asarray(scale, dtype=float))
         out = tipping_grid(at, unfavourable=float(np.asarray(unfavourable, dtype=float)),
@@ -382,7 +397,7 @@ def tipping_point(values: np.ndarray, arm: np.ndarray, target: int | Sequence[in
     def joint(d: float) -> Mapping[str, Any]:
         return mi_estimate(values, arm, targets, analyse, m=m, rng=rng, alpha=alpha,
                            delta={treatment: per_sd * d}, completed=completed,
-                           df_complete=df_complete)
+                           df_complete=df_complete, pool=pool)
 
     sds = ", ".join(f"{n} {abs(s):.4g}" for n, s in zip(names, per_sd, strict=True))
     out = tipping_grid(joint, unfavourable=1.0, scale=1.0, alpha=alpha, steps=steps,

@@ -16,7 +16,7 @@ for ratios, whose null is 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -917,30 +917,18 @@ def _mediator_timing(inp: AnalysisInput, a) -> str | None:
             "precedes the outcome")
 
 
-#: Bootstrap resamples per completed data set for the variance of a*b (MI Boot).
-MEDIATION_MI_BOOT = 200
 MEDIATION_MI = ("multiple imputation under MAR of outcome, mediator and their baselines "
                 f"given arm and the baseline of the other instruments ({IMPUTATION_METHOD}); "
-                "a*b and its bootstrap variance in each completed set pooled by Rubin's "
-                "rules (MI Boot, Schomaker & Heumann 2018; Barnard-Rubin df from the b "
-                "path's residual df); delta-adjusted tipping point for MNAR (imputed "
+                "the a and b paths pooled by Rubin's rules (Barnard-Rubin df from each "
+                "path's residual df), a*b their product with a Monte Carlo CI and p "
+                "(MacKinnon et al. 2004); delta-adjusted tipping point for MNAR (imputed "
                 "mediator and outcome of the treatment arm shifted against it) in "
                 "'sensitivity'; the complete-case BCa analysis in 'detail'")
-
-
-def _mediation_paths(t: np.ndarray, m: np.ndarray, y: np.ndarray,
-                     cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The a path (``m ~ t + cov``) and b path (``y ~ m + t + cov``) by OLS, as
-    :func:`.analysis.mediation`, for each row of stacked (resamples x dyads) arrays."""
-    ones = np.ones_like(t)
-    xa = np.stack([ones, t, *np.moveaxis(cov, -1, 0)], axis=-1)
-    xb = np.stack([ones, m, t, *np.moveaxis(cov, -1, 0)], axis=-1)
-
-    def coef(x, z, j):
-        xtx = np.einsum("bni,bnj->bij", x, x)
-        xtz = np.einsum("bni,bn->bi", x, z)
-        return np.linalg.solve(xtx, xtz[..., None])[:, j, 0]
-    return coef(xa, m, 1), coef(xb, y, 1)
+#: How the indirect effect is tested, in words (quoted by the power summary).
+MEDIATION_INFERENCE = ("Monte Carlo test of a*b: the a and b paths pooled by Rubin's rules, "
+                       "their product's Monte Carlo distribution gives the CI and two-sided "
+                       "p (MacKinnon et al. 2004); the complete-case BCa bootstrap CI is in "
+                       "'detail'")
 
 
 def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
@@ -950,45 +938,36 @@ def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
                        tipping: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """MI estimate of the indirect effect a*b on the wide data ``values`` (dyads x
     variables, NaN missing; columns ``mediator``, ``outcome`` and ``covariates``): impute
-    within arm (:func:`.missing.mi_estimate`), in each completed set a*b by OLS with the
-    variance of :data:`MEDIATION_MI_BOOT` dyad resamples (the same resamples in every set),
-    Rubin's rules. And its delta-adjusted tipping point (None without ``tipping`` or
-    without missing values): the imputed mediator and outcome of the ``treatment`` arm are
-    shifted by delta SD each, against the treatment: the outcome towards the unfavourable
-    side of a*b (``direction``, else the estimate's sign), the mediator so that the change
-    of a, times b, does the same; both together move a treated dropout along the b path,
-    a patient worse than MAR predicts on both (Cro et al. 2020; :func:`.missing.tipping_point`)."""
+    with the arm in the model (:func:`.missing.mi_estimate`), in each completed set the a
+    and b paths by OLS, pooled path by path and multiplied, with a Monte Carlo CI and p
+    (:func:`dyadsim.stats.mediation.pooled_indirect_effect`). And its delta-adjusted
+    tipping point (None without ``tipping`` or without missing values): the imputed mediator
+    and outcome of the ``treatment`` arm are shifted by delta SD each, against the
+    treatment: the outcome towards the unfavourable side of a*b (``direction``, else the
+    estimate's sign), the mediator so that the change of a, times b, does the same; both
+    together move a treated dropout along the b path, a patient worse than MAR predicts on
+    both (Cro et al. 2020; :func:`.missing.tipping_point`)."""
+    from ..stats.mediation import ols_paths, pooled_indirect_effect
     from ..stats.missing import mi_estimate, tipping_point
 
     v = np.asarray(values, dtype=float)
     n = v.shape[0]
-    idx = np.random.default_rng([seed, 1]).integers(0, n, (MEDIATION_MI_BOOT, n))
 
-    def analyse(data: np.ndarray, arm: np.ndarray) -> tuple[float, float]:
+    def pool(sets: Sequence[np.ndarray], arm: np.ndarray) -> dict[str, Any]:
         t = (arm == treatment).astype(float)
-        med, y, cov = data[:, mediator], data[:, outcome], data[:, covariates]
-        pa, pb = _mediation_paths(t[None], med[None], y[None], cov[None])
-        with np.errstate(all="ignore"):
-            ba, bb = _mediation_paths(t[idx], med[idx], y[idx], cov[idx])
-        boots = ba * bb
-        boots = boots[np.isfinite(boots)]
-        if boots.size < 2:
-            raise ValueError("the bootstrap of a*b gave no finite resamples")
-        return float(pa[0] * pb[0]), float(boots.var(ddof=1))
+        paths = [ols_paths(t, d[:, mediator], d[:, outcome], d[:, covariates]) for d in sets]
+        return pooled_indirect_effect(paths, n=n, n_covariates=len(covariates), alpha=alpha,
+                                      seed=[seed, 2])
 
     rng = np.random.default_rng(seed)
     targets = [mediator, outcome]
     df_complete = n - 3 - len(covariates)  # the b path's residual df
-    mar = mi_estimate(v, arms, targets, analyse, m=m, rng=rng, alpha=alpha,
-                      df_complete=df_complete)
+    mar = mi_estimate(v, arms, targets, None, m=m, rng=rng, alpha=alpha,
+                      df_complete=df_complete, pool=pool)
     pooled = {k: mar[k] for k in ("estimate", "se", "ci_lower", "ci_upper", "p", "df", "m",
                                   "df_complete", "fraction_missing_information",
-                                  "n_imputed")}
-    pooled["bootstrap_per_imputation"] = MEDIATION_MI_BOOT
-    pooled["inference"] = ("Rubin-pooled t test of a*b: the MI point estimate over the "
-                           "pooled SE (bootstrap variance within each completed set), "
-                           "Barnard-Rubin df; the complete-case BCa bootstrap CI is in "
-                           "'detail'")
+                                  "n_imputed", "a_path", "b_path", "monte_carlo_draws")}
+    pooled["inference"] = MEDIATION_INFERENCE
     if not tipping or mar["n_imputed"] == 0:
         return pooled, None
     sds = np.array([np.nanstd(v[:, j]) for j in targets])
@@ -996,14 +975,14 @@ def indirect_effect_mi(values: np.ndarray, arms: np.ndarray, *, treatment: str,
         return pooled, None
     favourable = (1.0 if direction == "increase" else -1.0 if direction == "decrease"
                   else 1.0 if mar["estimate"] >= 0 else -1.0)
-    b_mar = float(np.mean([_mediation_paths(
-        (arms == treatment).astype(float)[None], c[None, :, mediator], c[None, :, outcome],
-        c[None][:, :, covariates])[1][0] for c in mar["completed"]]))
-    tip = tipping_point(v, arms, targets, analyse, treatment=treatment,
+    b_mar = float(mar["b_path"]["estimate"])
+    tip = tipping_point(v, arms, targets, None, treatment=treatment,
                         unfavourable=[-favourable * (1.0 if b_mar >= 0 else -1.0),
                                       -favourable], scale=sds, completed=mar["completed"],
-                        alpha=alpha, rng=rng, m=m, names=names, df_complete=df_complete)
-    tip["analysis"] = "indirect effect a*b, multiple imputation, Rubin's rules"
+                        alpha=alpha, rng=rng, m=m, names=names, df_complete=df_complete,
+                        pool=pool)
+    tip["analysis"] = ("indirect effect a*b, multiple imputation, paths pooled by Rubin's "
+                       "rules, Monte Carlo CI and p")
     tip["b_path_under_mar"] = b_mar
     return pooled, tip
 

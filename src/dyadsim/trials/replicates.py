@@ -72,9 +72,9 @@ def _summaries(spec: TrialSpec, per_rep: list[dict[str, Any]], names: Sequence[s
         out[name] = {
             **_describe(a),
             "summary": summary,
-            "significance": (f"p < {alpha:g}, Rubin-pooled t test of a*b (bootstrap "
-                             "variance within each completed set, Barnard-Rubin df)"
-                             if a.method == "mediation" else f"p < {alpha:g}")
+            "significance": (f"p < {alpha:g}, Monte Carlo test of a*b (paths pooled by "
+                             "Rubin's rules)" if a.method == "mediation"
+                             else f"p < {alpha:g}")
             + ("" if a.direction is None else f", estimate {a.direction}d from {null:g}"),
             "null_value": null,
             "power": k / len(rows),
