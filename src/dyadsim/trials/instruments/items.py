@@ -44,7 +44,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .kinds import MIN_LATENT_SD, Instrument, LatentScale, NotCalibratedError
+from .kinds import (
+    MIN_LATENT_SD,
+    Instrument,
+    LatentScale,
+    NotCalibratedError,
+    weighted_composite,
+)
 
 #: Bounds every item parameter must lie in (a check on declarations, not a prior):
 #: discriminations of 0.2-6 and thresholds within +-8 SD of the reference population span
@@ -306,12 +312,7 @@ class ItemScale(Instrument):
         return self._composite(arrays)
 
     def _composite(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        total = sum(abs(w) for w in self.weights)
-        c = np.zeros_like(next(iter(arrays.values())), dtype=float)
-        for r, w in zip(self.reads, self.weights, strict=True):
-            x = arrays[r]
-            c = c + abs(w) * (x if w > 0 else 1.0 - x)
-        return c / total
+        return weighted_composite(arrays, self.reads, self.weights)
 
     def theta(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """The latent on the reference population's standard metric."""

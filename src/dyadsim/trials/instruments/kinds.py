@@ -55,6 +55,18 @@ def nan_to_false(flag: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def weighted_composite(arrays: Mapping[str, np.ndarray], reads: Sequence[str],
+                       weights: Sequence[float]) -> np.ndarray:
+    """The latent composite in [0, 1]: the mean of the read latents weighted by |w|, a
+    latent with w < 0 read reversed (1 - x)."""
+    total = sum(abs(w) for w in weights)
+    c = np.zeros_like(next(iter(arrays.values())), dtype=float)
+    for r, w in zip(reads, weights, strict=True):
+        x = arrays[r]
+        c = c + abs(w) * (x if w > 0 else 1.0 - x)
+    return c / total
+
+
 def _round_to(x: np.ndarray, lo: float, step: float) -> np.ndarray:
     return lo + np.round((x - lo) / step) * step
 
@@ -433,12 +445,7 @@ class ScaleScore(Instrument):
         return np.clip(out, *self.scale) if clip else out
 
     def _composite(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        total = sum(abs(w) for w in self.weights)
-        c = np.zeros_like(next(iter(arrays.values())), dtype=float)
-        for r, w in zip(self.reads, self.weights, strict=True):
-            x = arrays[r]
-            c = c + abs(w) * (x if w > 0 else 1.0 - x)
-        return c / total
+        return weighted_composite(arrays, self.reads, self.weights)
 
     def _true(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         return self.map_latent(self._composite(arrays))
