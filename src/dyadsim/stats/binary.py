@@ -27,10 +27,8 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["EFFECT_SCALES", "pooled_binary_effect", "standardized_binary_effect",
-           "standardized_risks", "table_risks"]
+__all__ = ["EFFECTS", "pooled_binary_effect", "standardized_risks", "table_risks"]
 
-EFFECTS = ("log_risk_ratio", "log_odds_ratio", "risk_difference")
 
 
 def standardized_risks(y: np.ndarray, treated: np.ndarray,
@@ -93,9 +91,8 @@ def table_risks(y: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.array(risks), np.diag(var)
 
 
-#: The analysis scale of each reported binary effect.
-EFFECT_SCALES = {"risk_ratio": "log_risk_ratio", "relative_reduction": "log_risk_ratio",
-                 "odds_ratio": "log_odds_ratio", "risk_difference": "risk_difference"}
+#: The binary effects :func:`pooled_binary_effect` reports.
+EFFECTS = ("risk_ratio", "odds_ratio", "relative_reduction", "risk_difference")
 
 
 def _contrast(effect: str, theta: float, p1: np.ndarray, p0: np.ndarray
@@ -131,8 +128,8 @@ def pooled_binary_effect(risks: Sequence[np.ndarray], covariances: Sequence[np.n
     With one completed data set (no missing values) B = 0 and the df are ``df_complete``."""
     from .missing import rubin
 
-    if effect not in EFFECT_SCALES:
-        raise ValueError(f"effect must be one of {tuple(EFFECT_SCALES)}, not {effect!r}")
+    if effect not in EFFECTS:
+        raise ValueError(f"effect must be one of {EFFECTS}, not {effect!r}")
     r = np.asarray(risks, float).reshape(-1, 2)
     c = np.asarray(covariances, float).reshape(-1, 2, 2)
     if len(r) == 1:  # complete data: one analysis, nothing to pool
@@ -185,31 +182,3 @@ def _invert(test, estimate: float, alpha: float) -> tuple[float, float]:
             inner = outer
         bounds.append(bound if math.isfinite(bound) else (0.0 if side < 0 else math.inf))
     return bounds[0], bounds[1]
-
-
-def standardized_binary_effect(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray,
-                               effect: str) -> tuple[float, float] | None:
-    """(estimate on the analysis scale, variance) of ``effect`` (one of ``EFFECTS``) from
-    :func:`standardized_risks`, or None when its model cannot be fitted.
-
-    Parameters
-    ----------
-    y : (n,) 0/1 outcome
-    treated : (n,) bool
-    covariates : (n, c) baseline covariates (complete)
-    effect : "log_risk_ratio", "log_odds_ratio" or "risk_difference"
-    """
-    if effect not in EFFECTS:
-        raise ValueError(f"effect must be one of {EFFECTS}, not {effect!r}")
-    fitted = standardized_risks(y, treated, covariates)
-    if fitted is None:
-        return None
-    (p1, p0), cov = fitted
-    if effect == "log_risk_ratio":
-        est, grad = math.log(p1 / p0), np.array([1 / p1, -1 / p0])
-    elif effect == "log_odds_ratio":
-        est = math.log(p1 / (1 - p1)) - math.log(p0 / (1 - p0))
-        grad = np.array([1 / (p1 * (1 - p1)), -1 / (p0 * (1 - p0))])
-    else:
-        est, grad = p1 - p0, np.array([1.0, -1.0])
-    return float(est), float(grad @ cov @ grad)

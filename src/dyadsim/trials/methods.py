@@ -576,7 +576,6 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
             "multiple imputation, risks pooled by Rubin's rules",
             delta_unit="log odds of the event")
         tip["conclusion"] = tip["conclusion"].replace(" units", " in the log odds")
-    risk = mar["risks"]
     return Estimate(mar["estimate"], mar["ci_lower"], mar["ci_upper"], mar["p"],
                     estimand=f"{a.effect.replace('_', ' ')} of {_outcome_text(a)} at "
                     f"{a.timepoint} ({a.treatment} vs {a.control}), all randomised dyads"
@@ -585,8 +584,8 @@ def _run_binary(inp: AnalysisInput, a) -> Estimate:
                     missing_data=MULTIPLE_IMPUTATION + "; the 0/1 outcome itself imputed; "
                     "the arms' risks pooled, the test of no effect their pooled difference, "
                     "a ratio's CI by test inversion",
-                    detail={"multiple_imputation": mar, "complete_case": cc,
-                            "risks": risk}, sensitivity=tip,
+                    detail={"multiple_imputation": mar, "complete_case": cc},
+                    sensitivity=tip,
                     flags={"zero_cell_correction": cc["haldane_correction"],
                            "ci_unbounded": math.isinf(mar["ci_upper"])
                            or math.isinf(mar["ci_lower"])})
