@@ -16,8 +16,8 @@ from dyadsim.calibration.history_matching import (
     Settings,
     history_match,
 )
-from dyadsim.calibration.loso import held_out_posteriors
 from dyadsim.calibration.mcmc import calibrated_columns, posterior_runs, sample_posterior
+from dyadsim.calibration.validate import held_out_posterior
 
 NOISE = 0.03
 UNIT = PriorSpace(("a", "b", "c"), lambda u: u)
@@ -38,7 +38,8 @@ def toy():
     hm = history_match(_sim, obs, UNIT, settings=settings, seed=4,
                        candidates=[[0], [0], [1]])
     full = sample_posterior(hm, chains=4, warmup=500, draws=1000, seed=1)
-    held = held_out_posteriors(hm, chains=4, warmup=500, draws=1000, seed=1)
+    held = {s: held_out_posterior(hm, s, chains=4, warmup=500, draws=1000, seed=1)
+            for s in ("one", "two", "three")}
     return hm, full, held
 
 
@@ -76,7 +77,7 @@ def test_an_input_only_the_held_out_study_informs_is_not_calibrated(toy):
     assert full.names == ("a", "b") and calibrated_columns(hm) == (0, 1)
     assert held["one"].names == ("a", "b") and held["two"].names == ("a", "b")
     assert held["three"].names == ("a",)
-    assert calibrated_columns(hm, [True, True, False]) == (0,)
+    assert calibrated_columns(hm.restricted([True, True, False])) == (0,)
 
 
 def test_the_held_out_study_is_predicted_from_the_others(toy):
@@ -95,7 +96,7 @@ def test_the_held_out_study_is_predicted_from_the_others(toy):
     assert 0.85 <= np.mean(y1 < Z[1]) <= 0.98, np.mean(y1 < Z[1])
 
 
-def test_keep_needs_one_flag_per_observation(toy):
+def test_restricted_needs_one_flag_per_observation(toy):
     hm, _, _ = toy
     with pytest.raises(ValueError, match="one flag per observation"):
-        calibrated_columns(hm, [True, False])
+        hm.restricted([True, False])

@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -102,6 +103,13 @@ def test_each_study_is_predicted_by_a_fit_without_it(loso, calibrated):
     assert result["draws"] == DRAWS and result["n_scored"] == 2
     assert result["expected_pass_rate_if_calibrated"] == pytest.approx(0.9 * 11 / 13,
                                                                        abs=1e-6)
+    ins = result["in_sample"]  # the calibration's own 12 posterior runs, named so
+    assert ins["sample"].startswith("in-sample") and ins["draws"] == 12
+    assert {e["id"] for e in ins["targets"]} == {"nows_share", "moud_share_gw30"}
+    post = json.loads((cal / "posterior.json").read_text())
+    pred = post["diagnostics"]["posterior_predictive"]["outputs"]["nows_share"]
+    inside = next(e for e in ins["targets"] if e["id"] == "nows_share")
+    assert inside["simulated_median"] == pytest.approx(float(np.median(pred)), abs=1e-6)
     assert (out / "validation.png").stat().st_size > 0
     assert _digest(cal) == before  # the calibration's folder is read, never written
     assert not out.with_name(f"{out.name}.store").exists()

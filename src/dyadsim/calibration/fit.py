@@ -22,7 +22,7 @@ import concurrent.futures as cf
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,8 +49,8 @@ from .replicate import (
 )
 from .targets import Target, TargetSet, observed_se
 
-__all__ = ["Calibration", "MCMCSettings", "calibrate", "observations_of", "prior_space",
-           "settings_for_budget"]
+__all__ = ["Calibration", "MCMCSettings", "calibrate", "design_n", "observations_of",
+           "prior_space", "settings_for_budget", "target_se"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -112,8 +112,26 @@ DISCREPANCY_SD = {"logit": (0.2, "guess: 5 percentage points at a share of 50%")
 RELATIVE_DISCREPANCY = (0.1, "guess: 10% of the observed value")
 
 
-def _design_n(targets: TargetSet, t: Target) -> int:
+def design_n(targets: TargetSet, t: Target) -> int:
+    """The N the target's study was run with (its trial design's, else its cohort's)."""
     return targets.designs[t.id].n if t.id in targets.designs else t.cohort.n
+
+
+def _arm_sizes(targets: TargetSet, t: Target) -> tuple[float, float] | None:
+    """The two contrasted arms' sizes of a trial target (None for a cohort target)."""
+    if t.id not in targets.designs or t.measure.contrast is None:
+        return None
+    spec = targets.designs[t.id]
+    alloc = {a.name: a.allocation for a in spec.arms}
+    tot = sum(alloc.values())
+    a, b = (spec.n * alloc[arm] / tot for arm in t.measure.contrast)
+    return a, b
+
+
+def target_se(targets: TargetSet, t: Target) -> tuple[float | None, str]:
+    """:func:`~dyadsim.calibration.targets.observed_se` of a target of ``targets`` at its
+    study's N and arm sizes."""
+    return observed_se(t, design_n(targets, t), _arm_sizes(targets, t))
 
 
 def _discrepancy(statistic: str, link: str, value: float) -> tuple[float, str]:
@@ -141,7 +159,7 @@ def observations_of(targets: TargetSet) -> list[_Output]:
             continue
         o = t.observed
         link = LINK_OF.get(t.statistic, "identity")
-        n = o.n or _design_n(targets, t)
+        n = o.n or design_n(targets, t)
 
         def obs(oid: str, value: float, var: float, *, t=t, link=link, n=n) -> Observation:
             md, why = _discrepancy(t.statistic, link, value)
@@ -161,18 +179,9 @@ def observations_of(targets: TargetSet) -> list[_Output]:
             lo, hi = o.interval
             out.append(_Output(t.id, None, obs(t.id, 0.5 * (lo + hi), (hi - lo) ** 2 / 12.0)))
         else:
-            se, _ = observed_se(t, _design_n(targets, t), _arms_n(targets, t))
+            se, _ = target_se(targets, t)
             out.append(_Output(t.id, None, obs(t.id, float(o.value), (se or 0.0) ** 2)))
     return out
-
-
-def _arms_n(targets: TargetSet, t: Target) -> tuple[float, float] | None:
-    if t.id not in targets.designs or t.measure.contrast is None:
-        return None
-    spec = targets.designs[t.id]
-    alloc = {a.name: a.allocation for a in spec.arms}
-    tot = sum(alloc.values())
-    return tuple(spec.n * alloc[a] / tot for a in t.measure.contrast)
 
 
 def _value(values: Mapping[str, Any], o: _Output) -> float:
@@ -374,15 +383,8 @@ class Calibration:
                     "discrepancy_sd": _finite(math.sqrt(e.var_md))}
                     for e in w.emulators]})
         return {
-            "method": self.posterior.method, "settings": {
-                "runs": list(hm.settings.runs), "candidates": hm.settings.candidates,
-                "posterior_candidates": hm.settings.posterior_candidates,
-                "cutoff": hm.settings.cutoff, "rank": hm.settings.rank,
-                "max_active": hm.settings.max_active,
-                "discrepancy_fraction": hm.settings.discrepancy_fraction,
-                "replicate_points": hm.settings.replicate_points,
-                "replicate_seeds": hm.settings.replicate_seeds,
-                "holdout": hm.settings.holdout},
+            "method": self.posterior.method,
+            "settings": {**asdict(hm.settings), "runs": list(hm.settings.runs)},
             "simulator_runs": hm.runs, "replicate_runs": hm.replicate_runs,
             "posterior_runs": 0 if self.predictive is None else int(len(self.predictive)),
             "studies": self.studies,
@@ -415,6 +417,31 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
+def _defined(sim: _Simulator) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The simulator with an output undefined in most runs set to NaN throughout (its
+    statistic is not emulated: :data:`MIN_DEFINED_SHARE`)."""
+
+    def call(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        y = sim(values, ids)
+        bad = np.mean(~np.isfinite(y), axis=0) > 1 - MIN_DEFINED_SHARE
+        y[:, bad] = math.nan
+        return y
+
+    return call
+
+
+def _history_match(sim_call: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   outputs: Sequence[_Output], prior: PriorSpace,
+                   active: Mapping[str, ActiveSet], settings: Settings, seed: int,
+                   progress: Progress | None) -> HistoryMatch:
+    """The waves, each output screened inside its graph candidates."""
+    column = {k: j for j, k in enumerate(prior.names)}
+    candidates = [[column[k] for k in active[o.target].candidates] for o in outputs]
+    return history_match(sim_call, [o.observation for o in outputs], prior,
+                         settings=settings, seed=seed, progress=progress,
+                         candidates=candidates)
+
+
 def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings,
               seed: int = 1, pool: cf.Executor | None = None,
               progress: Progress | None = None, names: Sequence[str] | None = None,
@@ -428,19 +455,9 @@ def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings
     outputs = observations_of(targets)
     prior = prior_space(names)
     active = active_sets(targets, prior.names)
-    column = {k: j for j, k in enumerate(prior.names)}
-    candidates = [[column[k] for k in active[o.target].candidates] for o in outputs]
     sim = _Simulator(studies, outputs, prior.names, seed, store, pool, progress)
-
-    def sim_call(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        y = sim(values, ids)
-        bad = np.mean(~np.isfinite(y), axis=0) > 1 - MIN_DEFINED_SHARE
-        y[:, bad] = math.nan
-        return y
-
-    hm = history_match(sim_call, [o.observation for o in outputs], prior,
-                       settings=settings, seed=seed, progress=progress,
-                       candidates=candidates)
+    sim_call = _defined(sim)
+    hm = _history_match(sim_call, outputs, prior, active, settings, seed, progress)
     if not calibrated_columns(hm):
         raise ValueError("no validated emulator has an active input: the targets inform no "
                          "parameter (see the emulators' validation in the summary)")

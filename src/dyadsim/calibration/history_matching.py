@@ -53,7 +53,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -244,6 +244,20 @@ class HistoryMatch:
     seconds_posterior: float = 0.0
     replicate_cov: np.ndarray | None = None
     replicate_runs: int = 0
+
+    def restricted(self, keep: Sequence[bool]) -> HistoryMatch:
+        """The same match seen through the observations flagged in ``keep`` only (their
+        emulators, their block of the replicate covariance): a posterior sampled on it
+        ignores the others, and its calibrated inputs are those the kept emulators
+        inform (leave-one-study-out, :mod:`dyadsim.calibration.validate`)."""
+        if len(keep) != len(self.observations):
+            raise ValueError("keep: one flag per observation")
+        idx = [j for j, k in enumerate(keep) if k]
+        waves = [replace(w, y=w.y[:, idx], emulators=[w.emulators[j] for j in idx])
+                 for w in self.waves]
+        cov = None if self.replicate_cov is None else self.replicate_cov[np.ix_(idx, idx)]
+        return replace(self, observations=tuple(self.observations[j] for j in idx),
+                       waves=waves, replicate_cov=cov)
 
     @property
     def active_inputs(self) -> tuple[int, ...]:

@@ -17,11 +17,29 @@ Beside it: each interval's width in units of the target's scale, whether the sco
 in-sample (the posterior was fitted to these targets) or out-of-sample, the pass rate a
 perfectly calibrated model reaches with that many draws (:func:`expected_pass_rate`) and
 its chance to score 0.8 and 0.9 (issue 19 item 6).
+
+Leave-one-study-out (issue 19 item 6; :func:`leave_one_study_out`): for each study of a
+calibration's target set, the posterior is redone without that study's targets and the
+study is then replicated, as it was run, at draws of that posterior; its targets are scored
+against those out-of-sample predictions with the same pass rule and CRPS. The history match
+is rebuilt from the calibration's stored runs (its designs and emulator fits are
+deterministic given the seed, so this costs no simulation); for each held-out study the
+NUTS posterior is sampled on the emulators of the *other* studies only
+(:meth:`~dyadsim.calibration.history_matching.HistoryMatch.restricted`), inputs that only
+the held-out study's emulators inform stay at their defaults, like every uninformed input;
+the study is then simulated at ``draws`` draws of that posterior (fresh seeds, kept in the
+store). Not redone: the waves' NROY cuts, which used every study's emulators to choose
+where later waves simulate. That choice only decides where the emulators are accurate; the
+held-out study's observation never enters the posterior that predicts it. The
+prior-predictive ensemble (for CRPS against the prior) is the first wave's space-filling
+design: quasi-random prior draws, every study simulated at each.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,12 +48,29 @@ from typing import Any
 
 import numpy as np
 
+from ..model.params import PARAMS
 from ..uncertainty.prior import Posterior, prior_draws
+from .active import active_sets
+from .fit import (
+    BATCH,
+    MCMCSettings,
+    _defined,
+    _history_match,
+    _Output,
+    _Simulator,
+    observations_of,
+    prior_space,
+    target_se,
+)
+from .history_matching import HistoryMatch, Settings
+from .mcmc import MCMCResult, posterior_runs, sample_posterior
 from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
-from .targets import Target, TargetSet, observed_se
+from .targets import Target, TargetSet
 
-__all__ = ["crps_fair", "expected_pass_rate", "interval_90", "passes", "run_validation",
-           "score_target", "score_reach", "write_figure"]
+__all__ = ["LOSO_RUN_IDS", "CalibrationRun", "crps_fair", "expected_pass_rate",
+           "held_out_posterior", "held_out_report", "interval_90", "leave_one_study_out",
+           "passes", "run_validation", "score_reach", "score_target", "summarise",
+           "write_figure"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -192,7 +227,6 @@ def _ensembles(studies: Sequence[Study], draws: list[dict[str, float]], seed: in
     replications from ``store`` are reused; the rest run on ``pool`` (None: here), a cohort
     study's draws batched in one engine call (the same numbers as one by one)."""
     from ..parallel import map_tasks
-    from .fit import BATCH
 
     results: dict[tuple[int, int], Any] = {}
     tasks, where = [], []
@@ -233,6 +267,26 @@ def _ensembles(studies: Sequence[Study], draws: list[dict[str, float]], seed: in
     return out
 
 
+def summarise(entries: Sequence[Mapping[str, Any]], draws: int) -> dict[str, Any]:
+    """Score, mean CRPS under the posterior and the prior, counts, and what a perfectly
+    calibrated model would score with ``draws`` draws, over scored ``entries``
+    (:func:`score_target`; an entry with ``passed`` None is reported, not scored)."""
+    scored = [e for e in entries if e["passed"] is not None]
+    crps_post = [e["crps_posterior"] for e in scored if e["crps_posterior"] is not None]
+    crps_prior = [e["crps_prior"] for e in scored if e["crps_prior"] is not None]
+    return {
+        "score": _r(float(np.mean([e["passed"] for e in scored]))) if scored else None,
+        "mean_crps_posterior": _r(float(np.mean(crps_post))) if crps_post else None,
+        "mean_crps_prior": _r(float(np.mean(crps_prior))) if crps_prior else None,
+        "n_targets": len(entries), "n_scored": len(scored),
+        "n_passed": int(sum(bool(e["passed"]) for e in scored)),
+        "expected_pass_rate_if_calibrated": _r(expected_pass_rate(draws)),
+        "chance_calibrated_model_reaches": {
+            str(g): _r(score_reach(len(scored), draws, g)) for g in (0.8, 0.9)}
+        if scored else None,
+        "draws": draws}
+
+
 def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: int = 20,
                    seed: int = 1, store: ReplicationStore | None = None,
                    progress: Progress | None = None,
@@ -249,15 +303,6 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
     else:
         post_ens = _ensembles(studies, posterior.draws(draws, seed), seed, store, progress,
                               "posterior", pool)
-    design_n = {t.id: (targets.designs[t.id].n if t.id in targets.designs else t.cohort.n)
-                for t in targets if t.skip is None}
-    arms_n = {}
-    for t in targets:
-        if t.id in targets.designs and t.measure.contrast is not None:
-            spec = targets.designs[t.id]
-            alloc = {a.name: a.allocation for a in spec.arms}
-            tot = sum(alloc.values())
-            arms_n[t.id] = tuple(spec.n * alloc[a] / tot for a in t.measure.contrast)
     entries = []
     for t in targets:
         if t.skip is not None:
@@ -268,27 +313,16 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
                             "crps_posterior": None, "crps_prior": None,
                             "status": f"not replicated: {t.skip}", "source": t.source})
             continue
-        se, se_from = observed_se(t, design_n[t.id], arms_n.get(t.id))
+        se, se_from = target_se(targets, t)
         e = score_target(t, post_ens[t.id], prior_ens[t.id], se)
         e["observed_se"] = _r(se)
         e["observed_se_from"] = se_from
         entries.append(e)
-    scored = [e for e in entries if e["passed"] is not None]
-    crps_post = [e["crps_posterior"] for e in scored if e["crps_posterior"] is not None]
-    crps_prior = [e["crps_prior"] for e in scored if e["crps_prior"] is not None]
     return {
-        "score": _r(float(np.mean([e["passed"] for e in scored]))) if scored else None,
+        **summarise(entries, draws),
         "sample": "in-sample: the posterior was fitted to these targets"
         if posterior is not None and posterior.targets_hash == targets.hash
         else "out-of-sample: the posterior was not fitted to these targets",
-        "mean_crps_posterior": _r(float(np.mean(crps_post))) if crps_post else None,
-        "mean_crps_prior": _r(float(np.mean(crps_prior))) if crps_prior else None,
-        "n_targets": len(entries), "n_scored": len(scored),
-        "n_passed": int(sum(bool(e["passed"]) for e in scored)),
-        "expected_pass_rate_if_calibrated": _r(expected_pass_rate(draws)),
-        "chance_calibrated_model_reaches": {
-            str(g): _r(score_reach(len(scored), draws, g)) for g in (0.8, 0.9)}
-        if scored else None,
         "draws": draws, "seed": seed,
         "posterior": "prior" if posterior is None else {
             "path": str(posterior.path) if posterior.path else None,
@@ -300,6 +334,179 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
         "n_studies": len(studies),
         "targets": entries,
     }
+
+
+# ------------------------------------------------------------------ leave one study out
+#: Run ids (seed streams) of the simulations at held-out posterior draws: apart from the
+#: waves' and the calibration's posterior runs (:data:`dyadsim.calibration.fit.POSTERIOR_RUN_IDS`).
+LOSO_RUN_IDS = 2 * 10**6
+
+
+@dataclass(frozen=True)
+class CalibrationRun:
+    """What ``dyadsim calibrate`` was run with, read back from its ``calibration.json``:
+    enough to rebuild its history match from its stored runs."""
+
+    targets_file: str
+    plausibility: bool
+    seed: int
+    settings: Settings
+    names: tuple[str, ...] | None
+    mcmc: MCMCSettings
+    targets_hash: str
+    #: The simulated posterior predictive per observation id (``posterior.json``), if any.
+    in_sample: Mapping[str, Sequence[float | None]] | None = None
+
+    @classmethod
+    def from_dir(cls, folder: str | Path) -> CalibrationRun:
+        """Read ``folder/calibration.json``; ValueError naming what is missing or wrong."""
+        path = Path(folder) / "calibration.json"
+        if not path.is_file():
+            raise ValueError(f"{path}: not found (give the --out folder of `dyadsim "
+                             "calibrate`)")
+        if not (Path(folder) / "replications.jsonl").is_file():
+            raise ValueError(f"{Path(folder) / 'replications.jsonl'}: not found (the "
+                             "calibration's stored runs)")
+        try:
+            d = json.loads(path.read_text())
+            recorded = d["settings"]
+            known = {f.name for f in dataclasses.fields(Settings)}
+            # runs written before every setting was recorded came from
+            # settings_for_budget (no population Monte Carlo rounds)
+            settings = Settings(**{"pmc_rounds": 0, **{k: v for k, v in recorded.items()
+                                                        if k in known},
+                                   "runs": tuple(recorded["runs"])})
+            m = d["diagnostics"]["mcmc"]
+            mcmc = MCMCSettings(chains=int(m["chains"]), warmup=int(m["warmup"]),
+                                draws=int(m["draws_per_chain"]))
+            names = d.get("params")
+            post = Path(folder) / "posterior.json"
+            pred = json.loads(post.read_text())["diagnostics"]["posterior_predictive"][
+                "outputs"] if post.is_file() else None
+            return cls(str(d["targets_file"]), bool(d.get("plausibility", False)),
+                       int(d["seed"]), settings, None if names is None else tuple(names),
+                       mcmc, str(d["targets_hash"]), pred or None)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a calibration summary, or its posterior.json is "
+                             f"not a posterior ({exc})") from None
+
+
+def held_out_posterior(hm: HistoryMatch, study: str, *, chains: int = 4,
+                       warmup: int = 1000, draws: int = 1000, seed: int = 1) -> MCMCResult:
+    """The NUTS posterior on the emulators of every study but ``study`` (the observations'
+    ``study``); its calibrated inputs are those the other studies' validated emulators
+    inform."""
+    rest = hm.restricted([(o.study or o.id) != study for o in hm.observations])
+    return sample_posterior(rest, chains=chains, warmup=warmup, draws=draws, seed=seed)
+
+
+def _per_target(outputs: Sequence[_Output], y: np.ndarray) -> dict[str, list[Any]]:
+    """Per target, one simulated statistic per row of ``y`` (a mapping for a
+    distribution target's components); NaN where undefined."""
+    out: dict[str, list[Any]] = {}
+    for j, o in enumerate(outputs):
+        col = out.setdefault(o.target, [dict() if o.key is not None else math.nan
+                                        for _ in range(len(y))])
+        for i in range(len(y)):
+            if o.key is None:
+                col[i] = float(y[i, j])
+            else:
+                col[i][o.key] = float(y[i, j])
+    return out
+
+
+def leave_one_study_out(targets: TargetSet, *, store: ReplicationStore, settings: Settings,
+                        seed: int = 1, pool: cf.Executor | None = None,
+                        progress: Progress | None = None,
+                        names: Sequence[str] | None = None,
+                        mcmc: MCMCSettings | None = None, draws: int = 200,
+                        in_sample: Mapping[str, Sequence[float | None]] | None = None
+                        ) -> dict[str, Any]:
+    """Leave-one-study-out predictions of every target of a calibration run with these
+    ``targets``, ``settings``, ``seed`` and ``names`` (see the module docstring); ``store``
+    holds its runs. Returns the validation summary (as :func:`run_validation`, named
+    out-of-sample) with, per study, the held-out posterior's convergence. ``in_sample``
+    (the calibration's simulated posterior predictive per observation id, its
+    ``posterior.json`` ``diagnostics.posterior_predictive.outputs``) is scored the same way
+    and reported apart, named in-sample."""
+    mcmc = mcmc or MCMCSettings()
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+        raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    if draws > mcmc.chains * mcmc.draws:
+        raise ValueError(f"--draws: at most {mcmc.chains * mcmc.draws} out of sample (the "
+                         f"held-out chains' draws), got {draws}")
+    studies = studies_of(targets)
+    outputs = observations_of(targets)
+    prior = prior_space(names)
+    sim = _Simulator(studies, outputs, prior.names, seed, store, pool, progress)
+    hm = _history_match(_defined(sim), outputs, prior, active_sets(targets, prior.names),
+                        settings, seed, progress)
+    rebuilt = sim.calls
+    design = hm.waves[0].y[: settings.runs[0]]
+    prior_ens = _per_target(outputs, design)
+    defaults = np.array([PARAMS[k].default for k in prior.names])
+    entries: list[dict[str, Any]] = []
+    per_study: dict[str, dict[str, Any]] = {}
+    for n, s in enumerate(studies):
+        if progress is not None:
+            progress(f"held out: {s.label}: NUTS without it", n, len(studies))
+        fit = held_out_posterior(hm, s.key, chains=mcmc.chains, warmup=mcmc.warmup,
+                                 draws=mcmc.draws, seed=seed)
+        outs = [o for o in outputs if o.observation.study == s.key]
+        one = _Simulator([s], outs, prior.names, seed, store, pool, progress)
+        _, y = posterior_runs(_defined(one), hm, fit, n=draws, defaults=defaults,
+                              first_run=LOSO_RUN_IDS)
+        post_ens = _per_target(outs, y)
+        for t in s.targets:
+            se, se_from = target_se(targets, t)
+            e = score_target(t, post_ens[t.id], prior_ens[t.id], se)
+            e.update(observed_se=None if se is None else round(se, 6),
+                     observed_se_from=se_from, held_out_study=s.label)
+            entries.append(e)
+        summary = fit.summary()
+        per_study[s.label] = {
+            "targets": [t.id for t in s.targets],
+            "calibrated_without_it": len(fit.names),
+            "max_rhat": summary["max_rhat"], "min_ess_bulk": summary["min_ess_bulk"],
+            "converged": summary["converged"], "divergences": summary["divergences"]}
+    result = summarise(entries, draws)
+    result.update({
+        "sample": "out-of-sample: leave-one-study-out (each study predicted by the "
+                  "posterior refitted without its targets)",
+        "seed": seed, "targets_file": str(targets.path) if targets.path else None,
+        "targets_hash": targets.hash, "n_studies": len(studies),
+        "prior_ensemble": f"the first wave's {len(design)} space-filling design runs",
+        "rebuilt_history_match_simulations": rebuilt,
+        "held_out": per_study, "targets": entries})
+    if in_sample is not None:
+        rows = max((len(v) for v in in_sample.values()), default=0)
+        y = np.full((rows, len(outputs)), math.nan)
+        for j, o in enumerate(outputs):
+            got = in_sample.get(o.observation.id, [])
+            y[:len(got), j] = [math.nan if v is None else float(v) for v in got]
+        in_ens = _per_target(outputs, y)
+        inside = []
+        for t in targets:
+            if t.skip is None:
+                se, _ = target_se(targets, t)
+                inside.append(score_target(t, in_ens[t.id], prior_ens[t.id], se))
+        result["in_sample"] = {
+            **summarise(inside, rows),
+            "sample": "in-sample: the calibration's own posterior runs, fitted to these "
+                      "targets", "targets": inside}
+    return result
+
+
+def held_out_report(result: Mapping[str, Any]) -> list[str]:
+    """One line per held-out study: its targets passed and the held-out fit's
+    convergence."""
+    lines = []
+    for label, h in result["held_out"].items():
+        ok = [e["passed"] for e in result["targets"] if e.get("held_out_study") == label]
+        lines.append(f"{label}: {sum(ok)}/{len(ok)} passed; {h['calibrated_without_it']} "
+                     f"parameters calibrated without it, R-hat {h['max_rhat']}, "
+                     f"ESS {h['min_ess_bulk']}")
+    return lines
 
 
 def _flat(e: Mapping[str, Any]) -> list[tuple[str, float, Any, Any]]:

@@ -92,10 +92,17 @@ def validate_cmd(
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    loso: Annotated[Path | None, typer.Option(
+        "--loso", help="Leave-one-study-out instead: the --out folder of `dyadsim "
+        "calibrate`; each study predicted by the posterior refitted without its targets "
+        "from the calibration's stored runs and emulators (--targets: where its targets "
+        "file is now, if moved; --posterior and --seed do not apply).",
+        show_default=False)] = None,
 ) -> None:
     """Replicate every target as its study was run, under the posterior and under the
-    prior; pass = observed value inside the 90% posterior-predictive interval. Resumable:
-    finished replications are kept in OUT.store/ until OUT is written."""
+    prior; pass = observed value inside the 90% posterior-predictive interval. With
+    --loso, out of sample: each study predicted by a posterior fitted without it.
+    Resumable: finished replications are kept in OUT.store/ until OUT is written."""
     from .._io import atomic_text
     from ..calibration import load_posterior, load_targets, run_validation
     from ..calibration.replicate import ReplicationStore
@@ -108,8 +115,12 @@ def validate_cmd(
             raise InputError(f"--draws must be at least 2, got {draws}")
         _check_seed(seed)
         _check_out(out, force)
-        target_set = load_targets(targets, allow_outside=allow_outside_paths)
-        post = None if posterior == "prior" else load_posterior(posterior)
+        if loso is not None:
+            run, target_set = _loso_inputs(loso, targets, allow_outside_paths)
+            post = None
+        else:
+            target_set = load_targets(targets, allow_outside=allow_outside_paths)
+            post = None if posterior == "prior" else load_posterior(posterior)
     if post is not None:
         problem = ess_problem(post, posterior)
         if problem is not None and posterior != "shipped":
@@ -117,6 +128,10 @@ def validate_cmd(
         if problem is not None:  # the shipped fit predates the check: warn, do not refuse
             typer.echo(f"warning: {problem}; refit it (docs/calibration.md)", err=True)
     store_dir = out.absolute().with_name(f"{out.absolute().name}.store")
+    if loso is not None and not (store_dir / "replications.jsonl").exists():
+        store_dir.mkdir(parents=True, exist_ok=True)  # the calibration's runs, copied
+        shutil.copyfile(loso / "replications.jsonl", store_dir / "replications.part")
+        (store_dir / "replications.part").replace(store_dir / "replications.jsonl")
     store = ReplicationStore(store_dir / "replications.jsonl")
     console = _console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"),
@@ -130,8 +145,17 @@ def validate_cmd(
             prog.update(task, description=stage, completed=done, total=total)
 
         with _input_errors(), executor(scheduler, workers, 2) as pool:
-            result = run_validation(target_set, post, draws=draws, seed=seed, store=store,
-                                    progress=progress, pool=pool)
+            if loso is not None:
+                from ..calibration.validate import leave_one_study_out
+
+                result = leave_one_study_out(
+                    target_set, store=store, settings=run.settings, seed=run.seed,
+                    pool=pool, progress=progress, names=run.names, mcmc=run.mcmc,
+                    draws=draws, in_sample=run.in_sample)
+                result["calibration"] = str(loso.absolute())
+            else:
+                result = run_validation(target_set, post, draws=draws, seed=seed,
+                                        store=store, progress=progress, pool=pool)
     result["dyadsim_version"] = __version__
     result["git_commit"] = _git_commit()
     result["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -141,6 +165,48 @@ def validate_cmd(
         write_figure(result, tmp / "validation.png")
     shutil.rmtree(store_dir, ignore_errors=True)
     _console().print(_validation_table(result, out))
+    if loso is not None:
+        from ..calibration.validate import held_out_report
+
+        for line in held_out_report(result):
+            _console().print(line)
+        if "in_sample" in result:
+            r = result["in_sample"]
+            _console().print(f"in sample (the calibration's {r['draws']} posterior runs): "
+                             f"{r['n_passed']}/{r['n_scored']} pass, mean CRPS "
+                             f"{_fmt(r['mean_crps_posterior'])}")
+
+
+def _loso_inputs(folder: Path, targets: Path | None, allow_outside: bool
+                 ) -> tuple[Any, Any]:
+    """The calibration run of ``folder`` and its targets (at ``targets`` if given), which
+    must be the ones it was fitted to; InputError otherwise."""
+    from ..calibration import load_targets
+    from ..calibration.replicate import code_hash
+    from ..calibration.validate import CalibrationRun
+
+    try:
+        run = CalibrationRun.from_dir(folder)
+    except ValueError as exc:
+        raise InputError(f"--loso: {exc}") from None
+    where = targets if targets is not None else \
+        (None if run.targets_file == "shipped" else Path(run.targets_file))
+    if where is not None and not where.is_file():
+        raise InputError(f"--loso: the calibration's targets file {where} is gone; give "
+                         "its new place with --targets")
+    target_set = load_targets(where, allow_outside=allow_outside,
+                              plausibility=run.plausibility)
+    if target_set.hash != run.targets_hash:
+        raise InputError(f"--loso: {where or 'the shipped targets'} are not the targets "
+                         f"{folder} was fitted to (hash {target_set.hash[:12]} vs "
+                         f"{run.targets_hash[:12]})")
+    code = f'"code":"{code_hash()}"'
+    with open(folder / "replications.jsonl") as fh:
+        if not any(code in line for line in fh):
+            raise InputError(f"--loso: {folder}'s runs were simulated by other model code; "
+                             "leave-one-study-out needs the calibration's own runs "
+                             "(refit with this version)")
+    return run, target_set
 
 
 @app.command("calibrate")
@@ -216,8 +282,8 @@ def calibrate_cmd(
                                      version=__version__, mcmc=mcmc)
         summary = result.summary()
         summary.update({"dyadsim_version": __version__, "git_commit": _git_commit(),
-                        "targets_file": str(targets) if targets else "shipped",
-                        "plausibility": plausibility,
+                        "targets_file": str(targets.absolute()) if targets else "shipped",
+                        "plausibility": plausibility, "params": names,
                         "targets_hash": target_set.hash, "seed": seed})
         with atomic_dir(out, force=force, hint="use --force to replace it") as tmp:
             atomic_text(tmp / "posterior.json",
