@@ -9,6 +9,7 @@ import json
 import tomllib
 
 import pandas as pd
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -190,6 +191,14 @@ def test_check_rows_get_the_interval_over_draws(posterior_file, tmp_path):
     assert post["median"] < moud["value"] and post["median"] < 0.2
     meta = json.loads((out / "checks.json").read_text())["posterior"]
     assert meta["dyads_per_draw"] == 10 and meta["targets_hash"] == "abc123"
+    # the direction table: each row at the defaults and over the same 2 draws
+    dirs = json.loads((out / "directions.json").read_text())["rows"]
+    for r in dirs:
+        assert len(r["by_draw"]) == 1 and len(r["draws"]) == 2
+        assert r["draw_share"] == pytest.approx(np.mean([d["holds"] for d in r["draws"]]))
+    # the draws are simulated at their own parameters, not copies of the defaults' run
+    assert sum(r["draws"][0] != r["by_draw"][0] for r in dirs) >= len(dirs) // 2
+    assert "holds over draws" in (out / "directions.md").read_text().splitlines()[0]
 
 
 def test_replicates_under_draws_resume_to_the_same_result(spec_dict, posterior_file,

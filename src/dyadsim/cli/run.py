@@ -358,7 +358,8 @@ def check_cmd(
     and prints the table. With --posterior every row also gets the median and 90% interval
     over --posterior-draws parameter draws (each draw one simulation of every run). Then
     the direction table (data/directions.toml: do()-contrasts with the direction the
-    literature states) at --dyads / 4 dyads per world, written as directions.md.
+    literature states) at --dyads / 4 dyads per world, written as directions.md; with
+    --posterior also the share of the draws in which each row's direction holds.
 
     With --reach: the reachability table instead (docs/model-checks.md), for every target
     of the calibration the range the model produces over the prior and whether the
@@ -380,8 +381,8 @@ def check_cmd(
         source = _parameter_source(posterior)
         per_draw = posterior_dyads or max(10, dyads // posterior_draws)
         with _progress(_console(stderr=True), quiet) as prog:
-            task = prog.add_task("check", total=len(RUNS) * (1 + (source is not None))
-                                 + len(dirs.load()))
+            task = prog.add_task("check", total=(len(RUNS) + len(dirs.load()))
+                                 * (1 + (source is not None)))
             tick = lambda name: prog.update(task, advance=1, description=name)  # noqa: E731
             rows = run_checks(dyads, seed, overrides or None, progress=tick)
             if source is not None:
@@ -395,6 +396,11 @@ def check_cmd(
                     r["posterior"] = summarize_draws([d[i]["value"] for d in by_draw])
             direction_rows = dirs.evaluate_rows(
                 [dict(Parameters(overrides))], max(10, dyads // 4), seed, progress=tick)
+            if source is not None:
+                over = dirs.evaluate_rows(
+                    [{**d, **overrides} for d in source.draws(posterior_draws, seed)],
+                    per_draw, seed, progress=lambda name: tick(f"{name} (draws)"))
+                dirs.add_draw_shares(direction_rows, over)
         meta = {"dyads": dyads, "seed": seed, "params": overrides,
                 "dyadsim_version": __version__, "git_commit": _git_commit()}
         if source is not None:

@@ -229,30 +229,48 @@ def evaluate_rows(thetas: Sequence[Mapping[str, float]] | None = None,
     return out
 
 
+def add_draw_shares(results: list[dict], over_draws: Sequence[dict]) -> None:
+    """Give each row of ``results`` (one parameter set) the share of parameter draws in
+    which its direction holds (``draw_share``) and those draws' contrasts
+    (``draws``), from :func:`evaluate_rows` over the draws (rows in the same order)."""
+    for r, o in zip(results, over_draws, strict=True):
+        if r["id"] != o["id"]:
+            raise ValueError(f"direction rows out of order: {r['id']} vs {o['id']}")
+        r["draw_share"], r["draws"] = o["share"], o["by_draw"]
+
+
+def _cells(r: dict) -> list[str]:
+    d = r["by_draw"][0]
+    share = [] if "draw_share" not in r else [f"{r['draw_share']:.2f}"]
+    return [r["claim"], r["metric"], r["direction"], f"{d['a']:.4g}", f"{d['b']:.4g}",
+            "yes" if d["holds"] else "NO", *share, r["citation"]]
+
+
+def _columns(results: Sequence[dict]) -> list[str]:
+    share = ["holds over draws"] if results and "draw_share" in results[0] else []
+    return ["claim", "metric", "stated", "a", "b", "holds", *share, "source"]
+
+
 def table_markdown(results: Sequence[dict]) -> str:
-    lines = ["| claim | metric | stated | a | b | holds | source |",
-             "|---|---|---|---|---|---|---|"]
-    for r in results:
-        d = r["by_draw"][0]
-        lines.append(f"| {r['claim']} | {r['metric']} | {r['direction']} | {d['a']:.4g} | "
-                     f"{d['b']:.4g} | {'yes' if d['holds'] else 'NO'} | {r['citation']} |")
+    cols = _columns(results)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in results]
     return "\n".join(lines) + "\n"
 
 
 def rich_table(results: Sequence[dict]):
-    """The direction table (first parameter set) as a rich Table for the terminal."""
+    """The direction table (first parameter set; with draws, the share of them in which
+    the direction holds) as a rich Table for the terminal."""
     from rich.table import Table
     from rich.text import Text
 
     held = sum(r["by_draw"][0]["holds"] for r in results)
     table = Table(title=Text(f"direction table: {held} of {len(results)} rows hold "
                              "(world b vs a, same seed and dyads)"), title_justify="left")
-    for col in ("claim", "metric", "stated", "a", "b", "holds", "source"):
+    for col in _columns(results):
         table.add_column(col)
     for r in results:
-        d = r["by_draw"][0]
-        table.add_row(r["claim"], r["metric"], r["direction"], f"{d['a']:.4g}", f"{d['b']:.4g}",
-                      "yes" if d["holds"] else "NO", r["citation"])
+        table.add_row(*_cells(r))
     return table
 
 
@@ -261,5 +279,5 @@ def results_json(results: Sequence[dict]) -> list[dict]:
     def clean(x):
         return None if isinstance(x, float) and not math.isfinite(x) else x
 
-    return [{**r, "by_draw": [{k: clean(v) for k, v in d.items()} for d in r["by_draw"]]}
-            for r in results]
+    return [{**r, **{key: [{k: clean(v) for k, v in d.items()} for d in r[key]]
+                     for key in ("by_draw", "draws") if key in r}} for r in results]
