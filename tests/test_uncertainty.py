@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import tomllib
 
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 

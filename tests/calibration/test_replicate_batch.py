@@ -59,3 +59,39 @@ def test_a_batch_needs_one_seed_per_set(tmp_path):
     (study,) = studies_of(load_targets(p))
     with pytest.raises(ValueError, match="one seed per parameter set"):
         replicate_batch(study, prior_draws(2, seed=1), [1])
+
+
+def test_a_replication_runs_none_of_the_code_left_out_of_its_hash(tmp_path):
+    """The store's key hashes the source a replication can depend on; the modules left out
+    (NOT_REPLICATION_CODE: the fit, the sampler, validation, the CLI, ...) must not run
+    during one, or a change to them could change a stored result unnoticed. A fresh
+    process (nothing compiled or cached) records the file of every Python call made while a
+    replication runs."""
+    import json
+    import subprocess
+    import sys
+
+    p = tmp_path / "t.toml"
+    p.write_text(COHORT)
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "import dyadsim\n"
+        "from dyadsim.calibration import load_targets\n"
+        "from dyadsim.calibration.replicate import NOT_REPLICATION_CODE, replicate_batch, "
+        "studies_of\n"
+        f"(study,) = studies_of(load_targets({str(p)!r}))\n"
+        "root = Path(dyadsim.__file__).resolve().parent\n"
+        "files = set()\n"
+        "sys.setprofile(lambda frame, event, arg: files.add(frame.f_code.co_filename)\n"
+        "               if event == 'call' else None)\n"
+        "replicate_batch(study, [{}], [3])\n"
+        "sys.setprofile(None)\n"
+        "ours = [str(Path(f).resolve().relative_to(root)) for f in files\n"
+        "        if Path(f).resolve().is_relative_to(root)]\n"
+        "print(json.dumps([len(ours), [f for f in ours if f.startswith(NOT_REPLICATION_CODE)]]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    n_files, excluded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert n_files > 10  # the replication ran through the model, engine and statistics
+    assert excluded == []

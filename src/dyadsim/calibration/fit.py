@@ -1,7 +1,7 @@
 """Calibrate the model to a target set: history matching over every declared parameter,
 each target's emulator screened inside the parameters that can reach it in the graph
 (:mod:`dyadsim.calibration.active`; :mod:`dyadsim.calibration.history_matching`), then a
-posterior by NUTS on the validated emulators and real simulator runs at its draws
+posterior on the validated emulators (tempered SMC, or NUTS) and real simulator runs at its draws
 (:mod:`dyadsim.calibration.mcmc`), written in the posterior file format of
 :mod:`dyadsim.uncertainty.prior` with its diagnostics; parameters the fit does not inform
 are held at their defaults.
@@ -38,6 +38,7 @@ from .mcmc import (
     observation_table,
     posterior_runs,
     sample_posterior,
+    sample_smc,
 )
 from .replicate import (
     ReplicationStore,
@@ -271,21 +272,44 @@ def settings_for_budget(budget: int, waves: int = 2, **kw: Any) -> Settings:
     return Settings(runs=tuple(runs), **kw)
 
 
+#: Posterior samplers on the emulators (``MCMCSettings.sampler``).
+SAMPLERS = ("smc", "nuts")
+
+
 @dataclass(frozen=True)
 class MCMCSettings:
-    """The posterior step: NUTS chains on the emulators, then real runs at its draws."""
+    """The posterior step: a sampler on the emulators, then real runs at its draws.
+    ``smc`` (default): ``chains`` independent adaptive tempered SMC runs of ``draws``
+    particles, ``smc_steps`` mutation moves per stage
+    (:func:`~dyadsim.calibration.mcmc.sample_smc`; it crosses between modes). ``nuts``:
+    ``chains`` NUTS chains of ``warmup`` + ``draws``
+    (:func:`~dyadsim.calibration.mcmc.sample_posterior`; each chain stays in the mode it
+    starts in)."""
 
     chains: int = 4
     warmup: int = 1000
     draws: int = 1000
     posterior_draws: int = 200
+    sampler: str = "smc"
+    smc_steps: int = 30
 
     def __post_init__(self) -> None:
-        if self.chains < 2 or self.warmup < 10 or self.draws < 10:
-            raise ValueError("MCMC: at least 2 chains (R-hat compares them), 10 warm-up and "
-                             "10 draws")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got "
+                             f"{self.sampler!r}")
+        if self.chains < 2 or self.warmup < 10 or self.draws < 10 or self.smc_steps < 1:
+            raise ValueError("MCMC: at least 2 chains or runs (R-hat compares them), 10 "
+                             "warm-up, 10 draws or particles and 1 mutation step")
         if not 2 <= self.posterior_draws <= self.chains * self.draws:
             raise ValueError(f"posterior draws must be in [2, {self.chains * self.draws}]")
+
+    def sample(self, hm: HistoryMatch, seed: int) -> MCMCResult:
+        """The posterior of ``hm``'s calibrated inputs by this sampler."""
+        if self.sampler == "smc":
+            return sample_smc(hm, runs=self.chains, particles=self.draws,
+                              steps=self.smc_steps, seed=seed)
+        return sample_posterior(hm, chains=self.chains, warmup=self.warmup,
+                                draws=self.draws, seed=seed)
 
 
 @dataclass
@@ -447,7 +471,7 @@ def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings
               progress: Progress | None = None, names: Sequence[str] | None = None,
               version: str = "", mcmc: MCMCSettings | None = None) -> Calibration:
     """History-match ``targets`` inside the graph's active sets, sample the emulator
-    posterior by NUTS and run the simulator at ``mcmc.posterior_draws`` of its draws (see
+    posterior (``mcmc.sampler``) and run the simulator at ``mcmc.posterior_draws`` of its draws (see
     the module docstring)."""
     mcmc = mcmc or MCMCSettings()
     t0 = time.perf_counter()
@@ -462,9 +486,8 @@ def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings
         raise ValueError("no validated emulator has an active input: the targets inform no "
                          "parameter (see the emulators' validation in the summary)")
     if progress is not None:
-        progress("sampling the posterior (NUTS)", 0, mcmc.chains)
-    chains = sample_posterior(hm, chains=mcmc.chains, warmup=mcmc.warmup, draws=mcmc.draws,
-                              seed=seed)
+        progress(f"sampling the posterior ({mcmc.sampler.upper()})", 0, mcmc.chains)
+    chains = mcmc.sample(hm, seed)
     if progress is not None:
         progress("simulating posterior draws", 0, mcmc.posterior_draws)
     defaults = np.array([PARAMS[k].default for k in prior.names])
@@ -477,8 +500,9 @@ def calibrate(targets: TargetSet, *, store: ReplicationStore, settings: Settings
         parameters=chains.names, samples=values[:, cols],
         weights=np.ones(len(values)), targets_hash=targets.hash, dyadsim_version=version,
         method="history matching (graph active sets, validated GP emulators on link "
-               "scales, replicate run-to-run variance) + NUTS on the joint emulator "
-               "likelihood; rows are posterior draws each run through the simulator",
+               f"scales, replicate run-to-run variance) + {chains.summary()['sampler']} on "
+               "the joint emulator likelihood; rows are posterior draws each run through "
+               "the simulator",
         budget={"simulator_runs": hm.runs + len(values), "waves": len(hm.waves),
                 "replications": (hm.runs + len(values)) * len(studies),
                 "minutes": round((time.perf_counter() - t0) / 60, 1)},

@@ -45,7 +45,9 @@ def replication_seed(seed: int, draw: int) -> int:
 #: Source a replication cannot depend on (the fit, validation, reports, the app, the CLI):
 #: changing it keeps the store's replications valid.
 NOT_REPLICATION_CODE = ("calibration/fit.py", "calibration/history_matching.py",
-                        "calibration/validate.py", "cli/", "reports/", "app/", "analysis/")
+                        "calibration/validate.py", "calibration/mcmc.py",
+                        "calibration/active.py", "calibration/reach.py", "cli/", "reports/",
+                        "app/", "analysis/")
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ study is then replicated, as it was run, at draws of that posterior; its targets
 against those out-of-sample predictions with the same pass rule and CRPS. The history match
 is rebuilt from the calibration's stored runs (its designs and emulator fits are
 deterministic given the seed, so this costs no simulation); for each held-out study the
-NUTS posterior is sampled on the emulators of the *other* studies only
+posterior is sampled (the calibration's sampler) on the emulators of the *other* studies only
 (:meth:`~dyadsim.calibration.history_matching.HistoryMatch.restricted`), inputs that only
 the held-out study's emulators inform stay at their defaults, like every uninformed input;
 the study is then simulated at ``draws`` draws of that posterior (fresh seeds, kept in the
@@ -63,7 +63,7 @@ from .fit import (
     target_se,
 )
 from .history_matching import HistoryMatch, Settings
-from .mcmc import MCMCResult, posterior_runs, sample_posterior
+from .mcmc import MCMCResult, posterior_runs
 from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
 from .targets import Target, TargetSet
 
@@ -377,8 +377,11 @@ class CalibrationRun:
                                                         if k in known},
                                    "runs": tuple(recorded["runs"])})
             m = d["diagnostics"]["mcmc"]
-            mcmc = MCMCSettings(chains=int(m["chains"]), warmup=int(m["warmup"]),
-                                draws=int(m["draws_per_chain"]))
+            sampler = "smc" if "SMC" in m.get("sampler", "") else "nuts"
+            mcmc = MCMCSettings(chains=int(m["chains"]),
+                                warmup=int(m.get("warmup", m["draws_per_chain"])),
+                                draws=int(m["draws_per_chain"]), sampler=sampler,
+                                smc_steps=int(m.get("mutation_steps", 30)))
             names = d.get("params")
             post = Path(folder) / "posterior.json"
             pred = json.loads(post.read_text())["diagnostics"]["posterior_predictive"][
@@ -391,13 +394,13 @@ class CalibrationRun:
                              f"not a posterior ({exc})") from None
 
 
-def held_out_posterior(hm: HistoryMatch, study: str, *, chains: int = 4,
-                       warmup: int = 1000, draws: int = 1000, seed: int = 1) -> MCMCResult:
-    """The NUTS posterior on the emulators of every study but ``study`` (the observations'
-    ``study``); its calibrated inputs are those the other studies' validated emulators
-    inform."""
+def held_out_posterior(hm: HistoryMatch, study: str, mcmc: MCMCSettings, seed: int = 1
+                       ) -> MCMCResult:
+    """The posterior (by ``mcmc``'s sampler) on the emulators of every study but ``study``
+    (the observations' ``study``); its calibrated inputs are those the other studies'
+    validated emulators inform."""
     rest = hm.restricted([(o.study or o.id) != study for o in hm.observations])
-    return sample_posterior(rest, chains=chains, warmup=warmup, draws=draws, seed=seed)
+    return mcmc.sample(rest, seed)
 
 
 def _per_target(outputs: Sequence[_Output], y: np.ndarray) -> dict[str, list[Any]]:
@@ -449,9 +452,8 @@ def leave_one_study_out(targets: TargetSet, *, store: ReplicationStore, settings
     per_study: dict[str, dict[str, Any]] = {}
     for n, s in enumerate(studies):
         if progress is not None:
-            progress(f"held out: {s.label}: NUTS without it", n, len(studies))
-        fit = held_out_posterior(hm, s.key, chains=mcmc.chains, warmup=mcmc.warmup,
-                                 draws=mcmc.draws, seed=seed)
+            progress(f"held out: {s.label}: posterior without it", n, len(studies))
+        fit = held_out_posterior(hm, s.key, mcmc, seed)
         outs = [o for o in outputs if o.observation.study == s.key]
         one = _Simulator([s], outs, prior.names, seed, store, pool, progress)
         _, y = posterior_runs(_defined(one), hm, fit, n=draws, defaults=defaults,

@@ -1,5 +1,5 @@
 """``dyadsim validate`` (every target replicated under the posterior and the prior) and
-``calibrate`` (history matching, then a posterior by NUTS on the emulators).
+``calibrate`` (history matching, then a posterior on the emulators by tempered SMC or NUTS).
 """
 
 from __future__ import annotations
@@ -232,8 +232,12 @@ def calibrate_cmd(
     replicates: Annotated[str, typer.Option(
         "--replicates", help="POINTSxSEEDS: wave-1 points each run with several seeds, for "
         "the run-to-run (co)variance (0x0: none; the GP's noise term stands in).")] = "4x4",
-    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", min=10, help="NUTS draws per "
-                                            "chain (4 chains, as many warm-up).")] = 1000,
+    sampler: Annotated[str, typer.Option(
+        "--sampler", help="Posterior sampler on the emulators: smc (adaptive tempered SMC, "
+        "4 independent runs; crosses between modes) or nuts (4 NUTS chains).")] = "smc",
+    mcmc_draws: Annotated[int, typer.Option("--mcmc-draws", min=10, help="Particles per SMC "
+                                            "run, or NUTS draws per chain (as many "
+                                            "warm-up).")] = 1000,
     posterior_draws: Annotated[int, typer.Option(
         "--posterior-draws", min=2, help="Posterior draws run through the simulator (the "
         "rows of posterior.json).")] = 200,
@@ -244,7 +248,7 @@ def calibrate_cmd(
 ) -> None:
     """Fit the model to published targets: history matching with one validated
     Gaussian-process emulator per target on the parameters that can reach it in the graph,
-    then a posterior by NUTS on the emulators and simulator runs at its draws
+    then a posterior on the emulators (tempered SMC, or NUTS) and simulator runs at its draws
     (docs/calibration.md). Exit 1 when the posterior's effective sample size is below 100
     (written all the same, for inspection). Resumable: finished replications are kept in
     OUT.store/ until OUT is written; rerun the same command to resume."""
@@ -266,7 +270,7 @@ def calibrate_cmd(
             settings = settings_for_budget(budget, waves, replicate_points=int(points),
                                            replicate_seeds=int(seeds))
             mcmc = MCMCSettings(warmup=mcmc_draws, draws=mcmc_draws,
-                                posterior_draws=posterior_draws)
+                                posterior_draws=posterior_draws, sampler=sampler)
         except ValueError as exc:
             raise InputError(str(exc)) from None
         names = _csv_list(params, "--params") if params is not None else None
