@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dyadsim.calibration.fit import MCMCSettings
 from dyadsim.calibration.history_matching import (
     Observation,
     PriorSpace,
     Settings,
     history_match,
 )
-from dyadsim.calibration.mcmc import calibrated_columns, posterior_runs, sample_posterior
+from dyadsim.calibration.mcmc import calibrated_columns, posterior_runs
 from dyadsim.calibration.validate import held_out_posterior
 
 NOISE = 0.03
@@ -37,9 +38,9 @@ def toy():
                         gp_restarts=0, replicate_points=6, replicate_seeds=6)
     hm = history_match(_sim, obs, UNIT, settings=settings, seed=4,
                        candidates=[[0], [0], [1]])
-    full = sample_posterior(hm, chains=4, warmup=500, draws=1000, seed=1)
-    held = {s: held_out_posterior(hm, s, chains=4, warmup=500, draws=1000, seed=1)
-            for s in ("one", "two", "three")}
+    mcmc = MCMCSettings()  # the production sampler: 4 SMC runs of 1,000 particles
+    full = mcmc.sample(hm, 1)
+    held = {s: held_out_posterior(hm, s, mcmc, 1) for s in ("one", "two", "three")}
     return hm, full, held
 
 
