@@ -213,3 +213,39 @@ def test_second_maximum_lets_one_output_not_cut_alone():
     assert Settings().rank == 2
     assert list(_rank_max(imp, 2) < 3.0) == [True, False]
     assert list(_rank_max(imp, 1) < 3.0) == [False, False]
+
+
+def _sim_group(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Two smooth share-like outputs of one input."""
+    return np.array([[0.3 + 0.4 * v[0], 0.6 - 0.3 * v[0]]
+                     + 0.01 * np.random.default_rng([4, int(i)]).standard_normal(2)
+                     for v, i in zip(values, ids, strict=True)])
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_failed_share_sets_its_whole_distribution_aside(grouped, monkeypatch):
+    """Two shares of one distribution: when one's emulator fails validation (forced here:
+    the rule is under test, not the validation), the other, valid alone, is set aside too (a
+    posterior must not move an unchecked component through the checked ones); ungrouped
+    outputs keep their own verdicts."""
+    import dyadsim.calibration.history_matching as hmod
+
+    real = hmod.validate_emulator
+
+    def fail_b(em, u, y):
+        out = real(em, u, y)
+        return {**out, "passed": False} if em.output == "d:b" else out
+
+    monkeypatch.setattr(hmod, "validate_emulator", fail_b)
+    g = "dist" if grouped else ""
+    obs = [Observation("d:a", 0.5, 0.01**2, var_md=1e-4, group=g),
+           Observation("d:b", 0.5, 0.01**2, var_md=1e-4, group=g)]
+    settings = Settings(runs=(40,), candidates=512, posterior_candidates=512, gp_restarts=0,
+                        replicate_points=4, replicate_seeds=4, pmc_rounds=0)
+    hm = history_match(_sim_group, obs, PriorSpace(("a", "b"), lambda u: u),
+                       settings=settings, seed=2, candidates=[[0], [0]])
+    first, second = hm.waves[-1].emulators
+    assert not second.valid and first.validation["passed"] is True
+    assert first.valid is (not grouped)
+    assert ("failed_with_group" in first.validation) is grouped
+    assert hm.failed_emulators == (["d:a", "d:b"] if grouped else ["d:b"])

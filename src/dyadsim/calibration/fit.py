@@ -166,7 +166,8 @@ def observations_of(targets: TargetSet) -> list[_Output]:
             md, why = _discrepancy(t.statistic, link, value)
             return Observation(oid, value, var, link=link,
                                n=n if link == "logit" else None, var_md=md,
-                               discrepancy=why, study=study_of[t.id])
+                               discrepancy=why, study=study_of[t.id],
+                               group=t.id if t.statistic == "distribution" else "")
 
         if o.distribution is not None:
             for k, v in o.distribution.items():

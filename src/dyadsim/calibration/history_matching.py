@@ -121,6 +121,9 @@ class Observation:
     discrepancy: str = ""
     study: str = ""
     interval: tuple[float, float] | None = None
+    #: Components of one compositional target (the shares of a distribution) share a
+    #: group: their emulators stand or fall together (see :func:`_emulate`).
+    group: str = ""
 
     def __post_init__(self) -> None:
         if self.link not in LINKS:
@@ -545,6 +548,16 @@ def _emulate(u: np.ndarray, y: np.ndarray, design: np.ndarray,
         em.validation = validation
         em.valid = validation is None or bool(validation["passed"])
         ems.append(em)
+    # The shares of one distribution sum to 1: fitting some of them while ignoring a
+    # component whose emulator failed moves the ignored one without check (a posterior
+    # that raises the resistant share by lowering the secure share). One failed component
+    # sets the whole group aside.
+    failed = {o.group for o, e in zip(observations, ems, strict=True) if o.group and not e.valid}
+    for o, e in zip(observations, ems, strict=True):
+        if o.group in failed and e.valid:
+            e.valid = False
+            if e.validation is not None:
+                e.validation["failed_with_group"] = o.group
     return ems
 
 

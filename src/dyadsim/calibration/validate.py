@@ -67,7 +67,7 @@ from .mcmc import MCMCResult, posterior_runs
 from .replicate import ReplicationStore, Study, replicate_batch, replication_seed, studies_of
 from .targets import Target, TargetSet
 
-__all__ = ["LOSO_RUN_IDS", "CalibrationRun", "crps_fair", "expected_pass_rate",
+__all__ = ["LOSO_RUN_IDS", "CalibrationRun", "crps_fair", "expected_pass_rate", "fitted_to",
            "held_out_posterior", "held_out_report", "interval_90", "leave_one_study_out",
            "passes", "run_validation", "score_reach", "score_target", "summarise",
            "write_figure"]
@@ -287,6 +287,20 @@ def summarise(entries: Sequence[Mapping[str, Any]], draws: int) -> dict[str, Any
         "draws": draws}
 
 
+def fitted_to(posterior: Posterior, targets: TargetSet) -> bool:
+    """Whether ``posterior`` was fitted to ``targets``, alone or with the shipped
+    plausibility constraints (``dyadsim calibrate --plausibility``)."""
+    from .targets import load_targets, merge_targets, plausibility_targets_path
+
+    if posterior.targets_hash == targets.hash:
+        return True
+    try:
+        both = merge_targets(targets, load_targets(plausibility_targets_path()))
+    except ValueError:  # the targets already hold a constraint's id
+        return False
+    return posterior.targets_hash == both.hash
+
+
 def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: int = 20,
                    seed: int = 1, store: ReplicationStore | None = None,
                    progress: Progress | None = None,
@@ -318,17 +332,17 @@ def run_validation(targets: TargetSet, posterior: Posterior | None, *, draws: in
         e["observed_se"] = _r(se)
         e["observed_se_from"] = se_from
         entries.append(e)
+    fitted = posterior is not None and fitted_to(posterior, targets)
     return {
         **summarise(entries, draws),
-        "sample": "in-sample: the posterior was fitted to these targets"
-        if posterior is not None and posterior.targets_hash == targets.hash
+        "sample": "in-sample: the posterior was fitted to these targets" if fitted
         else "out-of-sample: the posterior was not fitted to these targets",
         "draws": draws, "seed": seed,
         "posterior": "prior" if posterior is None else {
             "path": str(posterior.path) if posterior.path else None,
             "method": posterior.method, "targets_hash": posterior.targets_hash,
             "dyadsim_version": posterior.dyadsim_version,
-            "fitted_to_these_targets": posterior.targets_hash == targets.hash},
+            "fitted_to_these_targets": fitted},
         "targets_file": str(targets.path) if targets.path else None,
         "targets_hash": targets.hash,
         "n_studies": len(studies),
