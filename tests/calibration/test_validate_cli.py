@@ -309,3 +309,24 @@ def test_the_real_shipped_posterior_loads_and_reports_its_ess():
     ess, how = effective_size(post)
     w = post.weights / post.weights.sum()
     assert ess == pytest.approx(1 / np.sum(w**2)) and "Kish" in how
+
+
+def test_a_posterior_fitted_with_the_plausibility_constraints_is_in_sample():
+    """`dyadsim calibrate --plausibility` fits the published targets and the constraints
+    together: validating that posterior on the published targets is in-sample."""
+    import numpy as np
+
+    from dyadsim.calibration import load_targets
+    from dyadsim.calibration.targets import plausibility_targets_path
+    from dyadsim.calibration.validate import fitted_to
+    from dyadsim.uncertainty.prior import Posterior
+
+    published, both = load_targets(), load_targets(plausibility=True)
+
+    def fitted(h: str) -> Posterior:
+        return Posterior(("craving.bias",), np.zeros((2, 1)), np.ones(2), h, "0", "test")
+
+    assert fitted_to(fitted(published.hash), published)
+    assert fitted_to(fitted(both.hash), published)
+    assert not fitted_to(fitted("another"), published)
+    assert not fitted_to(fitted(both.hash), load_targets(plausibility_targets_path()))
