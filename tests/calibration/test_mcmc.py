@@ -92,6 +92,22 @@ def test_replicates_estimate_the_run_to_run_covariance(toy):
         assert e.valid and e.validation["n"] >= 3
 
 
+def _matches_the_analytic_posterior(hm, z: np.ndarray, x: np.ndarray) -> None:
+    """Draws ``x`` of (a, b) against N(A^-1 z, (A' Sigma^-1 A)^-1), Sigma the covariance
+    the likelihood uses: means within 0.3 SD, SDs within 15%, correlation within 0.1."""
+    ems = hm.waves[-1].emulators
+    d = np.sqrt([e.run_to_run for e in ems])
+    corr = hm.replicate_cov[0, 1] / np.sqrt(hm.replicate_cov[0, 0] * hm.replicate_cov[1, 1])
+    sigma = np.outer(d, d) * np.array([[1, corr], [corr, 1]]) + 1e-8 * np.eye(2)
+    a2 = A[:, :2]
+    cov = np.linalg.inv(a2.T @ np.linalg.inv(sigma) @ a2)
+    mean = np.linalg.solve(a2, z)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(x.mean(0) - mean) <= 0.3 * sd), (x.mean(0), mean, sd)
+    assert np.all(np.abs(x.std(0) / sd - 1) <= 0.15), (x.std(0), sd)
+    assert abs(np.corrcoef(x.T)[0, 1] - cov[0, 1] / sd.prod()) <= 0.1
+
+
 def test_toy_posterior_matches_the_analytic_posterior(toy):
     """Uniform prior, y = A u + e, e ~ N(0, Sigma) with Sigma the covariance the
     likelihood uses (replicate estimate + declared discrepancy): the posterior of (a, b) is
@@ -102,18 +118,7 @@ def test_toy_posterior_matches_the_analytic_posterior(toy):
     hm, z, res = toy
     assert res.names == ("a", "b") and calibrated_columns(hm) == (0, 1)
     assert res.converged, res.summary()
-    ems = hm.waves[-1].emulators
-    d = np.sqrt([e.run_to_run for e in ems])
-    corr = hm.replicate_cov[0, 1] / np.sqrt(hm.replicate_cov[0, 0] * hm.replicate_cov[1, 1])
-    sigma = np.outer(d, d) * np.array([[1, corr], [corr, 1]]) + 1e-8 * np.eye(2)
-    a2 = A[:, :2]
-    cov = np.linalg.inv(a2.T @ np.linalg.inv(sigma) @ a2)
-    mean = np.linalg.solve(a2, z)
-    sd = np.sqrt(np.diag(cov))
-    x = res.flat()
-    assert np.all(np.abs(x.mean(0) - mean) <= 0.3 * sd), (x.mean(0), mean, sd)
-    assert np.all(np.abs(x.std(0) / sd - 1) <= 0.15), (x.std(0), sd)
-    assert abs(np.corrcoef(x.T)[0, 1] - cov[0, 1] / sd.prod()) <= 0.1
+    _matches_the_analytic_posterior(hm, z, res.flat())
 
 
 def test_posterior_runs_are_simulated_at_draws_with_the_rest_held(toy):
@@ -141,18 +146,7 @@ def test_smc_matches_the_analytic_posterior(toy):
     assert res.names == ("a", "b") and res.u.shape == (4, 1000, 2)
     assert res.converged, res.summary()
     assert res.summary()["sampler"].startswith("adaptive tempered SMC")
-    ems = hm.waves[-1].emulators
-    d = np.sqrt([e.run_to_run for e in ems])
-    corr = hm.replicate_cov[0, 1] / np.sqrt(hm.replicate_cov[0, 0] * hm.replicate_cov[1, 1])
-    sigma = np.outer(d, d) * np.array([[1, corr], [corr, 1]]) + 1e-8 * np.eye(2)
-    a2 = A[:, :2]
-    cov = np.linalg.inv(a2.T @ np.linalg.inv(sigma) @ a2)
-    mean = np.linalg.solve(a2, z)
-    sd = np.sqrt(np.diag(cov))
-    x = res.flat()
-    assert np.all(np.abs(x.mean(0) - mean) <= 0.3 * sd), (x.mean(0), mean, sd)
-    assert np.all(np.abs(x.std(0) / sd - 1) <= 0.15), (x.std(0), sd)
-    assert abs(np.corrcoef(x.T)[0, 1] - cov[0, 1] / sd.prod()) <= 0.1
+    _matches_the_analytic_posterior(hm, z, res.flat())
 
 
 def _sim_square(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
