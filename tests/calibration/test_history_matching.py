@@ -249,3 +249,29 @@ def test_a_failed_share_sets_its_whole_distribution_aside(grouped, monkeypatch):
     assert first.valid is (not grouped)
     assert ("failed_with_group" in first.validation) is grouped
     assert hm.failed_emulators == (["d:a", "d:b"] if grouped else ["d:b"])
+
+
+def _sim_inactive(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """y = a + 0.5 b + run-to-run noise (SD 0.01); b is never a candidate input."""
+    return np.array([[v[0] + 0.5 * v[1] + 0.01 * np.random.default_rng([6, int(i)])
+                      .standard_normal()] for v, i in zip(values, ids, strict=True)])
+
+
+def test_the_inactive_inputs_variation_is_emulator_uncertainty():
+    """With the run-to-run variance known from replicates (SD 0.01), the variation an
+    input left out of the emulator causes (0.25 var(b) = 0.0208 for b uniform) is fitted
+    as the emulator's own variance (within 40%): held-out standardised errors are then
+    calibrated (the emulator validates, RMS within 0.7-1.4), where a nugget of the
+    run-to-run variance alone made emulators overconfident."""
+    obs = [Observation("y", 0.8, 0.01**2, var_md=1e-4)]
+    settings = Settings(runs=(80,), candidates=512, posterior_candidates=512, gp_restarts=1,
+                        replicate_points=4, replicate_seeds=4, pmc_rounds=0)
+    hm = history_match(_sim_inactive, obs, PriorSpace(("a", "b"), lambda u: u),
+                       settings=settings, seed=3, candidates=[[0]])
+    (em,) = hm.waves[-1].emulators
+    assert em.active == (0,) and em.noise_source == "replicates"
+    assert em.run_to_run == pytest.approx(0.01**2, rel=0.6)
+    assert abs(em.var_inactive / (0.25 / 12) - 1) <= 0.4, em.var_inactive
+    assert em.valid and 0.7 <= em.validation["rms_std_error"] <= 1.4, em.validation
+    _, v = em.predict(np.array([[0.5, 0.5]]))
+    assert v[0] >= em.var_inactive  # the prediction carries it

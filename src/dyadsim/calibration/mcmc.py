@@ -151,7 +151,7 @@ def _jax_emulator(em: Emulator, cols: Sequence[int]) -> Callable[[Any], tuple[An
         kstar = a["amp"] * jnp.exp(-0.5 * jnp.sum(d * d, axis=1))
         mean = a["y_mean"] + a["y_std"] * (kstar @ alpha)
         var = jnp.maximum(a["amp"] - kstar @ kinv @ kstar, 0.0) * a["y_std"] ** 2
-        return mean, var
+        return mean, var + em.var_inactive
 
     return f
 
