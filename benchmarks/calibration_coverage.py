@@ -9,7 +9,8 @@ match): one validated emulator per target on the graph's active sets, as
 calibrated inputs drawn from the prior, every other parameter at its default, as the
 posterior assumes), every study is simulated once at the truth (run ids from 3,000,000:
 fresh seeds), its outputs replace the published values as the observations (same
-observation variances, same discrepancies), and the NUTS posterior is sampled on the
+observation variances, same discrepancies), and the posterior is sampled by the
+calibration's sampler (adaptive tempered SMC, 4 runs of ``--draws`` particles) on the
 first-wave emulators. Printed: per truth and overall, the share of calibrated inputs whose
 90% central posterior interval covers the truth (goal 80-97%), the truth's rank among the
 posterior draws (uniform if calibrated: a chi-squared test over 10 bins), R-hat and ESS.
@@ -58,7 +59,7 @@ def main() -> None:
         prior_space,
     )
     from dyadsim.calibration.history_matching import Settings
-    from dyadsim.calibration.mcmc import calibrated_columns, sample_posterior
+    from dyadsim.calibration.mcmc import calibrated_columns, sample_smc
     from dyadsim.calibration.replicate import ReplicationStore, studies_of
     from dyadsim.model.params import PARAMS
     from dyadsim.parallel import executor
@@ -96,8 +97,8 @@ def main() -> None:
                     if np.isfinite(y[k, j]) else o for j, o in enumerate(hm.observations))
         keep = [bool(np.isfinite(y[k, j])) for j in range(len(obs))]
         hk = dataclasses.replace(hm, observations=obs).restricted(keep)
-        res = sample_posterior(hk, chains=4, warmup=args.draws, draws=args.draws,
-                               seed=args.seed + k, columns=tuple(cols))
+        res = sample_smc(hk, runs=4, particles=args.draws, seed=args.seed + k,
+                         columns=tuple(cols))
         flat = res.flat()
         lo, hi = np.percentile(flat, [5, 95], axis=0)
         cover = (lo <= u_truth[k]) & (u_truth[k] <= hi)
