@@ -43,7 +43,9 @@ def main() -> None:
     ap.add_argument("--replicates", default="6x4")
     ap.add_argument("--truths", type=int, default=10)
     ap.add_argument("--draws", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1,
+                    help="the calibration's seed (its first wave is rebuilt with it); the "
+                         "truths are drawn from it too")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
